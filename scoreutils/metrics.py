@@ -94,3 +94,19 @@ def episode_metrics(episodes: Sequence) -> dict[str, float | list[float]]:
     out["truncated_t1"] = sum(e.truncated1 for e in episodes) / max(1, len(episodes))
     out["truncated_t2"] = sum(e.truncated2 for e in episodes) / max(1, len(episodes))
     return out
+
+
+def metrics_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None) -> str:
+    """A Markdown table of the paper's metrics (in %) with 95% intervals, one row per method."""
+    head = "| method | n | Acc@t1 | Acc@t2 | Δ(t1,t2) | Δ i→c | Δ c→i |"
+    lines = [head, "|" + "---|" * 7]
+
+    def cell(m: dict, key: str) -> str:
+        lo, hi = m.get(f"{key}_ci", [float("nan")] * 2)
+        return f"{100 * m[key]:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+    for name, m in rows.items():
+        lines.append(f"| {name} | {m['n']} | " + " | ".join(cell(m, k) for k in METRIC_KEYS[1:]) + " |")
+    for name, vals in (paper or {}).items():
+        lines.append(f"| {name} (paper) | 500 | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
+    return "\n".join(lines)

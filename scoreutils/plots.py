@@ -1,0 +1,91 @@
+"""Plots: the kit's figures, each a function from results to a PNG (never drawn by hand).
+
+- `plot_transitions`: how attempt 1 -> attempt 2 outcomes split (c->c, c->i, i->c, i->i) per method.
+- `plot_training_curves`: rewards per attempt, KL per attempt and changed-answer rate over steps.
+- `plot_edit_distance`: edit-distance-ratio histograms of several runs.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .metrics import edit_distance_ratio  # noqa: E402
+
+COLORS = {"c->c": "#4c956c", "c->i": "#d1495b", "i->c": "#2e86ab", "i->i": "#bbbbbb"}
+
+
+def transitions(r1: Sequence[float], r2: Sequence[float]) -> dict[str, float]:
+    """Fractions of problems in each attempt-1 -> attempt-2 outcome (c = correct, i = incorrect)."""
+    n = max(1, len(r1))
+    pairs = list(zip(r1, r2))
+    return {"c->c": sum(a == 1 and b == 1 for a, b in pairs) / n, "c->i": sum(a == 1 and b == 0 for a, b in pairs) / n,
+            "i->c": sum(a == 0 and b == 1 for a, b in pairs) / n, "i->i": sum(a == 0 and b == 0 for a, b in pairs) / n}
+
+
+def plot_transitions(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | Path,
+                     title: str = "Attempt 1 -> attempt 2") -> Path:
+    """Stacked bars, one per run: the share of problems in each transition."""
+    fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(runs), 3.6))
+    names = list(runs)
+    bottoms = [0.0] * len(names)
+    for key in ("c->c", "c->i", "i->c", "i->i"):
+        vals = [transitions(*runs[n])[key] for n in names]
+        ax.bar(names, vals, bottom=bottoms, color=COLORS[key], label=key)
+        bottoms = [b + v for b, v in zip(bottoms, vals)]
+    ax.set_ylabel("fraction of problems")
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    return _save(fig, path)
+
+
+def read_log(path: str | Path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def plot_training_curves(logs: Mapping[str, Sequence[dict]], path: str | Path) -> Path:
+    """Three panels over steps: reward per attempt, KL per attempt, changed-answer rate."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    for name, rows in logs.items():
+        steps = [r["step"] for r in rows if "reward/attempt1" in r]
+        if not steps:
+            continue
+        for ax, (k1, k2) in zip(axes[:2], [("reward/attempt1", "reward/attempt2"), ("kl/attempt1", "kl/attempt2")]):
+            line, = ax.plot(steps, [r[k1] for r in rows if "reward/attempt1" in r], label=f"{name} t1")
+            ax.plot(steps, [r[k2] for r in rows if "reward/attempt1" in r], "--", color=line.get_color(),
+                    label=f"{name} t2")
+        axes[2].plot(steps, [r["changed_answer_rate"] for r in rows if "reward/attempt1" in r], label=name)
+    for ax, t in zip(axes, ["sampled reward (t1 solid, t2 dashed)", "KL to base (summed over tokens)",
+                            "changed-answer rate"]):
+        ax.set_title(t, fontsize=9)
+        ax.set_xlabel("step")
+    axes[0].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str | Path) -> Path:
+    """Histograms of edit_distance_ratio(y1, y2) per run (a pile at 0 = attempt 2 copies attempt 1)."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    bins = [i / 20 for i in range(21)]
+    for name, pairs in runs.items():
+        ax.hist([edit_distance_ratio(a, b) for a, b in pairs], bins=bins, alpha=0.5, label=name, density=True)
+    ax.set_xlabel("edit-distance ratio between attempts")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

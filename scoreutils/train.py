@@ -1,0 +1,272 @@
+"""Training loops: `train_rl` (naive multi-turn RL, Stage I, Stage II), the SCoRe schedule, `train_sft`.
+
+One RL step (DESIGN.md, data flow):
+  1. pick `problems_per_step` training problems (seeded by step: the data position is the step number)
+  2. sample k two-attempt episodes per problem at the profile's temperature (on-policy)
+  3. per micro-batch of whole groups: reference log-probs (adapter off, no grad), then ONE policy forward
+     over [x1, y1, p, y2] giving both attempts' log-probs, the stage's loss, backward (accumulated)
+  4. clip, optimizer and scheduler step; log a JSONL row with fixed keys (`LOG_KEYS`)
+  5. every `eval_every` steps greedy held-out metrics; every `save_every` steps a checkpoint
+     (adapter, optimizer, scheduler, RNG states, step) from which `resume` continues exactly.
+Written with `accelerate`: `accelerate launch --cpu --num_processes 2 -m scoreutils train ...` splits each
+step's problems across processes and averages gradients. Not here: the losses themselves (`losses.py`).
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import torch
+
+from . import losses
+from .config import Profile
+from .metrics import changed_answer_rate, edit_distance_ratio, episode_metrics
+from .models import Policy
+from .rollout import Episode, sample_episodes
+from .tasks import Problem
+
+STAGES = ("naive", "stage1", "stage2")
+LOG_KEYS = ("step", "stage", "loss", "reward/attempt1", "reward/attempt2", "kl/attempt1", "kl/attempt2",
+            "pg/attempt1", "pg/attempt2", "bonus", "changed_answer_rate", "edit_distance_ratio",
+            "tokens_per_s", "trained_tokens", "time/rollout_s", "time/update_s", "lr")
+
+
+class JsonlLog:
+    """Append-only JSONL log, flushed every row so a crash loses nothing already logged."""
+
+    def __init__(self, path: Path, enabled: bool = True):
+        self.path, self.enabled = path, enabled
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.enabled:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+def _accelerator(accelerator: Any = None) -> Any:
+    if accelerator is not None:
+        return accelerator
+    from accelerate import Accelerator
+
+    return Accelerator(cpu=not torch.cuda.is_available())
+
+
+def _make_optimizer(policy: Policy, lr: float) -> tuple[torch.optim.Optimizer, Any]:
+    params = policy.trainable_parameters()
+    if not params:
+        raise ValueError("the policy has no trainable parameters: load it with lora=... to train")
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)  # constant (PAPER.md gives no schedule)
+    return opt, sched
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: adapter + optimizer + scheduler + RNG + step. Written to a temp dir, then renamed.
+# ---------------------------------------------------------------------------------------------
+def save_checkpoint(out: Path, step: int, policy: Policy, opt: Any, sched: Any, extra: dict | None = None) -> Path:
+    final = out / "checkpoints" / f"step_{step:06d}"
+    tmp = final.with_name(final.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    policy.model.save_pretrained(tmp / "adapter")
+    torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng_torch": torch.get_rng_state(), "rng_python": random.getstate(), "extra": extra or {}},
+               tmp / "state.pt")
+    if final.exists():
+        import shutil
+
+        shutil.rmtree(final)
+    tmp.rename(final)
+    return final
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    ckpts = sorted(p for p in (out / "checkpoints").glob("step_*") if not p.name.endswith(".tmp")) \
+        if (out / "checkpoints").exists() else []
+    return ckpts[-1] if ckpts else None
+
+
+def load_checkpoint(path: Path, policy: Policy, opt: Any, sched: Any) -> dict[str, Any]:
+    """Restore adapter weights, optimizer, scheduler and RNG from `path`; returns the saved state."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    set_peft_model_state_dict(policy.model, load_file(path / "adapter" / "adapter_model.safetensors"))
+    state = torch.load(path / "state.pt", weights_only=False)
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng_torch"])
+    random.setstate(state["rng_python"])
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# RL
+# ---------------------------------------------------------------------------------------------
+def rl_loss(stage: str, parts: dict[str, torch.Tensor], batch: losses.Batch, profile: Profile) -> losses.LossParts:
+    """Dispatch to the stage's equation (the functions differ in a few visible lines, see losses.py)."""
+    args = (parts["seq1"], parts["seq2"], parts["kl1"], parts["kl2"], batch.r1, batch.r2,
+            profile.samples_per_problem)
+    if stage == "naive":
+        return losses.naive_multiturn_loss(*args, beta1=profile.beta1)
+    if stage == "stage1":
+        return losses.stage1_loss(*args, beta1=profile.beta1, beta2=profile.beta2)
+    if stage == "stage2":
+        return losses.stage2_loss(*args, beta1=profile.beta1, alpha=profile.alpha)
+    raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
+
+
+def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch) -> dict[str, torch.Tensor]:
+    """Both attempts' log-probs from one policy forward (with grad) and one reference forward (no grad)."""
+    with torch.no_grad(), policy.reference():
+        ref = losses.token_logprobs(policy.model, batch)
+    lp, seq1, seq2 = losses.attempt_logprobs(model, batch)
+    return {"seq1": seq1, "seq2": seq2, "kl1": losses.kl_per_attempt(lp, ref, batch.mask1),
+            "kl2": losses.kl_per_attempt(lp, ref, batch.mask2)}
+
+
+def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: Any, problems: Sequence[Problem],
+            profile: Profile, accelerator: Any) -> tuple[dict[str, Any], list[Episode]]:
+    """One on-policy step of `stage` on `problems`; returns the log row and the sampled episodes."""
+    k = profile.samples_per_problem
+    if profile.micro_batch % k:
+        raise ValueError(f"micro_batch ({profile.micro_batch}) must hold whole groups of k={k} samples")
+    t0 = time.perf_counter()
+    episodes = sample_episodes(policy, problems, max_new_tokens=profile.max_new_tokens,
+                               temperature=profile.temperature, samples_per_problem=k,
+                               batch_size=profile.batch_size, seed=profile.seed * 100_003 + step,
+                               progress=False)
+    t1 = time.perf_counter()
+    model.train()
+    opt.zero_grad(set_to_none=True)
+    chunks = [episodes[i:i + profile.micro_batch] for i in range(0, len(episodes), profile.micro_batch)]
+    sums: dict[str, float] = {"loss": 0.0, "kl/attempt1": 0.0, "kl/attempt2": 0.0, "pg/attempt1": 0.0,
+                              "pg/attempt2": 0.0, "bonus": 0.0}
+    for chunk in chunks:
+        batch = losses.collate(chunk, policy.tokenizer.pad_token_id).to(policy.device)
+        parts = policy_and_reference(model, policy, batch)
+        out = rl_loss(stage, parts, batch, profile)
+        accelerator.backward(out.loss / len(chunks))
+        sums["loss"] += out.loss.item() / len(chunks)
+        sums["kl/attempt1"] += parts["kl1"].mean().item() / len(chunks)
+        sums["kl/attempt2"] += parts["kl2"].mean().item() / len(chunks)
+        for name in ("pg/attempt1", "pg/attempt2", "bonus"):
+            sums[name] += out.terms.get(name.replace("/", "_"), 0.0) / len(chunks)
+    accelerator.clip_grad_norm_(policy.trainable_parameters(), 1.0)
+    opt.step()
+    sched.step()
+    t2 = time.perf_counter()
+    generated = sum(len(e.y1_ids) + len(e.y2_ids) for e in episodes)
+    row = {"step": step, "stage": stage, **sums,
+           "reward/attempt1": sum(e.r1 for e in episodes) / len(episodes),
+           "reward/attempt2": sum(e.r2 for e in episodes) / len(episodes),
+           "changed_answer_rate": changed_answer_rate([e.y1 for e in episodes], [e.y2 for e in episodes]),
+           "edit_distance_ratio": sum(edit_distance_ratio(e.y1, e.y2) for e in episodes) / len(episodes),
+           "tokens_per_s": generated / max(t1 - t0, 1e-9), "trained_tokens": generated,
+           "time/rollout_s": t1 - t0, "time/update_s": t2 - t1, "lr": sched.get_last_lr()[0]}
+    return row, episodes
+
+
+def evaluate(policy: Policy, problems: Sequence[Problem], profile: Profile, desc: str = "eval") -> tuple[dict, list]:
+    """Greedy two-attempt evaluation: the paper's metrics and the episodes."""
+    t0 = time.perf_counter()
+    eps = sample_episodes(policy, problems, max_new_tokens=profile.max_new_tokens, temperature=0.0,
+                          batch_size=profile.batch_size, desc=desc)
+    metrics = episode_metrics(eps)
+    metrics["wall_s"] = time.perf_counter() - t0
+    metrics["tokens_per_s"] = sum(len(e.y1_ids) + len(e.y2_ids) for e in eps) / max(metrics["wall_s"], 1e-9)
+    return metrics, eps
+
+
+def train_rl(policy: Policy, profile: Profile, train_problems: Sequence[Problem], out_dir: str | Path,
+             eval_problems: Sequence[Problem] = (), stage: str | Callable[[int], str] = "stage2",
+             steps: int | None = None, resume: bool = True, accelerator: Any = None,
+             stop_after: int | None = None) -> list[dict[str, Any]]:
+    """Run RL for `steps` (default `profile.steps`). `stage` is a name or a function step -> name (the
+    SCoRe schedule). Logs to out_dir/log.jsonl; resumes from the latest checkpoint when `resume`.
+    `stop_after` ends the run early after that many steps of this call (to test kill-and-resume)."""
+    out = Path(out_dir)
+    acc = _accelerator(accelerator)
+    stage_of = stage if callable(stage) else (lambda s, name=stage: name)
+    steps = profile.steps if steps is None else steps
+    opt, sched = _make_optimizer(policy, profile.lr)
+    start = 0
+    ckpt = latest_checkpoint(out) if resume else None
+    if ckpt is not None:
+        start = load_checkpoint(ckpt, policy, opt, sched)["step"]
+    model, opt = acc.prepare(policy.model, opt)
+    log = JsonlLog(out / "log.jsonl", enabled=acc.is_main_process)
+    rows = []
+    per_process = max(1, profile.problems_per_step // acc.num_processes)
+    done = 0
+    from tqdm.auto import trange
+
+    for step in trange(start, steps, desc=f"train {stage if isinstance(stage, str) else 'score'}",
+                       initial=start, total=steps, disable=not acc.is_main_process):
+        rng = random.Random(f"{profile.seed}/{step}")
+        chosen = rng.sample(list(train_problems), min(profile.problems_per_step, len(train_problems)))
+        mine = chosen[acc.process_index * per_process:(acc.process_index + 1) * per_process] or chosen[:1]
+        row, _ = rl_step(stage_of(step), step + 1, policy, model, opt, sched, mine, profile, acc)
+        if eval_problems and acc.is_main_process and ((step + 1) % profile.eval_every == 0 or step + 1 == steps):
+            metrics, _ = evaluate(policy, eval_problems, profile)
+            row.update({f"eval/{k}": v for k, v in metrics.items()})
+        log.write(row)
+        rows.append(row)
+        if acc.is_main_process and ((step + 1) % profile.save_every == 0 or step + 1 == steps):
+            save_checkpoint(out, step + 1, policy, opt, sched)
+        acc.wait_for_everyone()
+        done += 1
+        if stop_after is not None and done >= stop_after:
+            break
+    return rows
+
+
+def score_schedule(profile: Profile, alternate: bool = False) -> Callable[[int], str]:
+    """SCoRe: Stage I for `stage1_steps`, then Stage II. With `alternate`, two rounds of each (v1 figure)."""
+    if not alternate:
+        return lambda step: "stage1" if step < profile.stage1_steps else "stage2"
+    period = max(1, profile.steps // 4)
+    return lambda step: "stage1" if (step // period) % 2 == 0 else "stage2"
+
+
+# ---------------------------------------------------------------------------------------------
+# SFT
+# ---------------------------------------------------------------------------------------------
+def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_dir: str | Path,
+              eval_problems: Sequence[Problem] = (), accelerator: Any = None) -> list[dict[str, Any]]:
+    """Supervised fine-tuning on the target attempt (y2) of STaR / Pair-SFT pairs, `sft_epochs` epochs."""
+    if not pairs:
+        raise ValueError("no SFT pairs: the traces had no usable (incorrect, correct) pairs; sample more")
+    out = Path(out_dir)
+    acc = _accelerator(accelerator)
+    opt, sched = _make_optimizer(policy, profile.sft_lr)
+    model, opt = acc.prepare(policy.model, opt)
+    log = JsonlLog(out / "log.jsonl", enabled=acc.is_main_process)
+    rows, step = [], 0
+    order = list(range(len(pairs)))
+    for epoch in range(profile.sft_epochs):
+        random.Random(f"{profile.seed}/sft/{epoch}").shuffle(order)
+        for i in range(0, len(order), profile.micro_batch):
+            t0 = time.perf_counter()
+            batch = losses.collate([pairs[j] for j in order[i:i + profile.micro_batch]],
+                                   policy.tokenizer.pad_token_id).to(policy.device)
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            loss = losses.sft_loss(losses.token_logprobs(model, batch), batch.mask2)
+            acc.backward(loss)
+            acc.clip_grad_norm_(policy.trainable_parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            row = {"step": step, "stage": "sft", "epoch": epoch, "loss": loss.item(),
+                   "trained_tokens": int(batch.mask2.sum().item()), "time/update_s": time.perf_counter() - t0,
+                   "lr": sched.get_last_lr()[0]}
+            log.write(row)
+            rows.append(row)
+    if acc.is_main_process:
+        save_checkpoint(out, step, policy, opt, sched)
+    return rows

@@ -1,0 +1,158 @@
+"""Losses against hand-computed values, gradient routing, and log-prob equivalences."""
+import math
+
+import pytest
+import torch
+
+from scoreutils import losses
+from scoreutils.rollout import Episode
+from scoreutils.tasks import Problem
+
+K = 2
+
+
+def test_rloo_baseline_excludes_the_sample_itself():
+    r = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    a = losses.rloo_advantages(r, k=3)
+    # group 1: [1,0,0] -> baselines [0, .5, .5]; group 2: all 1 -> zero advantage
+    assert torch.allclose(a, torch.tensor([1.0, -0.5, -0.5, 0.0, 0.0, 0.0]))
+    with pytest.raises(ValueError):
+        losses.rloo_advantages(r, k=4)
+    with pytest.raises(ValueError):
+        losses.rloo_advantages(r, k=1)
+
+
+def test_reinforce_and_kl_penalty_values():
+    seq = torch.tensor([-2.0, -1.0])
+    adv = torch.tensor([0.5, -0.5])
+    assert losses.reinforce(seq, adv).item() == pytest.approx(-(0.5 * -2 + -0.5 * -1) / 2)
+    kl = torch.tensor([0.3, 0.1])  # RLOO-centred: [0.2, -0.2]
+    assert losses.kl_penalty(seq, kl, k=2).item() == pytest.approx((0.2 * -2 + -0.2 * -1) / 2)
+
+
+def test_kl_is_zero_when_policy_equals_reference():
+    lp = torch.randn(3, 7)
+    mask = torch.ones(3, 7)
+    assert torch.equal(losses.kl_per_attempt(lp, lp.clone(), mask), torch.zeros(3))
+    ref = lp - 0.25
+    assert torch.allclose(losses.kl_per_attempt(lp, ref, mask), torch.full((3,), 0.25 * 7))
+
+
+def test_kl_penalty_gradient_is_the_forward_kl_gradient():
+    """Enumerate a categorical 'policy' over 5 tokens: E_pi[(KL_hat - b) grad log pi] == grad KL(pi||ref)."""
+    torch.manual_seed(0)
+    theta = torch.randn(5, requires_grad=True)
+    ref = torch.log_softmax(torch.randn(5), -1)
+    logp = torch.log_softmax(theta, -1)
+    exact = (logp.exp() * (logp - ref)).sum()
+    (g_exact,) = torch.autograd.grad(exact, theta)
+    # expectation of the surrogate's gradient, computed exactly by weighting each action by pi (b = 0)
+    logp = torch.log_softmax(theta, -1)
+    kl_hat = (logp - ref).detach()
+    surrogate = (logp.exp().detach() * kl_hat * logp).sum()
+    (g_sur,) = torch.autograd.grad(surrogate, theta)
+    assert torch.allclose(g_exact, g_sur, atol=1e-6)
+    # the reverse-KL gradient is different: the estimator is not the k3 pitfall
+    reverse = (ref.exp() * (ref - torch.log_softmax(theta, -1))).sum()
+    (g_rev,) = torch.autograd.grad(reverse, theta)
+    assert not torch.allclose(g_rev, g_exact, atol=1e-3)
+
+
+def _terms(**kw):
+    seq1 = torch.tensor([-1.0, -2.5, -3.0, -4.25], requires_grad=True)
+    seq2 = torch.tensor([-1.5, -2.0, -3.5, -5.5], requires_grad=True)
+    args = dict(kl1=torch.tensor([0.2, 0.0, 0.4, 0.4]), kl2=torch.tensor([0.1, 0.3, 0.0, 0.0]),
+                r1=torch.tensor([1.0, 0.0, 0.0, 0.0]), r2=torch.tensor([1.0, 1.0, 0.0, 1.0]), k=K)
+    args.update(kw)
+    return seq1, seq2, args
+
+
+def test_stage1_attempt1_gets_gradient_only_through_the_kl():
+    seq1, seq2, a = _terms()
+    out = losses.stage1_loss(seq1, seq2, **a, beta1=0.01, beta2=0.1)
+    g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
+    # attempt 1: beta2 * RLOO-centred KL / B, nothing from rewards
+    kl_adv = losses.rloo_advantages(a["kl1"], K)
+    assert torch.allclose(g1, 0.1 * kl_adv / 4)
+    # rewards (r1 or r2) do not reach attempt 1
+    for r1, r2 in [(1 - a["r1"], a["r2"]), (a["r1"], 1 - a["r2"])]:
+        out2 = losses.stage1_loss(seq1, seq2, **{**a, "r1": r1, "r2": r2}, beta1=0.01, beta2=0.1)
+        assert torch.allclose(torch.autograd.grad(out2.loss, seq1)[0], g1)
+    # attempt 2: -A(r2) / B + beta1 * centred KL / B
+    expect2 = -losses.rloo_advantages(a["r2"], K) / 4 + 0.01 * losses.rloo_advantages(a["kl2"], K) / 4
+    assert torch.allclose(g2, expect2)
+
+
+def test_stage2_bonus_sign_and_scale():
+    seq1, seq2, a = _terms()
+    alpha = 10.0
+    out = losses.stage2_loss(seq1, seq2, **a, beta1=0.0, alpha=alpha)
+    g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
+    shaped = a["r2"] + alpha * (a["r2"] - a["r1"])  # [1, 11, 0, 11]
+    assert torch.allclose(shaped, torch.tensor([1.0, 11.0, 0.0, 11.0]))
+    assert torch.allclose(g2, -losses.rloo_advantages(shaped, K) / 4)
+    assert torch.allclose(g1, -losses.rloo_advantages(a["r1"], K) / 4)  # attempt 1 unshaped
+    # i->c episode (index 1) is pushed up (negative loss gradient), c->c partner (index 0) pushed down
+    assert g2[1] < 0 < g2[0]
+    # alpha = 0 recovers naive multi-turn RL
+    naive = losses.naive_multiturn_loss(seq1, seq2, **a, beta1=0.0)
+    zero = losses.stage2_loss(seq1, seq2, **a, beta1=0.0, alpha=0.0)
+    assert naive.loss.item() == pytest.approx(zero.loss.item())
+    assert out.terms["bonus"] == pytest.approx(alpha * (a["r2"] - a["r1"]).mean().item())
+
+
+def test_naive_loss_hand_value():
+    seq1, seq2, a = _terms()
+    out = losses.naive_multiturn_loss(seq1, seq2, **a, beta1=0.5)
+    adv1, adv2 = losses.rloo_advantages(a["r1"], K), losses.rloo_advantages(a["r2"], K)
+    kadv1, kadv2 = losses.rloo_advantages(a["kl1"], K), losses.rloo_advantages(a["kl2"], K)
+    s1, s2 = seq1.detach(), seq2.detach()
+    hand = (-(adv1 * s1) - adv2 * s2 + 0.5 * kadv1 * s1 + 0.5 * kadv2 * s2).mean()
+    assert abs(hand.item()) > 0.1
+    assert out.loss.item() == pytest.approx(hand.item())
+
+
+def test_sft_loss_uses_the_target_tokens_only():
+    lp = torch.tensor([[-1.0, -2.0, -3.0, -4.0]])
+    mask = torch.tensor([[0.0, 0.0, 1.0, 1.0]])
+    assert losses.sft_loss(lp, mask).item() == pytest.approx(3.5)
+
+
+def _episode(x1, y1, p, y2, r1=0.0, r2=1.0):
+    prob = Problem("t/0", "q", "1", "test", "arithmetic")
+    return Episode(prob, x1, y1, p, y2, "", "", False, False, r1, r2)
+
+
+def test_collate_masks_come_from_spans_not_pad_ids():
+    pad = 2
+    e1 = _episode([5, 6, 7], [8, 2], [9, 10], [11, 2])  # attempts end with the pad (= end) token
+    e2 = _episode([5, 6], [8], [9], [12, 13, 2])
+    b = losses.collate([e1, e2], pad_id=pad)
+    assert b.input_ids.shape == (2, 9)
+    assert b.mask1[0].tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 0]
+    assert b.mask2[0].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1]
+    # e2 (7 tokens) is left-padded by 2
+    assert b.attention_mask[1].tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 1]
+    assert b.mask1[1].tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0]
+    assert b.mask2[1].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1]
+    assert b.r1.tolist() == [0.0, 0.0] and b.r2.tolist() == [1.0, 1.0]
+
+
+def test_single_pass_logprobs_equal_per_attempt_forwards(tiny_policy):
+    model = tiny_policy.model
+    torch.manual_seed(1)
+    eps = [_episode([1, 20, 30, 40], [50, 60, 2], [70, 80], [90, 91, 92, 2]),
+           _episode([1, 21], [51, 2], [71, 81, 82], [93, 2])]
+    batch = losses.collate(eps, pad_id=2)
+    with torch.no_grad():
+        lp, seq1, seq2 = losses.attempt_logprobs(model, batch)
+        for i, e in enumerate(eps):
+            for ctx, target, got in [(e.x1_ids, e.y1_ids, seq1[i]), (e.x1_ids + e.y1_ids + e.p_ids, e.y2_ids, seq2[i])]:
+                ids = torch.tensor([ctx + target])
+                logits = model(input_ids=ids).logits[0, len(ctx) - 1:-1]
+                ref = torch.log_softmax(logits.double(), -1).gather(-1, torch.tensor(target).unsqueeze(-1)).sum()
+                assert got.item() == pytest.approx(ref.item(), abs=1e-4)
+    # nothing outside the attempts
+    outside = (batch.mask1 + batch.mask2) == 0
+    assert torch.all(lp[outside] == 0)
+    assert math.isfinite(lp.sum().item())
