@@ -74,7 +74,7 @@ def run_train(method: str, profile: Profile, out: Path) -> dict:
     train_problems = _problems(profile, "train", profile.n_train)
     t0 = time.perf_counter()
     if method in ("star", "star_plus", "pair_sft", "pair_sft_plus"):
-        traces = sample_episodes(policy, train_problems, max_new_tokens=profile.max_new_tokens, temperature=1.0,
+        traces = sample_episodes(policy, train_problems[:profile.sft_problems], max_new_tokens=profile.max_new_tokens, temperature=1.0,
                                  samples_per_problem=profile.sft_samples_per_problem,
                                  batch_size=profile.batch_size, seed=profile.seed, desc="traces (T=1.0)")
         _write_episodes(out / "traces.jsonl", traces)
@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("--method", required=True, choices=METHODS)
     tr.add_argument("--profile", default=None)
     tr.add_argument("--steps", type=int, default=None)
+    tr.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
     tr.add_argument("--out", type=Path, required=True)
     de = sub.add_parser("demo", help="base eval -> SCoRe -> eval, with figures")
     de.add_argument("--profile", default=None)

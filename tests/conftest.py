@@ -1,0 +1,84 @@
+"""Shared fixtures: the tiny random policy (fast), the bundled SmolLM2 policy (slow tests only), and
+variants of the tiny policy whose behaviour the rollout tests need (context-dependent greedy output,
+an end token that is actually sampled).
+
+The tests never use the network: the hub is switched to offline mode before anything imports
+`huggingface_hub`, and every model comes from the bundled model cache (`bundled_model_dir()`, made on
+first use under $SCORE_CACHE or ~/.cache/scoreutils, ~25 s once).
+"""
+from __future__ import annotations
+
+import os
+
+# Before transformers / datasets / huggingface_hub are imported (they read these once).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from scoreutils import load_policy  # noqa: E402
+
+TINY_HIDDEN = 32  # models._tiny_model's hidden size
+
+
+@pytest.fixture(scope="session")
+def tiny_policy():
+    """`load_policy("tiny")`: a 2-layer random Llama with SmolLM2's tokenizer, no adapter."""
+    return load_policy("tiny")
+
+
+@pytest.fixture(scope="session")
+def tokenizer(tiny_policy):
+    return tiny_policy.tokenizer
+
+
+@pytest.fixture(scope="session")
+def bundled_policy():
+    """`load_policy("bundled")`: SmolLM2-135M-Instruct from the local cache (for slow tests)."""
+    return load_policy("bundled")
+
+
+@pytest.fixture
+def tiny_lora_policy():
+    """The tiny policy with a small LoRA adapter (fresh per test: tests may train or switch modes)."""
+    return load_policy("tiny", lora={"r": 4, "lora_alpha": 8})
+
+
+@pytest.fixture(scope="session")
+def varied_policy():
+    """The tiny model with large random weights.
+
+    With the default initialisation (std 0.02, hidden size 32) the logits are almost flat and greedy
+    decoding emits the same token whatever the context, so a test comparing greedy outputs could not
+    notice a wrong context. With these weights greedy output depends on every context token.
+    """
+    policy = load_policy("tiny", seed=1)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in policy.model.named_parameters():
+            if p.dim() > 1:
+                p.copy_(torch.randn(p.shape, generator=gen) * (1.0 if "embed" in name else 0.3))
+    return policy
+
+
+@pytest.fixture(scope="session")
+def eos_policy():
+    """The tiny policy with a bias of +8.7 on the end token's logit.
+
+    Its other logits are nearly flat over 49,152 tokens, so sampling at temperature 1 ends a turn
+    with probability ~0.11 per token (some attempts end within a few tokens, others are truncated),
+    and greedy decoding always emits the end token first.
+    """
+    policy = load_policy("tiny")
+    tok, model = policy.tokenizer, policy.model
+    head = torch.nn.Linear(TINY_HIDDEN, model.config.vocab_size, bias=True)
+    head.weight = model.get_input_embeddings().weight
+    with torch.no_grad():
+        head.bias.zero_()
+        head.bias[tok.eos_token_id] = 8.7
+    head.requires_grad_(False)
+    model.lm_head = head
+    return policy
