@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/python -m scoreutils demo
 
+# Unit tests, then every notebook under nbmake in the smoke profile.
 test: setup
-	$(BIN)/python -m pytest -q tests
+	SCORE_PROFILE=smoke $(BIN)/python -m pytest -q tests --nbmake notebooks
+
+# Re-executes the notebooks in the cpu profile and stores their outputs (what is committed).
+notebooks: setup
+	$(BIN)/python tools/build_notebooks.py
+	cd notebooks && SCORE_PROFILE=cpu ../$(BIN)/python ../tools/run_notebook.py *.ipynb
 
 clean:
 	rm -rf $(VENV) .cache runs

@@ -134,12 +134,25 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("--steps", type=int, default=None)
     tr.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
     tr.add_argument("--out", type=Path, required=True)
+    rp = sub.add_parser("table", help="print the metrics table of result JSON files (eval / train outputs)")
+    rp.add_argument("files", nargs="+", type=Path, help="NAME=FILE.json or FILE.json")
+    rp.add_argument("--paper", action="store_true", help="add the paper's Table 1/2 rows (MATH500)")
     de = sub.add_parser("demo", help="base eval -> SCoRe -> eval, with figures")
     de.add_argument("--profile", default=None)
     de.add_argument("--out", type=Path, default=Path("runs/demo"))
     de.add_argument("--figures", type=Path, default=Path("figures"))
     args = ap.parse_args(argv)
 
+    if args.cmd == "table":
+        from .metrics import metrics_table
+
+        rows = {}
+        for spec in args.files:
+            name, _, path = str(spec).rpartition("=")
+            res = json.loads(Path(path).read_text())
+            rows[name or res.get("label", Path(path).stem)] = res
+        print(metrics_table(rows, PAPER_TABLE1 if args.paper else None))
+        return
     overrides: dict[str, Any] = {}
     for key in ("model", "task", "max_new_tokens", "steps"):
         if getattr(args, key, None) is not None:

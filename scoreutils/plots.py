@@ -89,3 +89,18 @@ def _save(fig, path: str | Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def figure_dir(profile_name: str) -> Path:
+    """Where a notebook writes its figures: the repo's figures/ for real (cpu / gpu) runs, a temporary
+    folder for smoke runs, so tests never overwrite the committed figures."""
+    if profile_name == "smoke":
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="score-figures-"))
+    here = Path.cwd()
+    for cand in (here / "figures", here.parent / "figures"):
+        if cand.is_dir():
+            return cand
+    (here / "figures").mkdir(exist_ok=True)
+    return here / "figures"

@@ -187,7 +187,8 @@ def arithmetic_problems(split: str, n: int, seed: int = 0, level: int | list[int
 # ---------------------------------------------------------------------------------------------
 # Hub and packaged data sets.
 # ---------------------------------------------------------------------------------------------
-def _read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+def _read_jsonl_numbered(path: str | Path) -> list[tuple[int, Any]]:
+    """(1-based line number in the file, parsed row) for every non-blank line of a JSONL file."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such JSONL file: {path}")
@@ -198,10 +199,14 @@ def _read_jsonl(path: str | Path) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                rows.append((i, json.loads(line)))
             except json.JSONDecodeError as e:
-                raise TaskDataError(f"{path}: row {i} is not valid JSON ({e.msg})") from None
+                raise TaskDataError(f"{path}: line {i} is not valid JSON ({e.msg})") from None
     return rows
+
+
+def _read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    return [row for _, row in _read_jsonl_numbered(path)]
 
 
 def _hub_rows(dataset: str, config: str | None, split: str) -> list[dict[str, Any]]:
@@ -211,21 +216,25 @@ def _hub_rows(dataset: str, config: str | None, split: str) -> list[dict[str, An
     return [dict(r) for r in load_dataset(dataset, config, split=split)]
 
 
-def math_problem_from_row(row: dict[str, Any], index: int, split: str, where: str = "math") -> Problem:
+def math_problem_from_row(row: dict[str, Any], index: int, split: str, where: str = "math",
+                          line: int | None = None) -> Problem:
     """A MATH row ({"problem", "solution"} and optionally "answer", "unique_id") -> Problem.
 
     The reference is the `\\boxed{}` answer of the solution, or the row's "answer" when it has one.
+    Errors name the row as "line N" (1-based, as an editor shows it) when `line` is given (a local
+    file), else as "row N" (its 0-based index in the data set).
     """
+    label = f"line {line}" if line is not None else f"row {index}"
     if not isinstance(row, dict) or not isinstance(row.get("problem"), str) or not row["problem"].strip():
-        raise TaskDataError(f"{where}: row {index} has no 'problem' text")
+        raise TaskDataError(f"{where}: {label} has no 'problem' text")
     answer = row.get("answer")
     if not answer:
         solution = row.get("solution")
         if not isinstance(solution, str):
-            raise TaskDataError(f"{where}: row {index} has neither 'answer' nor a 'solution' string")
+            raise TaskDataError(f"{where}: {label} has neither 'answer' nor a 'solution' string")
         answer = last_boxed(solution)
         if answer is None:
-            raise TaskDataError(f"{where}: row {index}'s solution has no \\boxed{{}} answer")
+            raise TaskDataError(f"{where}: {label}'s solution has no \\boxed{{}} answer")
     pid = row.get("unique_id") or f"{index:05d}"
     return Problem(id=f"math/{split}/{pid}", prompt=row["problem"], reference=str(answer), split=split,
                    source="math", kind="math",
@@ -235,8 +244,10 @@ def math_problem_from_row(row: dict[str, Any], index: int, split: str, where: st
 def _load_math(split: str, path: str | None = None) -> list[Problem]:
     """MATH: train = the MATH train set; test = MATH500. Or any local JSONL of the same schema."""
     if path is not None:
-        rows, where = _read_jsonl(path), str(path)
-    elif split == "train":
+        numbered = _read_jsonl_numbered(path)
+        return [math_problem_from_row(r, i, split, str(path), line=line)
+                for i, (line, r) in enumerate(numbered)]
+    if split == "train":
         rows, where = _hub_rows("DigitalLearningGmbH/MATH-lighteval", None, "train"), "MATH train"
     else:
         rows, where = _hub_rows("HuggingFaceH4/MATH-500", None, "test"), "MATH500"

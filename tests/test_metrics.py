@@ -1,0 +1,178 @@
+"""Tests for scoreutils.metrics: the paper's self-correction metrics, intervals, edit distance, answer change."""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from scoreutils import changed_answer_rate, edit_distance_ratio, episode_metrics, self_correction_metrics
+from scoreutils.metrics import METRIC_KEYS, Z95, metrics_table, paired_interval, wilson_interval
+from scoreutils.rollout import Episode
+from scoreutils.tasks import Problem
+
+CI_KEYS = ("acc_t1_ci", "acc_t2_ci", "delta_ci", "delta_i_to_c_ci", "delta_c_to_i_ci")
+
+
+# ---------------------------------------------------------------- self_correction_metrics
+def test_hand_computed_case():
+    m = self_correction_metrics([1, 1, 0, 0, 1], [1, 0, 1, 1, 1])
+    assert m["n"] == 5
+    assert m["acc_t1"] == pytest.approx(0.6)
+    assert m["acc_t2"] == pytest.approx(0.8)
+    assert m["delta"] == pytest.approx(0.2)
+    assert m["delta_i_to_c"] == pytest.approx(0.4)
+    assert m["delta_c_to_i"] == pytest.approx(0.2)
+    assert set(METRIC_KEYS) | set(CI_KEYS) <= set(m)
+
+
+def test_hand_computed_case_negative_delta_and_floats():
+    # Rewards as the rollout produces them (floats); two problems lose, none gains.
+    m = self_correction_metrics([1.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0])
+    assert (m["acc_t1"], m["acc_t2"], m["delta"]) == pytest.approx((0.75, 0.25, -0.5))
+    assert (m["delta_i_to_c"], m["delta_c_to_i"]) == pytest.approx((0.0, 0.5))
+
+
+def test_no_change():
+    m = self_correction_metrics([0, 1, 1], [0, 1, 1])
+    assert m["delta"] == m["delta_i_to_c"] == m["delta_c_to_i"] == 0.0
+    assert m["delta_ci"] == [0.0, 0.0]  # every paired difference is 0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_delta_is_i2c_minus_c2i_and_intervals_are_sane(seed):
+    rng = random.Random(seed)
+    n = rng.randint(1, 60)
+    p1, p2 = rng.random(), rng.random()
+    r1 = [int(rng.random() < p1) for _ in range(n)]
+    r2 = [int(rng.random() < p2) for _ in range(n)]
+    m = self_correction_metrics(r1, r2)
+    assert m["n"] == n
+    assert m["delta"] == pytest.approx(m["delta_i_to_c"] - m["delta_c_to_i"], abs=1e-12)
+    assert m["delta"] == pytest.approx(m["acc_t2"] - m["acc_t1"], abs=1e-12)
+    assert m["acc_t1"] == pytest.approx(sum(r1) / n) and m["acc_t2"] == pytest.approx(sum(r2) / n)
+    for key in CI_KEYS:
+        lo, hi = m[key]
+        point = m[key[:-3]]
+        bounds = (-1.0, 1.0) if key == "delta_ci" else (0.0, 1.0)
+        assert bounds[0] <= lo <= point + 1e-12, (key, lo, point)
+        assert point - 1e-12 <= hi <= bounds[1], (key, hi, point)
+
+
+def test_wilson_hand_value():
+    lo, hi = wilson_interval(5, 10)
+    assert lo == pytest.approx(0.2366, abs=1e-4)
+    assert hi == pytest.approx(0.7634, abs=1e-4)
+    # The same through the metrics.
+    m = self_correction_metrics([1] * 5 + [0] * 5, [1] * 10)
+    assert m["acc_t1_ci"] == pytest.approx([0.2366, 0.7634], abs=1e-4)
+
+
+def test_wilson_edges():
+    lo, hi = wilson_interval(0, 20)
+    assert lo == 0.0 and 0.0 < hi < 0.2  # 0/20 -> [0, 0.161]
+    assert hi == pytest.approx(0.1611, abs=1e-4)
+    lo, hi = wilson_interval(20, 20)
+    assert hi == pytest.approx(1.0) and lo == pytest.approx(1 - 0.1611, abs=1e-4)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    # Narrower with more data.
+    assert (lambda a, b: b - a)(*wilson_interval(50, 100)) < (lambda a, b: b - a)(*wilson_interval(5, 10))
+
+
+def test_paired_interval_hand_value():
+    diffs = [1, 0, 0, -1, 1, 1, 0, 0]
+    mean = 2 / 8
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 7)
+    lo, hi = paired_interval(diffs)
+    assert lo == pytest.approx(mean - Z95 * sd / math.sqrt(8))
+    assert hi == pytest.approx(mean + Z95 * sd / math.sqrt(8))
+    assert paired_interval([]) == (-1.0, 1.0)
+    assert paired_interval([1]) == (1.0, 1.0)
+    assert paired_interval([1, -1]) == (-1.0, 1.0)  # the normal interval (+-1.96) clipped to [-1, 1]
+
+
+@pytest.mark.parametrize("r1, r2", [([0.5, 1], [1, 1]), ([1, 1], [2, 0]), ([None], [1]), ([1], [-1]),
+                                    ([float("nan")], [0])])
+def test_non_binary_rewards_raise(r1, r2):
+    with pytest.raises(ValueError, match="rewards must be binary"):
+        self_correction_metrics(r1, r2)
+
+
+def test_length_mismatch_raises():
+    with pytest.raises(ValueError, match=r"same length \(3 != 2\)"):
+        self_correction_metrics([1, 0, 1], [1, 0])
+
+
+def test_empty_input():
+    m = self_correction_metrics([], [])
+    assert m["n"] == 0
+    assert all(m[k] == 0.0 for k in METRIC_KEYS[1:])
+    assert m["acc_t1_ci"] == [0.0, 1.0] and m["delta_ci"] == [-1.0, 1.0]
+
+
+# ---------------------------------------------------------------- edit distance
+def test_edit_distance_ratio():
+    assert edit_distance_ratio("same text", "same text") == 0.0
+    assert edit_distance_ratio("kitten", "sitting") == pytest.approx(3 / 13)
+    assert edit_distance_ratio("ab", "cd") == pytest.approx(2 / 4)  # disjoint, same length
+    assert edit_distance_ratio("abc", "xy") == pytest.approx(3 / 5)  # disjoint: max(len) / total
+    assert edit_distance_ratio("", "") == 0.0
+    assert edit_distance_ratio("", "abcd") == 1.0
+    assert edit_distance_ratio("abcd", "") == 1.0
+    assert edit_distance_ratio("flaw", "lawn") == pytest.approx(2 / 8)
+    # Symmetric, and in [0, 1].
+    rng = random.Random(0)
+    for _ in range(50):
+        a = "".join(rng.choice("ab c") for _ in range(rng.randint(0, 12)))
+        b = "".join(rng.choice("abd ") for _ in range(rng.randint(0, 12)))
+        assert edit_distance_ratio(a, b) == edit_distance_ratio(b, a)
+        assert 0.0 <= edit_distance_ratio(a, b) <= 1.0
+
+
+# ---------------------------------------------------------------- changed answer
+def test_changed_answer_rate():
+    y1s = ["So 2 + 3 = 5. The final answer is $5$.",
+           "The final answer is $5$.",
+           "The final answer is $\\frac{1}{2}$.",
+           "I do not know.",
+           "I do not know."]
+    y2s = ["Let me redo it: 2 + 3 = 6. The final answer is $6$.",  # changed
+           "Checking again, the final answer is $5$.",               # same
+           "The final answer is $0.5$.",                             # same value, other form
+           "I still do not know.",                                   # no answer either time
+           "The final answer is $7$."]                               # none -> an answer: changed
+    assert changed_answer_rate(y1s, y2s) == pytest.approx(2 / 5)
+    assert changed_answer_rate(["The final answer is $5$."], ["The final answer is $6$."]) == 1.0
+    assert changed_answer_rate(["The final answer is $5$."], ["... so the final answer is $5$."]) == 0.0
+    assert changed_answer_rate([], []) == 0.0
+    with pytest.raises(ValueError, match="same length"):
+        changed_answer_rate(["a"], [])
+
+
+# ---------------------------------------------------------------- episode_metrics, table
+def _episode(r1, r2, y1, y2, t1=False, t2=False):
+    prob = Problem("arithmetic/test/L1/00000", "What is 2 + 3?", "5", "test", "arithmetic")
+    return Episode(problem=prob, x1_ids=[1], y1_ids=[5, 2], p_ids=[7], y2_ids=[6, 2], y1=y1, y2=y2,
+                   truncated1=t1, truncated2=t2, r1=r1, r2=r2)
+
+
+def test_episode_metrics():
+    eps = [_episode(0.0, 1.0, "The final answer is $4$.", "The final answer is $5$.", t1=True),
+           _episode(1.0, 1.0, "The final answer is $5$.", "The final answer is $5$."),
+           _episode(1.0, 0.0, "abcd", "", t2=True),
+           _episode(0.0, 0.0, "The final answer is $7$.", "The final answer is $7$.")]
+    m = episode_metrics(eps)
+    assert (m["acc_t1"], m["acc_t2"], m["delta_i_to_c"], m["delta_c_to_i"]) == (0.5, 0.5, 0.25, 0.25)
+    assert m["changed_answer_rate"] == pytest.approx(1 / 4)  # only the first ("abcd" has no answer; "" neither)
+    expected_ed = (edit_distance_ratio(eps[0].y1, eps[0].y2) + 0 + 1.0 + 0) / 4
+    assert m["edit_distance_ratio"] == pytest.approx(expected_ed)
+    assert m["truncated_t1"] == 0.25 and m["truncated_t2"] == 0.25
+    table = metrics_table({"base": m}, paper={"SCoRe": (60.0, 64.4, 4.4, 5.8, 1.4)})
+    assert "| base | 4 | 50.0 [" in table and "| SCoRe (paper) | 500 | 60.0 | 64.4 |" in table
+
+
+def test_episode_metrics_empty_and_unscored():
+    m = episode_metrics([])
+    assert m["n"] == 0 and m["edit_distance_ratio"] == 0.0 and m["truncated_t1"] == 0.0
+    with pytest.raises(ValueError, match="binary"):
+        episode_metrics([_episode(None, None, "a", "b")])  # scoring was skipped

@@ -1,0 +1,291 @@
+"""Tests for scoreutils.tasks: the generated arithmetic task, HumanEval, local MATH files, hub errors."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from scoreutils import LEVELS, Problem, load_task
+from scoreutils.config import HubUnreachable
+from scoreutils.tasks import TASKS, TaskDataError, _split_of, arithmetic_problems
+
+
+# ---------------------------------------------------------------- arithmetic: determinism, splits
+def _texts(problems):
+    return [p.prompt for p in problems]
+
+
+@pytest.mark.parametrize("level", [1, [0, 3, 5]])
+def test_arithmetic_is_deterministic_per_seed(level):
+    a = load_task("arithmetic", "test", n=40, seed=3, level=level)
+    b = load_task("arithmetic", "test", n=40, seed=3, level=level)
+    assert [p.to_dict() for p in a] == [p.to_dict() for p in b]
+    c = load_task("arithmetic", "test", n=40, seed=4, level=level)
+    assert _texts(a) != _texts(c)
+
+
+def test_arithmetic_train_and_test_are_disjoint_across_seeds_and_levels():
+    train, test = set(), set()
+    for seed in range(3):
+        for level in sorted(LEVELS):
+            n_test = 30 if level == 0 else 60  # level 0 has only 243 distinct problems in all
+            test.update(_texts(load_task("arithmetic", "test", n=n_test, seed=seed, level=level)))
+            train.update(_texts(load_task("arithmetic", "train", n=120, seed=seed, level=level)))
+    assert len(train) > 1000 and len(test) > 500
+    assert not train & test
+    # The split is a function of the text alone.
+    assert all(_split_of(t) == "train" for t in train)
+    assert all(_split_of(t) == "test" for t in test)
+
+
+def test_arithmetic_problem_fields():
+    problems = load_task("arithmetic", "train", n=25, seed=1, level=2)
+    assert len({p.id for p in problems}) == 25
+    assert len(set(_texts(problems))) == 25  # distinct
+    for i, p in enumerate(problems):
+        assert p.id == f"arithmetic/train/L2/{i:05d}"
+        assert (p.split, p.source, p.kind, p.entry_point, p.meta) == ("train", "arithmetic", "math", None,
+                                                                        {"level": 2})
+
+
+def _eval_expression(prompt: str) -> int:
+    m = re.fullmatch(r"What is ([-+x()\d ]+)\?", prompt)
+    assert m, prompt
+    expr = m.group(1).replace(" x ", " * ")
+    assert re.fullmatch(r"[-+*()\d ]+", expr), expr
+    return eval(expr, {"__builtins__": {}})  # digits, spaces, + - * and parentheses only
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+def test_arithmetic_expression_answers_are_correct(level):
+    problems = load_task("arithmetic", "test", n=30, seed=7, level=level)
+    for p in problems:
+        assert p.reference == str(_eval_expression(p.prompt)), p.prompt
+    if level == 3:
+        assert any(int(p.reference) < 0 for p in problems)
+        assert any("(" in p.prompt for p in problems)
+
+
+def test_arithmetic_level_shapes():
+    one = load_task("arithmetic", "test", n=20, level=1)
+    assert all(re.fullmatch(r"What is \d\d [-+x] \d\d\?", p.prompt) for p in one)
+    zero = load_task("arithmetic", "test", n=20, level=0)
+    assert all(re.fullmatch(r"What is \d [-+x] \d\?", p.prompt) for p in zero)
+    two = load_task("arithmetic", "test", n=20, level=2)
+    assert all(re.fullmatch(r"What is \d\d( [-+x] \d\d?){2}\?", p.prompt) for p in two)
+
+
+_WORD_START = re.compile(r"(\w+) has (\d+) (\w+)\.")
+_BUY = re.compile(r"Then (\w+) buys (\d+) more (\w+)\.")
+_GIVE = re.compile(r"Then (\w+) gives away (\d+) (\w+)\.")
+_TIMES = re.compile(r"Then (\w+) gets (\d+) times as many (\w+) as before, in total\.")
+_QUESTION = re.compile(r"How many (\w+) does (\w+) have now\?")
+
+
+def _solve_word_problem(text: str) -> tuple[int, int]:
+    """(answer, number of steps) of a generated word problem, by reading its sentences."""
+    sentences = re.findall(r"[^.?]+[.?]", text)
+    m = _WORD_START.fullmatch(sentences[0].strip())
+    assert m, text
+    who, total, item = m.group(1), int(m.group(2)), m.group(3)
+    steps = 0
+    for s in sentences[1:-1]:
+        s = s.strip()
+        if m := _BUY.fullmatch(s):
+            total += int(m.group(2))
+        elif m := _GIVE.fullmatch(s):
+            assert 1 <= int(m.group(2)) < total, text  # never gives away everything
+            total -= int(m.group(2))
+        elif m := _TIMES.fullmatch(s):
+            total *= int(m.group(2))
+        else:
+            raise AssertionError(f"unexpected sentence {s!r} in {text!r}")
+        assert (m.group(1), m.group(3)) == (who, item), text
+        steps += 1
+    q = _QUESTION.fullmatch(sentences[-1].strip())
+    assert q and (q.group(1), q.group(2)) == (item, who), text
+    return total, steps
+
+
+@pytest.mark.parametrize("level, steps", [(4, {1}), (5, {2, 3})])
+def test_arithmetic_word_problem_answers_are_correct(level, steps):
+    problems = load_task("arithmetic", "train", n=40, seed=2, level=level)
+    seen_steps = set()
+    for p in problems:
+        answer, k = _solve_word_problem(p.prompt)
+        assert p.reference == str(answer), p.prompt
+        assert answer > 0
+        seen_steps.add(k)
+    assert seen_steps == steps
+
+
+@pytest.mark.parametrize("n", [1, 7, 64])
+def test_n_is_respected(n):
+    assert len(load_task("arithmetic", "test", n=n, level=[1, 4])) == n
+
+
+def test_default_n_is_500():
+    assert len(load_task("arithmetic", "test")) == 500
+
+
+def test_level_list_cycles():
+    problems = load_task("arithmetic", "train", n=10, level=[5, 0, 3])
+    assert [p.meta["level"] for p in problems] == [5, 0, 3, 5, 0, 3, 5, 0, 3, 5]
+    assert [p.id.split("/")[2] for p in problems] == ["L5", "L0", "L3"] * 3 + ["L5"]
+    # Each level draws from its own stream: the level-0 problems of a mixed list are the first
+    # level-0 problems of that split.
+    only0 = load_task("arithmetic", "train", n=3, level=0)
+    assert [p.prompt for p in problems if p.meta["level"] == 0] == _texts(only0)
+
+
+def test_level_tuple_is_accepted():
+    # Profiles hold levels as tuples.
+    assert [p.meta["level"] for p in load_task("arithmetic", "test", n=4, level=(1, 2))] == [1, 2, 1, 2]
+
+
+@pytest.mark.parametrize("level", [6, -1, [1, 9]])
+def test_bad_level(level):
+    with pytest.raises(ValueError, match=r"arithmetic level must be one of \[0, 1, 2, 3, 4, 5\]"):
+        load_task("arithmetic", "test", n=3, level=level)
+
+
+def test_too_many_distinct_problems():
+    # Level 0 has 9 * 3 * 9 = 243 distinct problems, about a fifth of them in test.
+    with pytest.raises(ValueError, match="could not generate 100 distinct"):
+        arithmetic_problems("test", 100, level=0)
+
+
+@pytest.mark.parametrize("split", ["validation", "TEST", ""])
+def test_bad_split(split):
+    with pytest.raises(ValueError, match=r"split must be 'train' or 'test'"):
+        load_task("arithmetic", split, n=3)
+
+
+@pytest.mark.parametrize("n", [0, -2])
+def test_bad_n(n):
+    with pytest.raises(ValueError, match=f"n must be a positive number of problems, not {n}"):
+        load_task("arithmetic", "test", n=n)
+
+
+def test_bad_task_name():
+    with pytest.raises(ValueError, match=r"unknown task 'gsm9k'; choose one of arithmetic, math, gsm8k"):
+        load_task("gsm9k", "test")
+
+
+# ---------------------------------------------------------------- HumanEval (packaged, offline)
+def test_humaneval_loads_offline():
+    problems = load_task("humaneval", "test")
+    assert len(problems) == 164
+    assert len({p.id for p in problems}) == 164
+    assert problems[0].id == "HumanEval/0"
+    for p in problems:
+        assert (p.kind, p.source, p.split) == ("code", "humaneval", "test")
+        assert p.entry_point and f"def {p.entry_point}" in p.prompt
+        assert "def check(candidate)" in p.reference
+        assert p.meta["canonical_solution"]
+
+
+def test_humaneval_subsample_is_seeded():
+    a = load_task("humaneval", "test", n=5, seed=1)
+    assert [p.id for p in a] == [p.id for p in load_task("humaneval", "test", n=5, seed=1)]
+    assert [p.id for p in a] != [p.id for p in load_task("humaneval", "test", n=5, seed=2)]
+    assert len(load_task("humaneval", "test", n=500)) == 164  # n beyond the set: all of it
+
+
+def test_humaneval_has_no_train_split():
+    with pytest.raises(ValueError, match="only a 'test' split"):
+        load_task("humaneval", "train")
+
+
+# ---------------------------------------------------------------- MATH from a local JSONL
+def _write_jsonl(path, rows):
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+MATH_ROWS = [
+    {"problem": "Compute $\\frac{1}{2} + \\frac{1}{2}$.", "solution": "It is $\\boxed{1}$.",
+     "level": "Level 1", "type": "Algebra"},
+    {"problem": "Simplify $\\sqrt{12}/4$.",
+     "solution": "We get \\boxed{2} first, then $\\boxed{\\frac{\\sqrt{3}}{2}}$."},
+    {"problem": "Solve for the set.", "solution": "So $x \\in \\boxed{\\{1, 2\\}}$.",
+     "unique_id": "test/algebra/7.json"},
+    {"problem": "Given answer.", "solution": "Nothing boxed.", "answer": "42"},
+]
+
+
+def test_math_from_local_jsonl(tmp_path):
+    path = _write_jsonl(tmp_path / "math.jsonl", MATH_ROWS)
+    problems = load_task("math", "test", path=str(path))
+    assert [p.reference for p in problems] == ["1", "\\frac{\\sqrt{3}}{2}", "\\{1, 2\\}", "42"]
+    assert [p.id for p in problems] == ["math/test/00000", "math/test/00001", "math/test/test/algebra/7.json",
+                                        "math/test/00003"]
+    assert [p.prompt for p in problems] == [r["problem"] for r in MATH_ROWS]
+    assert all((p.kind, p.source, p.split) == ("math", "math", "test") for p in problems)
+    assert problems[0].meta == {"level": "Level 1", "type": "Algebra"}
+    # A pathlib.Path works too, as does sub-sampling.
+    sub = load_task("math", "train", n=2, seed=0, path=path)
+    assert len(sub) == 2 and {p.prompt for p in sub} <= {r["problem"] for r in MATH_ROWS}
+    assert all(p.split == "train" for p in sub)
+
+
+def test_math_jsonl_skips_blank_lines(tmp_path):
+    path = _write_jsonl(tmp_path / "math.jsonl", [MATH_ROWS[0], "", "   ", MATH_ROWS[1]])
+    assert [p.reference for p in load_task("math", "test", path=path)] == ["1", "\\frac{\\sqrt{3}}{2}"]
+
+
+@pytest.mark.parametrize("bad_row, message", [
+    ({"solution": "\\boxed{3}"}, "line 3 has no 'problem' text"),
+    ({"problem": "   ", "solution": "\\boxed{3}"}, "line 3 has no 'problem' text"),
+    ({"problem": "What?", "solution": "It is 3."}, "line 3's solution has no \\boxed{} answer"),
+    ({"problem": "What?"}, "line 3 has neither 'answer' nor a 'solution' string"),
+    ('{"problem": "What?", "solution": ', "line 3 is not valid JSON"),
+    ("[1, 2]", "line 3 has no 'problem' text"),
+])
+def test_malformed_math_row_names_its_line(tmp_path, bad_row, message):
+    # Line 3 of the file (after a blank line 2): the message must point at the line a reader sees.
+    path = _write_jsonl(tmp_path / "bad.jsonl", [MATH_ROWS[0], "", bad_row, MATH_ROWS[1]])
+    with pytest.raises(TaskDataError) as info:
+        load_task("math", "test", path=path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_math_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such JSONL file"):
+        load_task("math", "test", path=tmp_path / "absent.jsonl")
+
+
+# ---------------------------------------------------------------- hub data sets, offline
+@pytest.mark.parametrize("name, split", [("gsm8k", "test"), ("gsm8k", "train"), ("mbpp", "test"),
+                                         ("math", "test"), ("math", "train")])
+def test_hub_tasks_offline_raise_one_line(monkeypatch, name, split):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(HubUnreachable) as info:
+        load_task(name, split, n=3)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "Hugging Face Hub" in message and "arithmetic" in message
+
+
+def test_every_task_is_covered():
+    assert set(TASKS) == {"arithmetic", "math", "gsm8k", "humaneval", "mbpp"}
+
+
+# ---------------------------------------------------------------- Problem serialisation
+def test_problem_round_trip():
+    problems = [*load_task("arithmetic", "test", n=2, level=[1, 5]), load_task("humaneval", "test")[3],
+                Problem("x/1", "p", "r", "train", "math", meta={"nested": {"a": [1, 2]}})]
+    for p in problems:
+        d = json.loads(json.dumps(p.to_dict()))
+        q = Problem.from_dict(d)
+        assert q == p
+        assert q.meta == p.meta and q.entry_point == p.entry_point and q.kind == p.kind
+        assert q.to_dict() == p.to_dict()
+
+
+def test_problem_from_minimal_dict_has_defaults():
+    p = Problem.from_dict({"id": "a", "prompt": "b", "reference": "c", "split": "test", "source": "math"})
+    assert (p.kind, p.entry_point, p.meta) == ("math", None, {})
