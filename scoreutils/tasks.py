@@ -88,7 +88,7 @@ def load_task(name: str, split: str, n: int | None = None, seed: int = 0, **opti
 # Arithmetic, generated offline. Levels grow from one 2-digit operation to multi-step word problems.
 # ---------------------------------------------------------------------------------------------
 LEVELS = {
-    0: "one step: two 1-digit numbers with +, - or x (a warm-up small models can learn from)",
+    0: "one step: a number from 1 to 30 and a 1-digit number with +, - or x (a warm-up small models can learn from)",
     1: "one step: two 2-digit numbers with +, - or x",
     2: "two steps: 2-digit numbers, multipliers 2-12",
     3: "three steps with parentheses, results may be negative",
@@ -139,7 +139,7 @@ def _word_problem(rng: random.Random, steps: int) -> tuple[str, int]:
 
 def _generate(level: int, rng: random.Random) -> tuple[str, str]:
     if level == 0:
-        expr = f"{rng.randint(1, 9)} {rng.choice('+-*')} {rng.randint(1, 9)}"
+        expr = f"{rng.randint(1, 30)} {rng.choice('+-*')} {rng.randint(1, 9)}"
     elif level == 1:
         expr = _expr(rng, 1, parens=False)
     elif level == 2:
@@ -174,7 +174,8 @@ def arithmetic_problems(split: str, n: int, seed: int = 0, level: int | list[int
         text, answer = _generate(lv, rngs[lv])
         tries += 1
         if tries > 200 * n + 10_000:
-            raise ValueError(f"could not generate {n} distinct level-{levels} problems for split {split!r}")
+            raise ValueError(f"could not generate {n} distinct level-{levels} problems for split {split!r}: "
+                             "ask for fewer problems or add a harder level")
         if text in seen or _split_of(text) != split:
             continue
         seen.add(text)

@@ -47,13 +47,38 @@ def tiny_lora_policy():
     return load_policy("tiny", lora={"r": 4, "lora_alpha": 8})
 
 
+@pytest.fixture
+def one_thread():
+    """Run a test with one torch thread. The tiny models' matrices are far too small to gain from
+    more, and on a busy 2-core machine OpenMP's thread hand-offs make each tiny matmul ~100x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _bias_end_token(policy, bias: float):
+    """Replace the (tied) output layer by one with the same weights and `bias` on the end token."""
+    model = policy.model
+    head = torch.nn.Linear(TINY_HIDDEN, model.config.vocab_size, bias=True)
+    head.weight = model.get_input_embeddings().weight
+    with torch.no_grad():
+        head.bias.zero_()
+        head.bias[policy.tokenizer.eos_token_id] = bias
+    head.requires_grad_(False)
+    model.lm_head = head
+    return policy
+
+
 @pytest.fixture(scope="session")
 def varied_policy():
-    """The tiny model with large random weights.
+    """The tiny model with large random weights and a +16 bias on the end token.
 
     With the default initialisation (std 0.02, hidden size 32) the logits are almost flat and greedy
     decoding emits the same token whatever the context, so a test comparing greedy outputs could not
-    notice a wrong context. With these weights greedy output depends on every context token.
+    notice a wrong context. With these weights greedy output depends on every context token, and the
+    end-token bias makes greedy attempts end after different numbers of tokens (or not at all within a
+    short budget), so batches hold ragged rows and rows that finish early.
     """
     policy = load_policy("tiny", seed=1)
     gen = torch.Generator().manual_seed(1)
@@ -61,24 +86,15 @@ def varied_policy():
         for name, p in policy.model.named_parameters():
             if p.dim() > 1:
                 p.copy_(torch.randn(p.shape, generator=gen) * (1.0 if "embed" in name else 0.3))
-    return policy
+    return _bias_end_token(policy, 16.0)
 
 
 @pytest.fixture(scope="session")
 def eos_policy():
-    """The tiny policy with a bias of +8.7 on the end token's logit.
+    """The default tiny policy with a bias of +8.7 on the end token's logit.
 
     Its other logits are nearly flat over 49,152 tokens, so sampling at temperature 1 ends a turn
     with probability ~0.11 per token (some attempts end within a few tokens, others are truncated),
     and greedy decoding always emits the end token first.
     """
-    policy = load_policy("tiny")
-    tok, model = policy.tokenizer, policy.model
-    head = torch.nn.Linear(TINY_HIDDEN, model.config.vocab_size, bias=True)
-    head.weight = model.get_input_embeddings().weight
-    with torch.no_grad():
-        head.bias.zero_()
-        head.bias[tok.eos_token_id] = 8.7
-    head.requires_grad_(False)
-    model.lm_head = head
-    return policy
+    return _bias_end_token(load_policy("tiny"), 8.7)
