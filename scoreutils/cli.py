@@ -45,15 +45,16 @@ def _policy(profile: Profile, lora: bool) -> Any:
 
 
 def run_eval(profile: Profile, out: Path, split: str = "test", n: int | None = None, policy: Any = None,
-             label: str = "base") -> dict:
-    """Evaluate (greedy) and write `out` (JSON) and its episodes beside it."""
+             label: str = "base", instruction: str | None = None) -> dict:
+    """Evaluate (greedy) and write `out` (JSON) and its episodes beside it. `instruction` replaces the
+    paper's turn-2 instruction (e.g. `prompts.SELF_REFINE_TURN2`)."""
     from .train import evaluate
 
     policy = policy or _policy(profile, lora=False)
     problems = _problems(profile, split, n or profile.n_eval)
-    metrics, eps = evaluate(policy, problems, profile, desc=f"eval {label}")
+    metrics, eps = evaluate(policy, problems, profile, desc=f"eval {label}", instruction=instruction)
     result = {**metrics, "label": label, "model": profile.model, "task": profile.task, "split": split,
-              "profile": profile.to_dict(), "python": platform.python_version()}
+              "instruction": instruction, "profile": profile.to_dict(), "python": platform.python_version()}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     _write_episodes(out.with_suffix(".episodes.jsonl"), eps)
@@ -73,6 +74,7 @@ def run_train(method: str, profile: Profile, out: Path) -> dict:
     policy = _policy(profile, lora=True)
     train_problems = _problems(profile, "train", profile.n_train)
     t0 = time.perf_counter()
+    extra: dict[str, Any] = {}
     if method in ("star", "star_plus", "pair_sft", "pair_sft_plus"):
         traces = sample_episodes(policy, train_problems[:profile.sft_problems], max_new_tokens=profile.max_new_tokens, temperature=1.0,
                                  samples_per_problem=profile.sft_samples_per_problem,
@@ -80,13 +82,21 @@ def run_train(method: str, profile: Profile, out: Path) -> dict:
         _write_episodes(out / "traces.jsonl", traces)
         pairs = sft.SFT_DATASETS[method](policy.tokenizer, traces, seed=profile.seed)
         print(f"{method}: {len(pairs)} pairs from {len(traces)} traces", file=sys.stderr)
-        train_sft(policy, profile, pairs, out)
+        extra["sft_pairs"] = len(pairs)
+        if pairs:
+            train_sft(policy, profile, pairs, out)
+        else:  # reported, not hidden: the evaluation below is then the base model's
+            print(f"WARNING: {method} found no training pairs in {len(traces)} traces; the model is left "
+                  "unchanged (sample more traces: a larger profile.sft_problems)", file=sys.stderr)
+            from .train import _make_optimizer, save_checkpoint
+
+            save_checkpoint(out, 0, policy, *_make_optimizer(policy, profile.sft_lr))
     else:
         stage = {"naive_rl": "naive", "stage1": "stage1", "stage2": "stage2"}.get(method) or score_schedule(profile)
         train_rl(policy, profile, train_problems, out, stage=stage)
     train_s = time.perf_counter() - t0
     result = run_eval(profile, out / "metrics.json", policy=policy, label=method)
-    result["train_wall_s"] = train_s
+    result.update(extra, train_wall_s=train_s)
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
     return result
 
@@ -133,6 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     tr.add_argument("--profile", default=None)
     tr.add_argument("--steps", type=int, default=None)
     tr.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
+    tr.add_argument("--alpha", type=float, default=None, help="override the Stage II bonus scale (Eq. 4)")
+    tr.add_argument("--beta1", type=float, default=None, help="override the KL weight on trained attempts")
+    tr.add_argument("--beta2", type=float, default=None, help="override Stage I's KL weight on attempt 1 (Eq. 3)")
     tr.add_argument("--out", type=Path, required=True)
     rp = sub.add_parser("table", help="print the metrics table of result JSON files (eval / train outputs)")
     rp.add_argument("files", nargs="+", type=Path, help="NAME=FILE.json or FILE.json")
@@ -154,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         print(metrics_table(rows, PAPER_TABLE1 if args.paper else None))
         return
     overrides: dict[str, Any] = {}
-    for key in ("model", "task", "max_new_tokens", "steps"):
+    for key in ("model", "task", "max_new_tokens", "steps", "alpha", "beta1", "beta2"):
         if getattr(args, key, None) is not None:
             overrides[key] = getattr(args, key)
     if getattr(args, "level", None):

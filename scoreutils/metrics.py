@@ -3,11 +3,12 @@
 acc_t1, acc_t2: accuracy of attempt 1 and 2. delta = acc_t2 - acc_t1 = delta_i_to_c - delta_c_to_i.
 delta_i_to_c: fraction wrong at t1 and right at t2; delta_c_to_i: right at t1 and wrong at t2.
 Proportions get Wilson intervals; delta gets a paired normal interval over per-problem differences.
-Also: the edit-distance ratio between attempts and the changed-answer rate. Not here: plots.
+Also: the edit-distance ratio between attempts, the changed-answer rate and majority voting. Not here: plots.
 """
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Sequence
 
 from rapidfuzz.distance import Levenshtein
@@ -70,7 +71,8 @@ def self_correction_metrics(r1: Sequence[float], r2: Sequence[float]) -> dict[st
 def edit_distance_ratio(y1: str, y2: str) -> float:
     """Levenshtein distance between the attempts divided by their total length (PAPER.md).
 
-    0 means attempt 2 copies attempt 1; 1 means nothing in common.
+    0 means attempt 2 copies attempt 1. The ratio is at most 1 (one attempt empty); two attempts of equal
+    length with no character in common score 0.5.
     >>> edit_distance_ratio("abc", "abc"), edit_distance_ratio("ab", "cd")
     (0.0, 0.5)
     """
@@ -85,6 +87,18 @@ def changed_answer_rate(y1s: Sequence[str], y2s: Sequence[str]) -> float:
     return sum(answers_differ(a, b) for a, b in zip(y1s, y2s)) / len(y1s) if y1s else 0.0
 
 
+def majority_vote(answers: Sequence[str | None]) -> str | None:
+    """The most common non-None answer, ties going to the one seen first; None when there is none.
+
+    Answers are compared as strings (normalise them first if needed). PAPER.md, "Inference compute
+    (Fig. 1 right)": the vote over parallel samples, or over the attempt 2 that follows each of them.
+    >>> majority_vote(["2", None, "3", "3", "2"]), majority_vote([None])
+    ('2', None)
+    """
+    counts = Counter(a for a in answers if a is not None)
+    return max(counts, key=counts.__getitem__) if counts else None
+
+
 def episode_metrics(episodes: Sequence) -> dict[str, float | list[float]]:
     """`self_correction_metrics` plus mean edit-distance ratio and changed-answer rate of episodes."""
     out = self_correction_metrics([e.r1 for e in episodes], [e.r2 for e in episodes])
@@ -96,7 +110,7 @@ def episode_metrics(episodes: Sequence) -> dict[str, float | list[float]]:
     return out
 
 
-def metrics_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None) -> str:
+def metrics_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None, paper_n: int = 500) -> str:
     """A Markdown table of the paper's metrics (in %) with 95% intervals, one row per method."""
     head = "| method | n | Acc@t1 | Acc@t2 | Δ(t1,t2) | Δ i→c | Δ c→i |"
     lines = [head, "|" + "---|" * 7]
@@ -108,5 +122,5 @@ def metrics_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None) 
     for name, m in rows.items():
         lines.append(f"| {name} | {m['n']} | " + " | ".join(cell(m, k) for k in METRIC_KEYS[1:]) + " |")
     for name, vals in (paper or {}).items():
-        lines.append(f"| {name} (paper) | 500 | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
+        lines.append(f"| {name} (paper) | {paper_n} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
     return "\n".join(lines)

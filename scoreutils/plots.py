@@ -82,6 +82,48 @@ def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str 
     return _save(fig, path)
 
 
+def plot_scaling(curves: Mapping[str, Sequence[dict]], path: str | Path) -> Path:
+    """Majority-vote accuracy against generations per problem: parallel (solid) vs sequential (dashed),
+    one colour per model; rows as returned by `scaling.scaling_table`."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for name, rows in curves.items():
+        b = [r["budget"] for r in rows]
+        line, = ax.plot(b, [r["parallel"] for r in rows], "o-", label=f"{name}: parallel")
+        ax.plot(b, [r["sequential"] for r in rows], "s--", color=line.get_color(), label=f"{name}: sequential")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("generations per problem")
+    ax.set_ylabel("majority-vote accuracy")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_corrections(rows: Mapping[str, Mapping[str, float]], path: str | Path,
+                     paper: Mapping[str, Sequence[float]] | None = None) -> Path:
+    """Δ i→c (fixed) and Δ c→i (broken) per method, in %; the paper's values (t1, t2, Δ, i→c, c→i tuples)
+    as hatched bars beside the kit's when given."""
+    import numpy as np
+
+    names = list(rows)
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(2.2 + 1.3 * len(names), 3.4))
+    w = 0.2 if paper else 0.35
+    ax.bar(x - w / 2 - (w if paper else 0), [100 * rows[n]["delta_i_to_c"] for n in names], w,
+           color=COLORS["i->c"], label="i→c (kit)")
+    ax.bar(x + w / 2 - (w if paper else 0), [100 * rows[n]["delta_c_to_i"] for n in names], w,
+           color=COLORS["c->i"], label="c→i (kit)")
+    if paper:
+        has = [n for n in names if n in paper]
+        xi = np.array([names.index(n) for n in has])
+        ax.bar(xi + w / 2 + w / 2, [paper[n][3] for n in has], w, color=COLORS["i->c"], hatch="//",
+               alpha=0.45, label="i→c (paper)")
+        ax.bar(xi + 3 * w / 2 + w / 2, [paper[n][4] for n in has], w, color=COLORS["c->i"], hatch="//",
+               alpha=0.45, label="c→i (paper)")
+    ax.set_xticks(x, names, fontsize=8)
+    ax.set_ylabel("% of problems")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _save(fig, path)
+
+
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

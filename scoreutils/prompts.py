@@ -28,6 +28,10 @@ CODE_TURN2 = ('There might be an error in the code above because of lack of unde
 ARITHMETIC_TURN1 = '{problem}\nAt the end, write "The final answer is $answer$."'
 MBPP_TURN1 = ("You are an expert Python programmer, and here is your task: {task} Your code should pass these "
               "tests:\n\n{tests}\n[BEGIN]\n")
+# Self-Refine-style turn 2 (the paper's "Self-Refine" row prompts the model to critique itself first).
+# The kit's one-turn approximation: ask for a review of the answer and a corrected final answer.
+SELF_REFINE_TURN2 = ("Review your previous answer and find problems with your answer. Then, based on the problems "
+                     "you found, improve your answer. At the end, write \"The final answer is $answer$.\"")
 # A fixed system message: SmolLM2's template would otherwise insert its own default one.
 SYSTEM = "You are a helpful AI assistant."
 _SENTINEL = "\u2063ATTEMPT\u2063"
@@ -45,8 +49,11 @@ def first_turn_text(problem: Problem) -> str:
     return f"{MATH_TURN1}\n\nProblem:\n{problem.prompt}"
 
 
-def second_turn_text(problem: Problem) -> str:
-    """The fixed self-correction instruction p; it never says whether attempt 1 was right."""
+def second_turn_text(problem: Problem, instruction: str | None = None) -> str:
+    """The fixed self-correction instruction p; it never says whether attempt 1 was right.
+    `instruction` replaces the paper's p (e.g. `SELF_REFINE_TURN2`)."""
+    if instruction is not None:
+        return instruction
     return CODE_TURN2 if problem.kind == "code" else MATH_TURN2
 
 
@@ -64,7 +71,7 @@ def first_turn_ids(tokenizer: Any, problem: Problem) -> list[int]:
     return _encode(tokenizer, _render(tokenizer, messages, add_generation_prompt=True))
 
 
-def second_turn_ids(tokenizer: Any, problem: Problem, attempt1_ended: bool) -> list[int]:
+def second_turn_ids(tokenizer: Any, problem: Problem, attempt1_ended: bool, instruction: str | None = None) -> list[int]:
     """p: the ids that follow attempt 1's sampled ids to form x2 = [x1, y1, p].
 
     They close the assistant turn (its end token is dropped when attempt 1 already sampled it, so that
@@ -73,7 +80,7 @@ def second_turn_ids(tokenizer: Any, problem: Problem, attempt1_ended: bool) -> l
     """
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": first_turn_text(problem)},
                 {"role": "assistant", "content": _SENTINEL},
-                {"role": "user", "content": second_turn_text(problem)}]
+                {"role": "user", "content": second_turn_text(problem, instruction)}]
     text = _render(tokenizer, messages, add_generation_prompt=True)
     suffix = _encode(tokenizer, text.split(_SENTINEL, 1)[1])
     if attempt1_ended:

@@ -105,8 +105,9 @@ def generate_ids(policy: Policy, contexts: list[list[int]], max_new_tokens: int,
 def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_tokens: int = 48,
                     temperature: float = 0.0, samples_per_problem: int = 1, batch_size: int = 16,
                     seed: int | None = 0, score: bool = True, progress: bool = True,
-                    desc: str = "sampling") -> list[Episode]:
+                    desc: str = "sampling", instruction: str | None = None) -> list[Episode]:
     """Two attempts for every (problem, sample), in batches. Greedy when temperature == 0.
+    `instruction` replaces the paper's turn-2 instruction p (e.g. `prompts.SELF_REFINE_TURN2`).
 
     Episodes come back grouped: the k samples of a problem are consecutive (RLOO needs the groups).
     """
@@ -126,7 +127,8 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
             batch = jobs[start:start + batch_size]
             x1 = [first_turn_ids(tok, p) for p, _ in batch]
             first = generate_ids(policy, x1, max_new_tokens, temperature)
-            p_ids = [second_turn_ids(tok, p, attempt1_ended=not trunc) for (p, _), (_, trunc) in zip(batch, first)]
+            p_ids = [second_turn_ids(tok, p, attempt1_ended=not trunc, instruction=instruction)
+                     for (p, _), (_, trunc) in zip(batch, first)]
             x2 = [a + y1 + p for a, (y1, _), p in zip(x1, first, p_ids)]
             second = generate_ids(policy, x2, max_new_tokens, temperature)
             for (prob, s), x, (y1, t1), p, (y2, t2) in zip(batch, x1, first, p_ids, second):

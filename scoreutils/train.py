@@ -171,11 +171,13 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     return row, episodes
 
 
-def evaluate(policy: Policy, problems: Sequence[Problem], profile: Profile, desc: str = "eval") -> tuple[dict, list]:
-    """Greedy two-attempt evaluation: the paper's metrics and the episodes."""
+def evaluate(policy: Policy, problems: Sequence[Problem], profile: Profile, desc: str = "eval",
+             instruction: str | None = None) -> tuple[dict, list]:
+    """Greedy two-attempt evaluation: the paper's metrics and the episodes. `instruction` replaces the
+    paper's turn-2 instruction (the Self-Refine row)."""
     t0 = time.perf_counter()
     eps = sample_episodes(policy, problems, max_new_tokens=profile.max_new_tokens, temperature=0.0,
-                          batch_size=profile.batch_size, desc=desc)
+                          batch_size=profile.batch_size, desc=desc, instruction=instruction)
     metrics = episode_metrics(eps)
     metrics["wall_s"] = time.perf_counter() - t0
     metrics["tokens_per_s"] = sum(len(e.y1_ids) + len(e.y2_ids) for e in eps) / max(metrics["wall_s"], 1e-9)
