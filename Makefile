@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test eval notebooks figures clean
+.PHONY: setup demo test notebooks figures report bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,19 @@ test: setup
 notebooks: setup
 	$(BIN)/python tools/build_notebooks.py
 	cd notebooks && SCORE_PROFILE=cpu ../$(BIN)/python ../tools/run_notebook.py *.ipynb
+
+# The notebooks write their figures to figures/ when run in the cpu (or gpu) profile.
+figures: notebooks
+
+# README's notebook map and Results section, regenerated from results/*.json and figures/.
+report: setup
+	$(BIN)/python tools/report.py
+
+# Benchmarks at full size (each writes results/bench_*.json); `make report` puts them in README.
+bench: setup
+	$(BIN)/python benchmarks/rollout.py
+	$(BIN)/python benchmarks/train_step.py
+	$(BIN)/python benchmarks/memory.py
 
 clean:
 	rm -rf $(VENV) .cache runs

@@ -1,0 +1,176 @@
+"""Regenerate README.md's "Notebooks" map and "Results" section from committed files: results/*.json
+(written by `python -m scoreutils eval|train|demo`, the notebooks and `benchmarks/`) and figures/*.png.
+Nothing in these sections is typed by hand: `make report` rewrites them between their markers.
+
+    python tools/report.py            # rewrite README.md in place
+    python tools/report.py --check    # exit 1 when README.md is not what the results say
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scoreutils.cli import PAPER_TABLE1  # noqa: E402
+from scoreutils.metrics import metrics_table  # noqa: E402
+from scoreutils.runs import ablation_table  # noqa: E402
+
+RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
+PAPER = {**PAPER_TABLE1, "Self-Refine": (52.8, 51.8, -1.0, 3.2, 4.2), "STaR D": (55.4, 41.2, -14.2, 5.4, 19.6),
+         "Pair-SFT D": (52.4, 54.2, 1.8, 5.4, 3.6)}
+# (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
+METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json", "Self-Refine"),
+           ("STaR D", "star/metrics.json", "STaR D"), ("STaR D+", "star_plus/metrics.json", "STaR D+"),
+           ("Pair-SFT D", "pair_sft/metrics.json", "Pair-SFT D"),
+           ("Pair-SFT D+", "pair_sft_plus/metrics.json", "Pair-SFT D+"),
+           ("naive multi-turn RL", "naive_rl/metrics.json", None), ("Stage I only", "stage1/metrics.json", None),
+           ("SCoRe", "demo/score/metrics.json", "SCoRe")]
+ABLATIONS = [("SCoRe", "demo/score/metrics.json", (60.0, 64.4, 4.4)),
+             ("w/o Stage I", "stage2/metrics.json", (59.2, 61.4, 2.2)),
+             ("w/o reward shaping", "score_alpha0/metrics.json", (60.0, 62.6, 2.6)),
+             ("Stage II, α = 0 (w/o Stage I, w/o shaping)", "stage2_alpha0/metrics.json", None)]
+LESSONS = [("00_quickstart", "00_quickstart_transitions.png", "the protocol, one episode, the metrics"),
+           ("01_base_model_self_correction", "01_base_transitions.png", "Table 2: base and Self-Refine"),
+           ("02_sft_collapse", "02_sft_corrections.png", "Table 1: STaR D/D+, Pair-SFT D/D+"),
+           ("03_edit_distance", "03_edit_distance_heldout.png", "edit-distance ratios, held-out vs train"),
+           ("04_naive_multiturn_rl", "04_naive_rl_curves.png", "naive multi-turn RL stops changing answers"),
+           ("05_stage1", "05_stage1_curves.png", "Stage I (Eq. 3)"),
+           ("06_stage2_reward_bonus", "06_stage2_corrections.png", "Stage II bonus (Eq. 4), α = 0 vs 10"),
+           ("07_score_and_ablations", "07_inference_scaling.png", "SCoRe, Table 4 ablations, inference scaling"),
+           ("08_code_self_correction", "08_code_transitions.png", "HumanEval with sandboxed tests")]
+
+
+def _load(rel: str) -> dict | None:
+    path = RESULTS / rel
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _minutes(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds / 60:.1f}"
+
+
+def notebook_map() -> str:
+    times = _load("notebook_times.json") or {}
+    lines = ["| lesson | reproduces | cpu run (min) | figure |", "|---|---|---|---|"]
+    for name, fig, what in LESSONS:
+        img = f"![{name}](figures/{fig})" if (FIGURES / fig).exists() else "(not yet run)"
+        lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {what} | {_minutes(times.get(name))} | {img} |")
+    note = ("\nRun times: `make notebooks` on 2 CPU cores (cpu profile), as recorded in "
+            "`results/notebook_times.json`; lessons 02 and 04–07 load the CLI runs listed below instead of "
+            "training again.")
+    return "\n".join(lines) + note
+
+
+def results_section() -> str:
+    out = []
+    rows, paper, walls = {}, {}, []
+    for name, rel, paper_row in METHODS:
+        res = _load(rel)
+        if res is None:
+            continue
+        rows[name] = res
+        if paper_row:
+            paper[name] = PAPER[paper_row]
+        train = f"train {_minutes(res['train_wall_s'])} min, " if "train_wall_s" in res else ""
+        walls.append(f"{name}: {train}eval {_minutes(res.get('wall_s'))} min"
+                     + (f", {res['sft_pairs']} SFT pairs" if "sft_pairs" in res else ""))
+    if rows:
+        prof = next(iter(rows.values()))["profile"]
+        out += ["### Self-correction on held-out arithmetic (cpu profile)",
+                f"Bundled SmolLM2-135M-Instruct, arithmetic level {prof['level']}, {prof['n_eval']} held-out problems, "
+                f"greedy, two attempts; RL runs: {prof['steps']} steps of {prof['problems_per_step']} problems × "
+                f"{prof['samples_per_problem']} samples, LoRA r={prof['lora_r']}, lr {prof['lr']}, α={prof['alpha']}, "
+                f"β1={prof['beta1']}, β2={prof['beta2']}, Stage I for {prof['stage1_steps']} steps. In %, 95% "
+                "intervals in brackets; the paper's rows are Gemini 1.5 Flash on MATH500 (a different model and "
+                "task: compare the *shape*, not the level).", "",
+                metrics_table(rows, paper), "",
+                "Wall times on 2 CPU cores, shared with other runs (see `results/logs/pipeline.txt`): "
+                + "; ".join(walls) + ".", ""]
+    abl = {name: _load(rel) for name, rel, _ in ABLATIONS}
+    if any(abl.values()):
+        out += ["### Ablations (the paper's Table 4 layout)", "",
+                ablation_table({n: m for n, m in abl.items() if m},
+                               {n: p for n, rel, p in ABLATIONS if p and abl.get(n)}), ""]
+    code = _load("humaneval_base.json")
+    if code:
+        out += ["### Code: HumanEval, base model (lesson 08)", "",
+                metrics_table({"base (SmolLM2-135M)": code},
+                              {"base (Gemini 1.0 Pro)": (53.7, 56.7, 3.0, 7.9, 4.9),
+                               "SCoRe (Gemini 1.0 Pro)": (52.4, 64.6, 12.2, 15.2, 3.0)}, paper_n=164), ""]
+    scaling = _load("scaling.json")
+    if scaling:
+        lines = ["| model | generations per problem | parallel (first attempts) | sequential (self-corrected) |",
+                 "|---|---|---|---|"]
+        for model, curve in scaling["curves"].items():
+            lines += [f"| {model} | {r['budget']} | {100 * r['parallel']:.1f} | {100 * r['sequential']:.1f} |"
+                      for r in curve]
+        out += ["### Inference compute: majority voting (lesson 07)",
+                f"{scaling['problems']} held-out problems, {scaling['samples']} samples each at temperature 0.7; "
+                "accuracy of the majority answer in %.", "", *lines, ""]
+    level1 = _load("eval_base_level1_200.json")
+    if level1:
+        out += ["### Base model on 200 level-1 problems (two 2-digit numbers)",
+                "`python -m scoreutils eval --profile cpu --level 1 --n 200 --out results/eval_base_level1_200.json`"
+                f": {level1['wall_s']:.0f} s, {level1['tokens_per_s']:.1f} generated tokens/s.", "",
+                metrics_table({"base": level1}), ""]
+    out += _benchmarks()
+    return "\n".join(out).rstrip()
+
+
+def _benchmarks() -> list[str]:
+    out = []
+    roll = _load("bench_rollout.json")
+    if roll:
+        out += ["### Benchmarks", "",
+                "| benchmark | kit | baseline | kit / baseline |", "|---|---|---|---|",
+                f"| rollout, generated tokens/s (vs plain `generate`) | {roll['kit_tokens_per_s']:.1f} | "
+                f"{roll['generate_tokens_per_s']:.1f} | {roll['ratio']:.2f} |"]
+    step = _load("bench_train_step.json")
+    if step:
+        kit, trl, ratio = step["arms"]["kit"], step["arms"]["trl"], step["ratio_kit_over_trl"]
+        if not out:
+            out += ["### Benchmarks", "", "| benchmark | kit | baseline | kit / baseline |", "|---|---|---|---|"]
+        out += [f"| train step, ms per generated token (vs TRL GRPO) | {1000 * kit['s_per_generated_token']:.1f} | "
+                f"{1000 * trl['s_per_generated_token']:.1f} | {ratio['s_per_generated_token']:.2f} |",
+                f"| train step, ms per trained token (vs TRL GRPO) | {1000 * kit['s_per_trained_token']:.1f} | "
+                f"{1000 * trl['s_per_trained_token']:.1f} | {ratio['s_per_trained_token']:.2f} |"]
+    mem = _load("bench_memory.json")
+    if mem and mem.get("cpu"):
+        cpu = mem["cpu"]
+        peak = max(v for v in (cpu.get("ru_maxrss_bytes"), cpu.get("step_peak_rss_hwm_bytes"),
+                               cpu.get("step_peak_rss_sampled_bytes")) if v)
+        out += ["", f"Peak RSS of one cpu-profile Stage II step (bundled model): {peak / 2**30:.2f} GiB."]
+    if out:
+        out += ["", "Re-run: `python benchmarks/rollout.py`, `python benchmarks/train_step.py`, "
+                "`python benchmarks/memory.py` (each writes `results/bench_*.json`), then `make report`."]
+    return out
+
+
+def render(readme: str) -> str:
+    for marker, body in (("notebooks", notebook_map()), ("results", results_section())):
+        start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+        if start not in readme or end not in readme:
+            raise SystemExit(f"README.md lacks the markers {start} ... {end}")
+        head, rest = readme.split(start, 1)
+        readme = head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+    return readme
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true")
+    args = ap.parse_args()
+    path = ROOT / "README.md"
+    new = render(path.read_text())
+    if args.check:
+        sys.exit(0 if new == path.read_text() else 1)
+    path.write_text(new)
+    print(f"README.md: notebook map and results regenerated from {RESULTS.relative_to(ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()
