@@ -1,5 +1,5 @@
-"""Smoke runs of the benchmarks: `benchmarks/train_step.py --smoke` and `benchmarks/memory.py --smoke`
-write their JSON to a temporary path, with the expected keys and positive, finite numbers.
+"""Smoke runs of the benchmarks (`benchmarks/{rollout,train_step,memory}.py --smoke`): each
+writes its JSON to a temporary path, with the expected keys and positive, finite numbers.
 
 Each script runs in its own interpreter (as a user runs it), so the TRL trainer's global state (seeds,
 accelerate's singletons, torch threads) and the memory benchmark's peaks never touch other tests. Both use
@@ -83,3 +83,12 @@ def test_memory_smoke(tmp_path):
     else:  # the script skips the GPU part itself and says why, in the JSON and on stdout
         assert gpu["skipped"] is True and "cuda" in gpu["reason"].lower()
         assert "GPU part skipped" in stdout
+
+
+def test_rollout_smoke(tmp_path):
+    res, stdout = _run_smoke("rollout.py", tmp_path / "bench_rollout.json")
+    assert res["model"] == "tiny" and res["repeats"] == 1
+    for key in ("kit_tokens_per_s", "generate_tokens_per_s", "ratio"):
+        assert _positive(res[key]), (key, res[key])
+    assert 0 <= res["generate_pad_fraction"] < 1
+    assert "ratio" in stdout
