@@ -160,11 +160,13 @@ def _lora(profile: Any) -> dict[str, Any]:
 
 
 def _stage2_step(policy: Any, profile: Any, problems: Sequence[Any], cpu: bool) -> tuple[float, list[Any]]:
-    """Optimizer, accelerator and one `rl_step("stage2")`, as `train.train_rl` sets them up; (seconds, episodes)."""
+    """Activation checkpointing, optimizer, accelerator and one `rl_step("stage2")`, as `train.train_rl` sets
+    them up; (seconds, episodes)."""
     from accelerate import Accelerator
 
-    from scoreutils.train import _make_optimizer, rl_step
+    from scoreutils.train import _make_optimizer, enable_checkpointing, rl_step
 
+    enable_checkpointing(policy)
     acc = Accelerator(cpu=cpu)
     opt, sched = _make_optimizer(policy, profile.lr)
     model, opt = acc.prepare(policy.model, opt)
