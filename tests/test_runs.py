@@ -1,0 +1,52 @@
+"""`scoreutils.runs`: a finished run is loaded, not redone; a run of another configuration is never
+overwritten; smoke runs never touch real results. Tiny model, smoke sizes."""
+import json
+
+import pytest
+
+from scoreutils import get_profile
+from scoreutils import runs
+from scoreutils.metrics import METRIC_KEYS
+from scoreutils.runs import load_or_eval, load_or_train, results_dir
+
+
+def _same(a: dict, b: dict) -> bool:
+    return all(a[k] == b[k] for k in METRIC_KEYS)
+
+
+@pytest.fixture
+def profile(tmp_path, monkeypatch):
+    """The smoke sizes with the tiny model, under a profile name that uses $SCORE_RESULTS."""
+    monkeypatch.setenv("SCORE_RESULTS", str(tmp_path / "results"))
+    return get_profile("smoke").with_(model="tiny", name="test", steps=1, n_eval=4)
+
+
+def test_smoke_profile_uses_a_temporary_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCORE_RESULTS", str(tmp_path / "real"))
+    assert results_dir(get_profile("smoke")) != tmp_path / "real"
+    assert results_dir(get_profile("cpu")) == tmp_path / "real"
+
+
+def test_eval_is_loaded_the_second_time_and_other_settings_get_their_own_file(profile, one_thread):
+    first = load_or_eval(profile, "base")
+    assert not first.loaded and first.path.exists() and len(first.episodes) == 4
+    again = load_or_eval(profile, "base", policy=lambda: pytest.fail("a loaded evaluation must not build a model"))
+    assert again.loaded and _same(again.metrics, first.metrics)
+    other = load_or_eval(profile, "base", instruction="Try again.")
+    assert not other.loaded and other.path != first.path
+    assert json.loads(first.path.read_text())["instruction"] is None  # the first file is kept as it was
+    assert load_or_eval(profile, "base", instruction="Try again.").loaded
+
+
+def test_train_is_loaded_the_second_time_and_a_changed_profile_trains_apart(profile, one_thread, monkeypatch):
+    first = load_or_train("naive_rl", profile)
+    assert not first.loaded and len(first.log) == 1 and first.r1 == [e["r1"] for e in first.episodes]
+    with monkeypatch.context() as m:
+        m.setattr("scoreutils.cli.run_train", lambda *a, **k: pytest.fail("a finished run must be loaded"))
+        again = load_or_train("naive_rl", profile)
+    assert again.loaded and _same(again.metrics, first.metrics) and len(again.log) == len(first.log)
+    changed = load_or_train("naive_rl", profile.with_(alpha=0.0))
+    assert not changed.loaded and changed.path != first.path and changed.path.name.startswith("naive_rl-")
+    assert json.loads((first.path / "config.json").read_text())["profile"]["alpha"] == profile.alpha
+    policy = runs.trained_policy(first, profile)
+    assert policy.has_adapter
