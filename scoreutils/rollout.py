@@ -83,31 +83,70 @@ def _left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple
     return ids.to(device), mask.to(device)
 
 
-@torch.no_grad()
-def generate_ids(policy: Policy, contexts: list[list[int]], max_new_tokens: int,
-                 temperature: float = 0.0) -> list[tuple[list[int], bool]]:
-    """Continue each context; return (new ids up to and including the end token, truncated?) per row."""
-    tok = policy.tokenizer
-    ids, mask = _left_pad(contexts, tok.pad_token_id, policy.device)
-    kwargs: dict[str, Any] = {"do_sample": False} if temperature <= 0 else \
-        {"do_sample": True, "temperature": float(temperature), "top_p": 1.0, "top_k": None}
-    out = policy.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **kwargs)
+def _split_rows(new: torch.Tensor, eos_id: int) -> list[tuple[list[int], bool]]:
+    """(new ids up to and including the end token, truncated?) for each row of generated ids."""
     results = []
-    for row in out[:, ids.shape[1]:].tolist():
-        if tok.eos_token_id in row:
-            results.append((row[: row.index(tok.eos_token_id) + 1], False))
+    for row in new.tolist():
+        if eos_id in row:
+            results.append((row[: row.index(eos_id) + 1], False))
         else:
             results.append((row, True))
     return results
 
 
+@torch.no_grad()
+def _generate(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int, temperature: float,
+              cache: Any = None) -> tuple[torch.Tensor, Any]:
+    """One batched generate() call: (all ids incl. the context, the KV cache). `cache` may hold the KV of a
+    prefix of `ids`; only the rest is prefilled."""
+    tok = policy.tokenizer
+    kwargs: dict[str, Any] = {"do_sample": False} if temperature <= 0 else \
+        {"do_sample": True, "temperature": float(temperature), "top_p": 1.0, "top_k": None}
+    out = policy.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+                                past_key_values=cache, return_dict_in_generate=True, **kwargs)
+    return out.sequences, out.past_key_values
+
+
+def generate_ids(policy: Policy, contexts: list[list[int]], max_new_tokens: int,
+                 temperature: float = 0.0) -> list[tuple[list[int], bool]]:
+    """Continue each context; return (new ids up to and including the end token, truncated?) per row."""
+    ids, mask = _left_pad(contexts, policy.tokenizer.pad_token_id, policy.device)
+    seq, _ = _generate(policy, ids, mask, max_new_tokens, temperature)
+    return _split_rows(seq[:, ids.shape[1]:], policy.tokenizer.eos_token_id)
+
+
+def _turn2_context(seq: torch.Tensor, mask: torch.Tensor, first: list[tuple[list[int], bool]],
+                   p_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turn 2's input as a continuation of turn 1's generate() output, so its KV cache can be reused.
+
+    Row i is [left pad, x1, y1, filler, pad, p]: the filler (what generate() wrote after y1's end token,
+    or nothing) and the pads are masked out, p is right-aligned so every row ends at the last column.
+    Position ids come from the mask's cumulative sum, so each token sits where it would in [x1, y1, p].
+    """
+    width = mask.shape[1]
+    turn1_mask = torch.cat([mask, torch.zeros_like(seq[:, width:])], dim=1)
+    for i, (y1, _) in enumerate(first):
+        turn1_mask[i, width:width + len(y1)] = 1
+    p_width = max(len(p) for p in p_ids)
+    p_tensor = torch.full((len(p_ids), p_width), pad_id, dtype=torch.long)
+    p_mask = torch.zeros((len(p_ids), p_width), dtype=torch.long)
+    for i, p in enumerate(p_ids):
+        p_tensor[i, p_width - len(p):] = torch.tensor(p, dtype=torch.long)
+        p_mask[i, p_width - len(p):] = 1
+    return (torch.cat([seq, p_tensor.to(seq.device)], dim=1),
+            torch.cat([turn1_mask, p_mask.to(mask.device)], dim=1))
+
+
 def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_tokens: int = 48,
                     temperature: float = 0.0, samples_per_problem: int = 1, batch_size: int = 16,
                     seed: int | None = 0, score: bool = True, progress: bool = True,
-                    desc: str = "sampling", instruction: str | None = None) -> list[Episode]:
+                    desc: str = "sampling", instruction: str | None = None,
+                    reuse_cache: bool = True) -> list[Episode]:
     """Two attempts for every (problem, sample), in batches. Greedy when temperature == 0.
     `instruction` replaces the paper's turn-2 instruction p (e.g. `prompts.SELF_REFINE_TURN2`).
+    `reuse_cache`: turn 2 continues from turn 1's KV cache, prefilling only p instead of [x1, y1, p]
+    (same tokens up to float rounding; `benchmarks/rollout.py` measures the gain). False re-prefills.
 
     Episodes come back grouped: the k samples of a problem are consecutive (RLOO needs the groups).
     """
@@ -126,11 +165,20 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
         for start in range(0, len(jobs), batch_size):
             batch = jobs[start:start + batch_size]
             x1 = [first_turn_ids(tok, p) for p, _ in batch]
-            first = generate_ids(policy, x1, max_new_tokens, temperature)
+            ids, mask = _left_pad(x1, tok.pad_token_id, policy.device)
+            seq, cache = _generate(policy, ids, mask, max_new_tokens, temperature)
+            first = _split_rows(seq[:, ids.shape[1]:], tok.eos_token_id)
             p_ids = [second_turn_ids(tok, p, attempt1_ended=not trunc, instruction=instruction)
                      for (p, _), (_, trunc) in zip(batch, first)]
-            x2 = [a + y1 + p for a, (y1, _), p in zip(x1, first, p_ids)]
-            second = generate_ids(policy, x2, max_new_tokens, temperature)
+            if reuse_cache:
+                ids, mask = _turn2_context(seq, mask, first, p_ids, tok.pad_token_id)
+            else:
+                cache = None
+                ids, mask = _left_pad([a + y1 + p for a, (y1, _), p in zip(x1, first, p_ids)],
+                                      tok.pad_token_id, policy.device)
+            seq, cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
+            del cache
+            second = _split_rows(seq[:, ids.shape[1]:], tok.eos_token_id)
             for (prob, s), x, (y1, t1), p, (y2, t2) in zip(batch, x1, first, p_ids, second):
                 ep = Episode(problem=prob, x1_ids=x, y1_ids=y1, p_ids=p, y2_ids=y2,
                              y1=tok.decode(y1, skip_special_tokens=True),

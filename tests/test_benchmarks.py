@@ -88,7 +88,7 @@ def test_memory_smoke(tmp_path):
 def test_rollout_smoke(tmp_path):
     res, stdout = _run_smoke("rollout.py", tmp_path / "bench_rollout.json")
     assert res["model"] == "tiny" and res["repeats"] == 1
-    for key in ("kit_tokens_per_s", "generate_tokens_per_s", "ratio"):
+    for key in ("kit_tokens_per_s", "kit_no_cache_reuse_tokens_per_s", "generate_tokens_per_s", "ratio"):
         assert _positive(res[key]), (key, res[key])
-    assert 0 <= res["generate_pad_fraction"] < 1
+    assert 0 <= res["generate_pad_fraction"] < 1 and 0 <= res["kit_pad_fraction"] < 1
     assert "ratio" in stdout

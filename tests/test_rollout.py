@@ -14,7 +14,7 @@ import torch
 from scoreutils import Episode, load_task, sample_episodes, score
 from scoreutils import rollout
 from scoreutils.prompts import first_turn_ids, second_turn_ids
-from scoreutils.rollout import _left_pad, generate_ids
+from scoreutils.rollout import _generate, _left_pad, generate_ids
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MAX_NEW = 6
@@ -102,26 +102,43 @@ def test_masks_cover_exactly_the_attempts(varied_policy, eos_policy):
 
 
 # ---------------------------------------------------------------- attempt 2 continues attempt 1's ids
-def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypatch):
+@pytest.mark.parametrize("reuse_cache", [True, False])
+def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypatch, reuse_cache):
     calls = []
 
-    def spy(policy, contexts, max_new_tokens, temperature=0.0):
-        results = generate_ids(policy, contexts, max_new_tokens, temperature)
-        calls.append(([list(c) for c in contexts], results))
-        return results
+    def spy(policy, ids, mask, max_new_tokens, temperature, cache=None):
+        seq, out_cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
+        real = [row[m.bool()].tolist() for row, m in zip(ids, mask)]  # the tokens the model attends to
+        calls.append((real, [r for r in seq[:, ids.shape[1]:].tolist()], cache is not None))
+        return seq, out_cache
 
-    monkeypatch.setattr(rollout, "generate_ids", spy)
+    monkeypatch.setattr(rollout, "_generate", spy)
     problems = _problems(5)
-    eps = _sample(varied_policy, problems, temperature=0.0, batch_size=8, score=False)
+    eps = _sample(varied_policy, problems, temperature=0.0, batch_size=8, score=False, reuse_cache=reuse_cache)
     assert len(calls) == 2  # one batch: attempt 1, then attempt 2
-    (ctx1, out1), (ctx2, out2) = calls
+    (ctx1, out1, cached1), (ctx2, out2, cached2) = calls
+    assert not cached1 and cached2 == reuse_cache
+    assert len({len(ep.y1_ids) for ep in eps}) > 1  # attempt 1 ends at different lengths
     tok = varied_policy.tokenizer
     for i, ep in enumerate(eps):
         assert ctx1[i] == first_turn_ids(tok, problems[i]) == ep.x1_ids
-        assert (ep.y1_ids, ep.truncated1) == out1[i]  # y1 is what generate produced, untouched
+        assert out1[i][:len(ep.y1_ids)] == ep.y1_ids  # y1 is what generate produced, untouched
         assert ctx2[i] == ep.x1_ids + ep.y1_ids + ep.p_ids  # x2 = [x1, y1, p], y1 as sampled ids
-        assert (ep.y2_ids, ep.truncated2) == out2[i]
-        assert ep.ids[:len(ep.x1_ids) + len(ep.y1_ids)] == ep.x1_ids + out1[i][0]
+        assert out2[i][:len(ep.y2_ids)] == ep.y2_ids
+
+
+def test_turn_two_from_the_cache_equals_a_fresh_prefill(varied_policy, eos_policy):
+    """Reusing attempt 1's KV cache changes no token: greedy, mixed lengths, several batches."""
+    problems = _problems(6)
+    fresh = _sample(varied_policy, problems, temperature=0.0, batch_size=4, score=False, reuse_cache=False)
+    cached = _sample(varied_policy, problems, temperature=0.0, batch_size=4, score=False, reuse_cache=True)
+    assert len({len(e.y1_ids) for e in fresh}) > 1
+    for a, b in zip(fresh, cached):
+        assert a.ids == b.ids and (a.truncated1, a.truncated2) == (b.truncated1, b.truncated2)
+    fresh = _sample(eos_policy, problems, temperature=1.0, seed=3, score=False, reuse_cache=False)
+    cached = _sample(eos_policy, problems, temperature=1.0, seed=3, score=False, reuse_cache=True)
+    assert any(not e.truncated1 for e in fresh)  # some attempt 1 ended early
+    assert [e.ids for e in fresh] == [e.ids for e in cached]
 
 
 def test_generate_ids_matches_a_single_unpadded_call(varied_policy):

@@ -129,6 +129,10 @@ def _benchmarks() -> list[str]:
                 "| benchmark | kit | baseline | kit / baseline |", "|---|---|---|---|",
                 f"| rollout, generated tokens/s (vs plain `generate`) | {roll['kit_tokens_per_s']:.1f} | "
                 f"{roll['generate_tokens_per_s']:.1f} | {roll['ratio']:.2f} |"]
+        if "kit_no_cache_reuse_tokens_per_s" in roll:
+            out += [f"| rollout without turn-1 KV reuse, tokens/s | "
+                    f"{roll['kit_no_cache_reuse_tokens_per_s']:.1f} | {roll['generate_tokens_per_s']:.1f} | "
+                    f"{roll['kit_no_cache_reuse_tokens_per_s'] / roll['generate_tokens_per_s']:.2f} |"]
     step = _load("bench_train_step.json")
     if step:
         kit, trl, ratio = step["arms"]["kit"], step["arms"]["trl"], step["ratio_kit_over_trl"]
