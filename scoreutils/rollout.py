@@ -108,14 +108,6 @@ def _generate(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, max_new_tok
     return out.sequences, out.past_key_values
 
 
-def generate_ids(policy: Policy, contexts: list[list[int]], max_new_tokens: int,
-                 temperature: float = 0.0) -> list[tuple[list[int], bool]]:
-    """Continue each context; return (new ids up to and including the end token, truncated?) per row."""
-    ids, mask = _left_pad(contexts, policy.tokenizer.pad_token_id, policy.device)
-    seq, _ = _generate(policy, ids, mask, max_new_tokens, temperature)
-    return _split_rows(seq[:, ids.shape[1]:], policy.tokenizer.eos_token_id)
-
-
 def _turn2_context(seq: torch.Tensor, mask: torch.Tensor, first: list[tuple[list[int], bool]],
                    p_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Turn 2's input as a continuation of turn 1's generate() output, so its KV cache can be reused.

@@ -14,7 +14,7 @@ import torch
 from scoreutils import Episode, load_task, sample_episodes, score
 from scoreutils import rollout
 from scoreutils.prompts import first_turn_ids, second_turn_ids
-from scoreutils.rollout import _generate, _left_pad, generate_ids
+from scoreutils.rollout import _generate, _left_pad
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MAX_NEW = 6
@@ -141,17 +141,20 @@ def test_turn_two_from_the_cache_equals_a_fresh_prefill(varied_policy, eos_polic
     assert [e.ids for e in fresh] == [e.ids for e in cached]
 
 
-def test_generate_ids_matches_a_single_unpadded_call(varied_policy):
-    """generate_ids on a padded batch == the model's own greedy continuation of each context alone."""
+def test_batched_attempts_match_single_unpadded_calls(varied_policy):
+    """Each attempt of a padded batch == the model's own greedy continuation of that context alone
+    (attempt 2 continues from attempt 1's KV cache; the single call prefills [x1, y1, p] afresh)."""
     tok = varied_policy.tokenizer
-    contexts = [first_turn_ids(tok, p) for p in _problems(4)]
-    batched = generate_ids(varied_policy, contexts, MAX_NEW, temperature=0.0)
-    for ctx, (ids, truncated) in zip(contexts, batched):
-        out = varied_policy.model.generate(input_ids=torch.tensor([ctx]), max_new_tokens=MAX_NEW, do_sample=False,
-                                           eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-        alone = out[0, len(ctx):].tolist()
-        assert ids == alone[:len(ids)]
-        assert truncated == (tok.eos_token_id not in alone)
+    eps = _sample(varied_policy, _problems(4), temperature=0.0, batch_size=4, score=False)
+    for ep in eps:
+        for ctx, ids, truncated in ((ep.x1_ids, ep.y1_ids, ep.truncated1),
+                                    (ep.x1_ids + ep.y1_ids + ep.p_ids, ep.y2_ids, ep.truncated2)):
+            out = varied_policy.model.generate(input_ids=torch.tensor([ctx]), max_new_tokens=MAX_NEW,
+                                               do_sample=False, eos_token_id=tok.eos_token_id,
+                                               pad_token_id=tok.pad_token_id)
+            alone = out[0, len(ctx):].tolist()
+            assert ids == alone[:len(ids)]
+            assert truncated == (tok.eos_token_id not in alone)
 
 
 # ---------------------------------------------------------------- batching (left padding)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -65,6 +66,13 @@ def notebook_map() -> str:
     return "\n".join(lines) + note
 
 
+def _demo_time() -> str:
+    """The demo's own wall-time line, when its log is committed."""
+    log = RESULTS / "logs" / "demo.log"
+    found = re.findall(r"demo wall time: (\d+) s", log.read_text(errors="replace")) if log.exists() else []
+    return f" (whole demo {int(found[-1]) / 60:.1f} min)" if found else ""
+
+
 def results_section() -> str:
     out = []
     rows, paper, walls = {}, {}, []
@@ -88,8 +96,9 @@ def results_section() -> str:
                 "intervals in brackets; the paper's rows are Gemini 1.5 Flash on MATH500 (a different model and "
                 "task: compare the *shape*, not the level).", "",
                 metrics_table(rows, paper), "",
-                "Wall times on 2 CPU cores, shared with other runs (see `results/logs/pipeline.txt`): "
-                + "; ".join(walls) + ".", ""]
+                "Wall times on 2 CPU cores: base and SCoRe from `python -m scoreutils demo --out results/demo` "
+                "running alone" + _demo_time() + "; the other runs shared the cores two at a time, one thread each "
+                "(see `results/logs/pipeline.txt`): " + "; ".join(walls) + ".", ""]
     abl = {name: _load(rel) for name, rel, _ in ABLATIONS}
     if any(abl.values()):
         out += ["### Ablations (the paper's Table 4 layout)", "",
