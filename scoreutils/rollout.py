@@ -4,6 +4,8 @@ For each problem x: y1 ~ pi(.|x1), then y2 ~ pi(.|x2) with x2 = [x1, y1, p] buil
 *sampled ids* (never decoded and re-encoded, see `prompts.second_turn_ids`). An Episode keeps the ids
 of [x1, y1, p, y2], the positions of each attempt, both texts, truncation flags and the rewards.
 Greedy decoding (temperature 0) is the paper's evaluation; temperature > 0 samples training traces.
+Turn 2 continues from turn 1's KV cache, so only p is prefilled (the same tokens as a fresh prefill
+of [x1, y1, p]; 1.2x the generated tokens/s of plain generate() in `benchmarks/rollout.py`).
 Not here: losses over episodes (`losses.py`), metrics (`metrics.py`).
 """
 from __future__ import annotations
