@@ -122,14 +122,8 @@ def _turn2_context(seq: torch.Tensor, mask: torch.Tensor, first: list[tuple[list
     turn1_mask = torch.cat([mask, torch.zeros_like(seq[:, width:])], dim=1)
     for i, (y1, _) in enumerate(first):
         turn1_mask[i, width:width + len(y1)] = 1
-    p_width = max(len(p) for p in p_ids)
-    p_tensor = torch.full((len(p_ids), p_width), pad_id, dtype=torch.long)
-    p_mask = torch.zeros((len(p_ids), p_width), dtype=torch.long)
-    for i, p in enumerate(p_ids):
-        p_tensor[i, p_width - len(p):] = torch.tensor(p, dtype=torch.long)
-        p_mask[i, p_width - len(p):] = 1
-    return (torch.cat([seq, p_tensor.to(seq.device)], dim=1),
-            torch.cat([turn1_mask, p_mask.to(mask.device)], dim=1))
+    p_tensor, p_mask = _left_pad(p_ids, pad_id, seq.device)
+    return torch.cat([seq, p_tensor], dim=1), torch.cat([turn1_mask, p_mask], dim=1)
 
 
 def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_tokens: int = 48,
