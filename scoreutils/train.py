@@ -256,8 +256,7 @@ def score_schedule(profile: Profile, alternate: bool = False) -> Callable[[int],
 # SFT
 # ---------------------------------------------------------------------------------------------
 def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_dir: str | Path,
-              eval_problems: Sequence[Problem] = (), accelerator: Any = None,
-              checkpointing: bool = True) -> list[dict[str, Any]]:
+              accelerator: Any = None, checkpointing: bool = True) -> list[dict[str, Any]]:
     """Supervised fine-tuning on the target attempt (y2) of STaR / Pair-SFT pairs, `sft_epochs` epochs.
     `checkpointing`: activation checkpointing (`enable_checkpointing`), for memory."""
     if not pairs:
