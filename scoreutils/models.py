@@ -139,6 +139,22 @@ def _dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
 
 
+def _tokenizer(path: str, extra: dict[str, Any]) -> Any:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path, **extra)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "left"
+    return tok
+
+
+def load_tokenizer(model: str = "bundled") -> Any:
+    """The tokenizer `load_policy(model)` would use (left padding; pad = end token when it has none),
+    without loading any weights."""
+    return _tokenizer(*((str(bundled_model_dir()), {}) if model == "tiny" else _resolve(model)))
+
+
 def load_policy(model: str = "bundled", quantization: str | None = None, lora: bool | dict[str, Any] | None = None,
                 dtype: str | torch.dtype | None = None, device: str | None = None, seed: int = 0) -> Policy:
     """Load a policy.
@@ -148,14 +164,14 @@ def load_policy(model: str = "bundled", quantization: str | None = None, lora: b
     lora: None (no adapter), True (defaults), or a dict of LoraConfig fields.
     dtype: compute dtype, default float32 (use "float16" on a T4, which has no bf16).
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     if quantization not in (None, "4bit"):
         raise ValueError(f"quantization must be None or '4bit', not {quantization!r}")
     torch_dtype = _dtype(dtype)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if model == "tiny":
-        net, tok = _tiny_model(seed), AutoTokenizer.from_pretrained(bundled_model_dir())
+        net, tok = _tiny_model(seed), _tokenizer(str(bundled_model_dir()), {})
     else:
         path, extra = _resolve(model)
         kwargs: dict[str, Any] = {"dtype": torch_dtype, **extra}
@@ -166,13 +182,10 @@ def load_policy(model: str = "bundled", quantization: str | None = None, lora: b
                 load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                 bnb_4bit_compute_dtype=torch_dtype)
             kwargs["device_map"] = {"": device}
-        tok = AutoTokenizer.from_pretrained(path, **extra)
+        tok = _tokenizer(path, extra)
         net = AutoModelForCausalLM.from_pretrained(path, **kwargs)
     if quantization is None:
         net = net.to(device)
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    tok.padding_side = "left"
     net.generation_config.pad_token_id = tok.pad_token_id
     if lora is not None and lora is not False:
         from peft import get_peft_model

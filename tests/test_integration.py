@@ -29,6 +29,15 @@ def test_bundled_policy_is_smollm2(bundled_policy):
     assert bundled_policy.tokenizer.padding_side == "left"
 
 
+def test_load_tokenizer_is_the_policys_tokenizer(bundled_policy, episodes):
+    from scoreutils.models import load_tokenizer
+
+    tok = load_tokenizer("bundled")
+    assert (tok.pad_token_id, tok.eos_token_id, tok.padding_side) == (
+        bundled_policy.tokenizer.pad_token_id, bundled_policy.tokenizer.eos_token_id, "left")
+    assert tok(episodes[0].y1)["input_ids"] == bundled_policy.tokenizer(episodes[0].y1)["input_ids"]
+
+
 def test_greedy_episodes_on_bundled_model(bundled_policy, episodes):
     tok = bundled_policy.tokenizer
     assert len(episodes) == 8

@@ -193,9 +193,9 @@ print(f"{len(traces)} traces of {len({t.problem.id for t in traces})} problems a
 - **Pair-SFT D+**: D plus pairs of correct responses.
 
 Every pair is an `Episode` whose attempt 2 is the target; `losses.sft_loss` trains on attempt 2 only."""),
-        ("code", '''from scoreutils import load_policy
+        ("code", '''from scoreutils.models import load_tokenizer
 from scoreutils.sft import SFT_DATASETS
-tokenizer = load_policy(profile.model, quantization=profile.quantization, dtype=profile.dtype).tokenizer
+tokenizer = load_tokenizer(profile.model)
 datasets = {name: SFT_DATASETS[name](tokenizer, traces, seed=profile.seed) for name in SFT_DATASETS}
 for name, pairs in datasets.items():
     kinds = {k: sum(p.extra["pair"] == k for p in pairs) for k in sorted({p.extra["pair"] for p in pairs})}
