@@ -61,8 +61,9 @@ def notebook_map() -> str:
         img = f"![{name}](figures/{fig})" if (FIGURES / fig).exists() else "(not yet run)"
         lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {what} | {_minutes(times.get(name))} | {img} |")
     note = ("\nRun times: `make notebooks` on 2 CPU cores (cpu profile), as recorded in "
-            "`results/notebook_times.json`; lessons 02 and 04–07 load the CLI runs listed below instead of "
-            "training again.")
+            "`results/notebook_times.json`; lessons 02–07 load the CLI runs listed below instead of "
+            "training again (03 also loads its evaluations on training problems when `results/` has them: "
+            "`*_on_train.json`).")
     return "\n".join(lines) + note
 
 
