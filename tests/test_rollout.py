@@ -109,7 +109,7 @@ def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypat
     def spy(policy, ids, mask, max_new_tokens, temperature, cache=None):
         seq, out_cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
         real = [row[m.bool()].tolist() for row, m in zip(ids, mask)]  # the tokens the model attends to
-        calls.append((real, [r for r in seq[:, ids.shape[1]:].tolist()], cache is not None))
+        calls.append((real, seq[:, ids.shape[1]:].tolist(), cache is not None))
         return seq, out_cache
 
     monkeypatch.setattr(rollout, "_generate", spy)
@@ -123,8 +123,10 @@ def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypat
     for i, ep in enumerate(eps):
         assert ctx1[i] == first_turn_ids(tok, problems[i]) == ep.x1_ids
         assert out1[i][:len(ep.y1_ids)] == ep.y1_ids  # y1 is what generate produced, untouched
+        assert ep.truncated1 == (tok.eos_token_id not in out1[i])
         assert ctx2[i] == ep.x1_ids + ep.y1_ids + ep.p_ids  # x2 = [x1, y1, p], y1 as sampled ids
         assert out2[i][:len(ep.y2_ids)] == ep.y2_ids
+        assert ep.truncated2 == (tok.eos_token_id not in out2[i])
 
 
 def test_turn_two_from_the_cache_equals_a_fresh_prefill(varied_policy, eos_policy):
