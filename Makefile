@@ -25,9 +25,8 @@ demo: setup
 test: setup
 	SCORE_PROFILE=smoke $(BIN)/python -m pytest -q tests --nbmake notebooks
 
-# Re-executes the notebooks in the cpu profile and stores their outputs (what is committed).
+# Re-executes the notebooks (the lessons' one source) in the cpu profile and stores their outputs (what is committed).
 notebooks: setup
-	$(BIN)/python tools/build_notebooks.py
 	cd notebooks && SCORE_PROFILE=cpu ../$(BIN)/python ../tools/run_notebook.py *.ipynb
 
 # The notebooks write their figures to figures/ when run in the cpu (or gpu) profile.
