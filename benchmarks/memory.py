@@ -164,11 +164,11 @@ def _stage2_step(policy: Any, profile: Any, problems: Sequence[Any], cpu: bool) 
     them up; (seconds, episodes)."""
     from accelerate import Accelerator
 
-    from scoreutils.train import _make_optimizer, enable_checkpointing, rl_step
+    from scoreutils.train import make_optimizer, enable_checkpointing, rl_step
 
     enable_checkpointing(policy)
     acc = Accelerator(cpu=cpu)
-    opt, sched = _make_optimizer(policy, profile.lr)
+    opt, sched = make_optimizer(policy, profile.lr)
     model, opt = acc.prepare(policy.model, opt)
     t0 = time.perf_counter()
     _, episodes = rl_step("stage2", 1, policy, model, opt, sched, problems, profile, acc)

@@ -58,7 +58,7 @@ from scoreutils.config import Profile  # noqa: E402
 from scoreutils.models import Policy, lora_config  # noqa: E402
 from scoreutils.prompts import SYSTEM, first_turn_ids, first_turn_text  # noqa: E402
 from scoreutils.tasks import Problem  # noqa: E402
-from scoreutils.train import _make_optimizer, rl_step  # noqa: E402
+from scoreutils.train import make_optimizer, rl_step  # noqa: E402
 
 # TRL 1.16 still calls transformers' deprecated `is_gradient_checkpointing`; nothing to act on here.
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
@@ -120,7 +120,7 @@ class KitArm:
         self.policy: Policy = load_policy(model, quantization=profile.quantization, dtype=profile.dtype,
                                           lora=lora_spec(profile), seed=profile.seed)
         self.accelerator = Accelerator(cpu=not torch.cuda.is_available())
-        opt, self.sched = _make_optimizer(self.policy, profile.lr)
+        opt, self.sched = make_optimizer(self.policy, profile.lr)
         self.model, self.opt = self.accelerator.prepare(self.policy.model, opt)
         self.runs: list[dict[str, float]] = []
         self._step = 0

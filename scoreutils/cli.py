@@ -1,189 +1,183 @@
-"""Command line: `python -m scoreutils eval | train | demo`.
+"""Command line: `python -m scoreutils eval | train | demo | table`. It parses arguments and prints; the
+work is done by `pipeline.py`.
 
   eval   greedy two-attempt evaluation -> F.json (metrics with CIs, timing, config) + F.episodes.jsonl
-  train  one method in a profile -> DIR/{log.jsonl, checkpoints/, metrics.json, episodes.jsonl}
+  train  one method in a profile -> DIR/{config.json, log.jsonl, checkpoints/, metrics.json, ...}
   demo   base eval -> SCoRe in the chosen profile -> eval; tables on stdout, figures in figures/
+  table  the metrics table of result JSON files
+
+A user error (a bad number, an unwritable --out, a run folder of another configuration, no hub) ends in
+one line saying what is wrong and what to do, and exit status 2; `--debug` shows the traceback instead.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import math
+import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from .config import get_profile, Profile
+from .config import get_profile
 
-METHODS = ("star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2", "score")
-PAPER_TABLE1 = {"base": (52.6, 41.4, -11.2, 4.6, 15.8), "STaR D+": (53.6, 54.0, 0.4, 2.6, 2.2),
-                "Pair-SFT D+": (55.0, 55.0, 0.0, 0.0, 0.0), "SCoRe": (60.0, 64.4, 4.4, 5.8, 1.4)}
+EPILOG = "Add --debug to see the traceback of an error."
 
 
-def _write_episodes(path: Path, episodes: list) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        for e in episodes:
-            f.write(json.dumps(e.to_dict()) + "\n")
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (no usage block)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
 
 
-def _problems(profile: Profile, split: str, n: int) -> list:
-    from .tasks import load_task
-
-    opts = {"level": list(profile.level) if isinstance(profile.level, tuple) else profile.level} \
-        if profile.task == "arithmetic" else {}
-    return load_task(profile.task, split, n=n, seed=profile.seed, **opts)
-
-
-def _policy(profile: Profile, lora: bool) -> Any:
-    from .models import load_policy
-
-    spec = {"r": profile.lora_r, "lora_alpha": profile.lora_alpha, "target_modules": list(profile.lora_targets)}
-    return load_policy(profile.model, quantization=profile.quantization, dtype=profile.dtype,
-                       lora=spec if lora else None, seed=profile.seed)
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    return parse
 
 
-def run_eval(profile: Profile, out: Path, split: str = "test", n: int | None = None, policy: Any = None,
-             label: str = "base", instruction: str | None = None) -> dict:
-    """Evaluate (greedy) and write `out` (JSON) and its episodes beside it. `instruction` replaces the
-    paper's turn-2 instruction (e.g. `prompts.SELF_REFINE_TURN2`)."""
-    from .train import evaluate
-
-    policy = policy or _policy(profile, lora=False)
-    problems = _problems(profile, split, n or profile.n_eval)
-    metrics, eps = evaluate(policy, problems, profile, desc=f"eval {label}", instruction=instruction)
-    result = {**metrics, "label": label, "model": profile.model, "task": profile.task, "split": split,
-              "instruction": instruction, "profile": profile.to_dict(), "python": platform.python_version()}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    _write_episodes(out.with_suffix(".episodes.jsonl"), eps)
-    return result
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, not {text}")
+    return value
 
 
-def run_train(method: str, profile: Profile, out: Path) -> dict:
-    """Train `method` in `profile`, then evaluate held-out; writes everything under `out`."""
-    from . import sft
-    from .rollout import sample_episodes
-    from .train import score_schedule, train_rl, train_sft
-
-    if method not in METHODS:
-        raise SystemExit(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({"method": method, "profile": profile.to_dict()}, indent=2))
-    policy = _policy(profile, lora=True)
-    train_problems = _problems(profile, "train", profile.n_train)
-    t0 = time.perf_counter()
-    extra: dict[str, Any] = {}
-    if method in ("star", "star_plus", "pair_sft", "pair_sft_plus"):
-        traces = sample_episodes(policy, train_problems[:profile.sft_problems], max_new_tokens=profile.max_new_tokens, temperature=1.0,
-                                 samples_per_problem=profile.sft_samples_per_problem,
-                                 batch_size=profile.batch_size, seed=profile.seed, desc="traces (T=1.0)")
-        _write_episodes(out / "traces.jsonl", traces)
-        pairs = sft.SFT_DATASETS[method](policy.tokenizer, traces, seed=profile.seed)
-        print(f"{method}: {len(pairs)} pairs from {len(traces)} traces", file=sys.stderr)
-        extra["sft_pairs"] = len(pairs)
-        if pairs:
-            train_sft(policy, profile, pairs, out)
-        else:  # reported, not hidden: the evaluation below is then the base model's
-            print(f"WARNING: {method} found no training pairs in {len(traces)} traces; the model is left "
-                  "unchanged (sample more traces: a larger profile.sft_problems)", file=sys.stderr)
-            from .train import _make_optimizer, save_checkpoint
-
-            save_checkpoint(out, 0, policy, *_make_optimizer(policy, profile.sft_lr))
-    else:
-        stage = {"naive_rl": "naive", "stage1": "stage1", "stage2": "stage2"}.get(method) or score_schedule(profile)
-        train_rl(policy, profile, train_problems, out, stage=stage)
-    train_s = time.perf_counter() - t0
-    result = run_eval(profile, out / "metrics.json", policy=policy, label=method)
-    result.update(extra, train_wall_s=train_s)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    return result
-
-
-def run_demo(profile: Profile, out: Path, figures: Path) -> None:
-    """Base eval -> SCoRe training -> eval; prints both tables and writes the figures."""
-    from .metrics import metrics_table
-    from .plots import plot_training_curves, plot_transitions, read_log
-
-    t0 = time.perf_counter()
-    base = run_eval(profile, out / "base.json", label="base")
-    print("\n" + metrics_table({"base": base}) + "\n")
-    runs = {"base": _rewards(out / "base.episodes.jsonl")}
-    plot_transitions(runs, figures / "transitions_base.png", title=f"{profile.model}: attempt 1 -> attempt 2")
-    score = run_train("score", profile, out / "score")
-    runs["SCoRe"] = _rewards(out / "score" / "metrics.episodes.jsonl")
-    plot_transitions(runs, figures / "transitions_demo.png", title="before / after SCoRe")
-    plot_training_curves({"SCoRe": read_log(out / "score" / "log.jsonl")}, figures / "training_curves_demo.png")
-    print(f"\nprofile {profile.name}: {base['n']} held-out problems, greedy\n")
-    print(metrics_table({"base": base, "SCoRe": score}))
-    print(f"\ndemo wall time: {time.perf_counter() - t0:.0f} s; episodes in {out}; figures in {figures}")
-
-
-def _rewards(path: Path) -> tuple[list[float], list[float]]:
-    rows = [json.loads(line) for line in open(path)]
-    return [r["r1"] for r in rows], [r["r2"] for r in rows]
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m scoreutils", description=__doc__,
+def _parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m scoreutils", description=__doc__.split("\n\n")[0], epilog=EPILOG,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = ap.add_subparsers(dest="cmd", required=True)
+    from .pipeline import METHODS
+
     ev = sub.add_parser("eval", help="greedy two-attempt evaluation")
-    ev.add_argument("--profile", default=None)
-    ev.add_argument("--model", default=None)
-    ev.add_argument("--task", default=None)
-    ev.add_argument("--level", type=int, nargs="+", default=None)
-    ev.add_argument("--split", default="test", choices=["train", "test"])
-    ev.add_argument("--n", type=int, default=None)
-    ev.add_argument("--max-new-tokens", type=int, default=None)
-    ev.add_argument("--out", type=Path, required=True)
     tr = sub.add_parser("train", help="train one method, then evaluate")
-    tr.add_argument("--method", required=True, choices=METHODS)
-    tr.add_argument("--profile", default=None)
-    tr.add_argument("--steps", type=int, default=None)
-    tr.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
-    tr.add_argument("--alpha", type=float, default=None, help="override the Stage II bonus scale (Eq. 4)")
-    tr.add_argument("--beta1", type=float, default=None, help="override the KL weight on trained attempts")
-    tr.add_argument("--beta2", type=float, default=None, help="override Stage I's KL weight on attempt 1 (Eq. 3)")
-    tr.add_argument("--out", type=Path, required=True)
-    rp = sub.add_parser("table", help="print the metrics table of result JSON files (eval / train outputs)")
-    rp.add_argument("files", nargs="+", type=Path, help="NAME=FILE.json or FILE.json")
-    rp.add_argument("--paper", action="store_true", help="add the paper's Table 1/2 rows (MATH500)")
     de = sub.add_parser("demo", help="base eval -> SCoRe -> eval, with figures")
-    de.add_argument("--profile", default=None)
+    for p in (ev, tr, de):
+        p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: from the hardware)")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for p in (ev, tr):
+        p.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
+    ev.add_argument("--task", default=None)
+    ev.add_argument("--level", type=_count(0), nargs="+", default=None)
+    ev.add_argument("--split", default="test", choices=["train", "test"])
+    ev.add_argument("--n", type=_count(1), default=None, help="problems (default: the profile's n_eval)")
+    ev.add_argument("--max-new-tokens", type=_count(1), default=None)
+    ev.add_argument("--out", type=Path, required=True)
+    tr.add_argument("--method", required=True, choices=METHODS)
+    tr.add_argument("--steps", type=_count(0), default=None)
+    tr.add_argument("--alpha", type=_rate, default=None, help="override the Stage II bonus scale (Eq. 4)")
+    tr.add_argument("--beta1", type=_rate, default=None, help="override the KL weight on trained attempts")
+    tr.add_argument("--beta2", type=_rate, default=None, help="override Stage I's KL weight on attempt 1 (Eq. 3)")
+    tr.add_argument("--lr", type=_rate, default=None, help="override the learning rate")
+    tr.add_argument("--seed", type=_count(0), default=None, help="override the profile's seed")
+    tr.add_argument("--fresh", action="store_true", help="delete a run of another configuration in --out first")
+    tr.add_argument("--out", type=Path, required=True)
     de.add_argument("--out", type=Path, default=Path("runs/demo"))
     de.add_argument("--figures", type=Path, default=Path("figures"))
-    args = ap.parse_args(argv)
+    tb = sub.add_parser("table", help="print the metrics table of result JSON files (eval / train outputs)")
+    tb.add_argument("files", nargs="+", type=Path, help="NAME=FILE.json or FILE.json")
+    tb.add_argument("--paper", action="store_true", help="add the paper's Table 1/2 rows (MATH500)")
+    tb.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return ap
+
+
+def _writable(path: Path, is_dir: bool) -> None:
+    """Fail now, not after an hour of work, when `path` cannot be written."""
+    folder = path if is_dir else path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise PermissionError(f"cannot write to {folder} ({err.strerror}); choose another --out") from None
+    if not is_dir and path.is_dir():
+        raise IsADirectoryError(f"--out {path} is a folder; give a file name such as {path / 'eval.json'}")
+
+
+def _table(args: argparse.Namespace) -> None:
+    from .metrics import metrics_table
+    from .paper import TABLE_MATH
+
+    rows = {}
+    for spec in args.files:
+        name, _, path = str(spec).rpartition("=")
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path} does not exist (give the JSON an eval or train run wrote)")
+        res = json.loads(Path(path).read_text())
+        rows[name or res.get("label", Path(path).stem)] = res
+    paper = {k: TABLE_MATH[k] for k in ("base", "STaR D+", "Pair-SFT D+", "SCoRe")} if args.paper else None
+    print(metrics_table(rows, paper))
+
+
+def run(args: argparse.Namespace) -> None:
+    from . import pipeline
+    from .metrics import metrics_table
 
     if args.cmd == "table":
-        from .metrics import metrics_table
-
-        rows = {}
-        for spec in args.files:
-            name, _, path = str(spec).rpartition("=")
-            res = json.loads(Path(path).read_text())
-            rows[name or res.get("label", Path(path).stem)] = res
-        print(metrics_table(rows, PAPER_TABLE1 if args.paper else None))
-        return
+        return _table(args)
     overrides: dict[str, Any] = {}
-    for key in ("model", "task", "max_new_tokens", "steps", "alpha", "beta1", "beta2"):
+    for key in ("model", "task", "max_new_tokens", "steps", "alpha", "beta1", "beta2", "lr", "seed"):
         if getattr(args, key, None) is not None:
             overrides[key] = getattr(args, key)
     if getattr(args, "level", None):
         overrides["level"] = args.level[0] if len(args.level) == 1 else tuple(args.level)
     profile = get_profile(args.profile, **overrides)
     if args.cmd == "eval":
-        from .metrics import metrics_table
-
-        res = run_eval(profile, args.out, split=args.split, n=args.n)
+        _writable(args.out, is_dir=False)
+        res = pipeline.run_eval(profile, args.out, split=args.split, n=args.n).metrics
         print(metrics_table({res["model"]: res}))
         print(f"wall {res['wall_s']:.1f} s, {res['tokens_per_s']:.1f} generated tokens/s -> {args.out}")
     elif args.cmd == "train":
-        from .metrics import metrics_table
-
-        res = run_train(args.method, profile, args.out)
+        _writable(args.out, is_dir=True)
+        run_ = pipeline.run_train(args.method, profile, args.out, fresh=args.fresh)
+        res = run_.metrics
+        if "sft_pairs" in res:
+            print(f"{args.method}: {res['sft_pairs']} pairs from {res['sft_traces']} traces", file=sys.stderr)
         print(metrics_table({args.method: res}))
-        print(f"train {res['train_wall_s']:.0f} s -> {args.out}")
+        how = "loaded (already finished)" if run_.loaded else f"train {res['train_wall_s']:.0f} s"
+        print(f"{how} -> {args.out}")
     else:
-        run_demo(profile, args.out, args.figures)
+        _writable(args.out, is_dir=True)
+        _writable(args.figures, is_dir=True)
+        demo = pipeline.run_demo(profile, args.out, args.figures)
+        print("\n" + metrics_table({"base": demo.base.metrics}) + "\n")
+        print(f"\nprofile {profile.name}: {demo.base.metrics['n']} held-out problems, greedy\n")
+        print(metrics_table({"base": demo.base.metrics, "SCoRe": demo.score.metrics}))
+        print(f"\ndemo wall time: {demo.wall_s:.0f} s; episodes in {args.out}; figures: "
+              + ", ".join(str(p) for p in demo.figures))
+
+
+# Errors that mean "the user asked for something that cannot be done", answered in one line.
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from .checkpoints import RunDirError
+    from .config import HubUnreachable
+
+    return (ValueError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+            RunDirError, HubUnreachable, FloatingPointError)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.debug:
+        return run(args)
+    try:
+        run(args)
+    except _user_errors() as err:
+        print(f"error: {err} ({EPILOG[:-1].lower()})", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print("interrupted: a re-run resumes from the last checkpoint", file=sys.stderr)
+        raise SystemExit(130) from None

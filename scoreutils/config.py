@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import asdict, dataclass, field, replace
+import math
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,30 @@ class Profile:
     """Training problems whose traces make the STaR / Pair-SFT data."""
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        """Refuse sizes and rates no run could use, with one line naming the field."""
+        for name in ("n_eval", "n_train", "max_new_tokens", "batch_size", "problems_per_step", "micro_batch",
+                     "sft_samples_per_problem", "sft_problems", "eval_every", "save_every", "lora_r"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("steps", "stage1_steps", "sft_epochs"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, not {getattr(self, name)}")
+        if self.samples_per_problem < 2:
+            raise ValueError(f"samples_per_problem must be at least 2 (RLOO), not {self.samples_per_problem}")
+        for name in ("lr", "sft_lr", "alpha", "beta1", "beta2", "temperature", "lora_alpha"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, not {value}")
+        if self.lr <= 0 or self.sft_lr <= 0:
+            raise ValueError("lr and sft_lr must be > 0")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def lora_spec(self) -> dict[str, Any]:
+        """The LoRA adapter's shape, as `models.load_policy(lora=...)` takes it."""
+        return {"r": self.lora_r, "lora_alpha": self.lora_alpha, "target_modules": list(self.lora_targets)}
 
     def with_(self, **changes: Any) -> "Profile":
         """A copy with some fields changed (unknown names raise)."""
@@ -94,6 +117,11 @@ PROFILES: dict[str, Profile] = {
                    lora_targets=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                  "down_proj")),
 }
+
+
+def profile_defaults() -> dict[str, Any]:
+    """Every `Profile` field's default value (what a run made before a field existed implicitly used)."""
+    return {f.name: f.default for f in fields(Profile) if f.default is not MISSING}
 
 
 def default_profile() -> str:

@@ -260,6 +260,11 @@ def _loss_and_grads(fn: Callable, args: tuple) -> tuple[Any, torch.Tensor | None
     return (loss.item(), *(torch.zeros_like(s) if s.grad is None else s.grad for s in (seq1, seq2)))
 
 
+def _stage1_reference(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2) -> losses.LossParts:
+    """`losses.stage1_loss` called with the exercise's flat arguments."""
+    return losses.stage1_loss(losses.Attempt(seq1, kl1, r1), losses.Attempt(seq2, kl2, r2), k, beta1, beta2)
+
+
 def check_stage1_loss(fn: Callable[..., Any]) -> bool:
     """fn(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2) -> the Stage I loss (Eq. 3), as a scalar tensor or
     an object with `.loss` (like `losses.LossParts`). seq1, seq2: (B,) log pi of attempts 1 and 2; kl1, kl2:
@@ -278,7 +283,7 @@ def check_stage1_loss(fn: Callable[..., Any]) -> bool:
         return f"k={k}, beta1={beta1}, beta2={beta2}, r1={r1.int().tolist()}, r2={r2.int().tolist()}"
 
     def check(args: tuple) -> str | None:
-        want, want1, want2 = _loss_and_grads(losses.stage1_loss, args)
+        want, want1, want2 = _loss_and_grads(_stage1_reference, args)
         got, got1, got2 = _loss_and_grads(fn, args)
         if got1 is None:
             return (f"return a scalar tensor (or an object with .loss) that carries the gradient of seq1 and "

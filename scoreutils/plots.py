@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -15,17 +14,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .metrics import edit_distance_ratio  # noqa: E402
+from .metrics import edit_distance_ratio, self_correction_metrics  # noqa: E402
 
 COLORS = {"c->c": "#4c956c", "c->i": "#d1495b", "i->c": "#2e86ab", "i->i": "#bbbbbb"}
 
 
-def transitions(r1: Sequence[float], r2: Sequence[float]) -> dict[str, float]:
-    """Fractions of problems in each attempt-1 -> attempt-2 outcome (c = correct, i = incorrect)."""
-    n = max(1, len(r1))
-    pairs = list(zip(r1, r2))
-    return {"c->c": sum(a == 1 and b == 1 for a, b in pairs) / n, "c->i": sum(a == 1 and b == 0 for a, b in pairs) / n,
-            "i->c": sum(a == 0 and b == 1 for a, b in pairs) / n, "i->i": sum(a == 0 and b == 0 for a, b in pairs) / n}
+def transition_shares(r1: Sequence[float], r2: Sequence[float]) -> dict[str, float]:
+    """Shares of problems in each attempt-1 -> attempt-2 outcome (c = correct, i = incorrect), derived from
+    the paper's metrics (`metrics.self_correction_metrics`): c->i = Δc→i, i->c = Δi→c, and the rest."""
+    m = self_correction_metrics(r1, r2)
+    return {"c->c": m["acc_t1"] - m["delta_c_to_i"], "c->i": m["delta_c_to_i"], "i->c": m["delta_i_to_c"],
+            "i->i": 1 - m["acc_t1"] - m["delta_i_to_c"] if m["n"] else 0.0}
 
 
 def plot_transitions(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | Path,
@@ -35,7 +34,7 @@ def plot_transitions(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]]
     names = list(runs)
     bottoms = [0.0] * len(names)
     for key in ("c->c", "c->i", "i->c", "i->i"):
-        vals = [transitions(*runs[n])[key] for n in names]
+        vals = [transition_shares(*runs[n])[key] for n in names]
         ax.bar(names, vals, bottom=bottoms, color=COLORS[key], label=key)
         bottoms = [b + v for b, v in zip(bottoms, vals)]
     ax.set_ylabel("fraction of problems")
@@ -43,11 +42,6 @@ def plot_transitions(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]]
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     return _save(fig, path)
-
-
-def read_log(path: str | Path) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def plot_training_curves(logs: Mapping[str, Sequence[dict]], path: str | Path) -> Path:

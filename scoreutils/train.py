@@ -7,7 +7,9 @@ One RL step (DESIGN.md, data flow):
      over [x1, y1, p, y2] giving both attempts' log-probs, the stage's loss, backward (accumulated)
   4. clip, optimizer and scheduler step; log a JSONL row with fixed keys (`LOG_KEYS`)
   5. every `eval_every` steps greedy held-out metrics; every `save_every` steps a checkpoint
-     (adapter, optimizer, scheduler, RNG states, step) from which `resume` continues exactly.
+     (adapter, optimizer, scheduler, RNG states, step) from which a re-run continues exactly.
+A non-finite loss stops the run before anything of that step is saved. Checkpoints, resume and the log's
+trimming live in `checkpoints.py`.
 Written with `accelerate`: `accelerate launch --cpu --num_processes 2 -m scoreutils train ...` splits each
 step's problems across processes and averages gradients. Not here: the losses themselves (`losses.py`).
 """
@@ -22,8 +24,9 @@ from typing import Any, Callable, Sequence
 import torch
 
 from . import losses
+from .checkpoints import LOG, resume, save_checkpoint
 from .config import Profile
-from .metrics import changed_answer_rate, edit_distance_ratio, episode_metrics
+from .metrics import episode_metrics
 from .models import Policy
 from .rollout import Episode, sample_episodes
 from .tasks import Problem
@@ -66,77 +69,45 @@ def enable_checkpointing(policy: Policy) -> None:
         model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
 
 
-def _make_optimizer(policy: Policy, lr: float) -> tuple[torch.optim.Optimizer, Any]:
+def make_optimizer(policy: Policy, lr: float) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW over the trainable (adapter) parameters and a constant schedule (the paper gives none)."""
     params = policy.trainable_parameters()
     if not params:
         raise ValueError("the policy has no trainable parameters: load it with lora=... to train")
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)  # constant (PAPER.md gives no schedule)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     return opt, sched
 
 
-# ---------------------------------------------------------------------------------------------
-# Checkpoints: adapter + optimizer + scheduler + RNG + step. Written to a temp dir, then renamed.
-# ---------------------------------------------------------------------------------------------
-def save_checkpoint(out: Path, step: int, policy: Policy, opt: Any, sched: Any, extra: dict | None = None) -> Path:
-    final = out / "checkpoints" / f"step_{step:06d}"
-    tmp = final.with_name(final.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    policy.model.save_pretrained(tmp / "adapter")
-    torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng_torch": torch.get_rng_state(), "rng_python": random.getstate(), "extra": extra or {}},
-               tmp / "state.pt")
-    if final.exists():
-        import shutil
-
-        shutil.rmtree(final)
-    tmp.rename(final)
-    return final
-
-
-def latest_checkpoint(out: Path) -> Path | None:
-    ckpts = sorted(p for p in (out / "checkpoints").glob("step_*") if not p.name.endswith(".tmp")) \
-        if (out / "checkpoints").exists() else []
-    return ckpts[-1] if ckpts else None
-
-
-def load_checkpoint(path: Path, policy: Policy, opt: Any, sched: Any) -> dict[str, Any]:
-    """Restore adapter weights, optimizer, scheduler and RNG from `path`; returns the saved state."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    set_peft_model_state_dict(policy.model, load_file(path / "adapter" / "adapter_model.safetensors"))
-    state = torch.load(path / "state.pt", weights_only=False)
-    opt.load_state_dict(state["optimizer"])
-    sched.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng_torch"])
-    random.setstate(state["rng_python"])
-    return state
+def _finite(loss: torch.Tensor, step: int) -> None:
+    """Stop the run with one clear line when the loss is NaN or infinite (before anything is saved)."""
+    if not torch.isfinite(loss).all():
+        raise FloatingPointError(f"the loss is {loss.item()} at step {step}; nothing of this step was saved. "
+                                 "Lower lr, or check alpha / beta1 / beta2")
 
 
 # ---------------------------------------------------------------------------------------------
 # RL
 # ---------------------------------------------------------------------------------------------
-def rl_loss(stage: str, parts: dict[str, torch.Tensor], batch: losses.Batch, profile: Profile) -> losses.LossParts:
+def rl_loss(stage: str, a1: losses.Attempt, a2: losses.Attempt, profile: Profile) -> losses.LossParts:
     """Dispatch to the stage's equation (the functions differ in a few visible lines, see losses.py)."""
-    args = (parts["seq1"], parts["seq2"], parts["kl1"], parts["kl2"], batch.r1, batch.r2,
-            profile.samples_per_problem)
+    k = profile.samples_per_problem
     if stage == "naive":
-        return losses.naive_multiturn_loss(*args, beta1=profile.beta1)
+        return losses.naive_multiturn_loss(a1, a2, k, beta1=profile.beta1)
     if stage == "stage1":
-        return losses.stage1_loss(*args, beta1=profile.beta1, beta2=profile.beta2)
+        return losses.stage1_loss(a1, a2, k, beta1=profile.beta1, beta2=profile.beta2)
     if stage == "stage2":
-        return losses.stage2_loss(*args, beta1=profile.beta1, alpha=profile.alpha)
+        return losses.stage2_loss(a1, a2, k, beta1=profile.beta1, alpha=profile.alpha)
     raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
 
 
-def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch) -> dict[str, torch.Tensor]:
-    """Both attempts' log-probs from one policy forward (with grad) and one reference forward (no grad)."""
+def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch) -> tuple[losses.Attempt, losses.Attempt]:
+    """Both attempts from one policy forward (with grad) and one reference forward (no grad)."""
     with torch.no_grad(), policy.reference():
         ref = losses.token_logprobs(policy.model, batch)
     lp, seq1, seq2 = losses.attempt_logprobs(model, batch)
-    return {"seq1": seq1, "seq2": seq2, "kl1": losses.kl_per_attempt(lp, ref, batch.mask1),
-            "kl2": losses.kl_per_attempt(lp, ref, batch.mask2)}
+    return (losses.Attempt(seq1, losses.kl_per_attempt(lp, ref, batch.mask1), batch.r1),
+            losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2))
 
 
 def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: Any, problems: Sequence[Problem],
@@ -154,28 +125,26 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     model.train()
     opt.zero_grad(set_to_none=True)
     chunks = [episodes[i:i + profile.micro_batch] for i in range(0, len(episodes), profile.micro_batch)]
-    sums: dict[str, float] = {"loss": 0.0, "kl/attempt1": 0.0, "kl/attempt2": 0.0, "pg/attempt1": 0.0,
-                              "pg/attempt2": 0.0, "bonus": 0.0}
+    sums = dict.fromkeys(("loss", "kl/attempt1", "kl/attempt2", "pg/attempt1", "pg/attempt2", "bonus"), 0.0)
     for chunk in chunks:
         batch = losses.collate(chunk, policy.tokenizer.pad_token_id).to(policy.device)
-        parts = policy_and_reference(model, policy, batch)
-        out = rl_loss(stage, parts, batch, profile)
+        a1, a2 = policy_and_reference(model, policy, batch)
+        out = rl_loss(stage, a1, a2, profile)
+        _finite(out.loss, step)
         accelerator.backward(out.loss / len(chunks))
         sums["loss"] += out.loss.item() / len(chunks)
-        sums["kl/attempt1"] += parts["kl1"].mean().item() / len(chunks)
-        sums["kl/attempt2"] += parts["kl2"].mean().item() / len(chunks)
+        sums["kl/attempt1"] += a1.kl.mean().item() / len(chunks)
+        sums["kl/attempt2"] += a2.kl.mean().item() / len(chunks)
         for name in ("pg/attempt1", "pg/attempt2", "bonus"):
-            sums[name] += out.terms.get(name.replace("/", "_"), 0.0) / len(chunks)
+            sums[name] += out.terms.get(name, 0.0) / len(chunks)
     accelerator.clip_grad_norm_(policy.trainable_parameters(), 1.0)
     opt.step()
     sched.step()
     t2 = time.perf_counter()
     generated = sum(len(e.y1_ids) + len(e.y2_ids) for e in episodes)
-    row = {"step": step, "stage": stage, **sums,
-           "reward/attempt1": sum(e.r1 for e in episodes) / len(episodes),
-           "reward/attempt2": sum(e.r2 for e in episodes) / len(episodes),
-           "changed_answer_rate": changed_answer_rate([e.y1 for e in episodes], [e.y2 for e in episodes]),
-           "edit_distance_ratio": sum(edit_distance_ratio(e.y1, e.y2) for e in episodes) / len(episodes),
+    m = episode_metrics(episodes)
+    row = {"step": step, "stage": stage, **sums, "reward/attempt1": m["acc_t1"], "reward/attempt2": m["acc_t2"],
+           "changed_answer_rate": m["changed_answer_rate"], "edit_distance_ratio": m["edit_distance_ratio"],
            "tokens_per_s": generated / max(t1 - t0, 1e-9), "trained_tokens": generated,
            "time/rollout_s": t1 - t0, "time/update_s": t2 - t1, "lr": sched.get_last_lr()[0]}
     return row, episodes
@@ -196,25 +165,26 @@ def evaluate(policy: Policy, problems: Sequence[Problem], profile: Profile, desc
 
 def train_rl(policy: Policy, profile: Profile, train_problems: Sequence[Problem], out_dir: str | Path,
              eval_problems: Sequence[Problem] = (), stage: str | Callable[[int], str] = "stage2",
-             steps: int | None = None, resume: bool = True, accelerator: Any = None,
+             steps: int | None = None, resume_run: bool = True, accelerator: Any = None,
              stop_after: int | None = None, checkpointing: bool = True) -> list[dict[str, Any]]:
     """Run RL for `steps` (default `profile.steps`). `stage` is a name or a function step -> name (the
-    SCoRe schedule). Logs to out_dir/log.jsonl; resumes from the latest checkpoint when `resume`.
-    `stop_after` ends the run early after that many steps of this call (to test kill-and-resume).
-    `checkpointing`: activation checkpointing (`enable_checkpointing`), for memory."""
+    SCoRe schedule). Logs to out_dir/log.jsonl; with `resume_run`, continues from the newest intact
+    checkpoint (the log keeps only the rows that checkpoint had seen). `stop_after` ends the run early
+    after that many steps of this call (to test kill-and-resume). `checkpointing`: activation
+    checkpointing (`enable_checkpointing`), for memory."""
     out = Path(out_dir)
     acc = _accelerator(accelerator)
     stage_of = stage if callable(stage) else (lambda s, name=stage: name)
     steps = profile.steps if steps is None else steps
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, not {steps}")
     if checkpointing:
         enable_checkpointing(policy)
-    opt, sched = _make_optimizer(policy, profile.lr)
-    start = 0
-    ckpt = latest_checkpoint(out) if resume else None
-    if ckpt is not None:
-        start = load_checkpoint(ckpt, policy, opt, sched)["step"]
+    opt, sched = make_optimizer(policy, profile.lr)
+    state = resume(out, policy, opt, sched, trim=acc.is_main_process) if resume_run else None
+    start = state["step"] if state else 0
     model, opt = acc.prepare(policy.model, opt)
-    log = JsonlLog(out / "log.jsonl", enabled=acc.is_main_process)
+    log = JsonlLog(out / LOG, enabled=acc.is_main_process)
     rows = []
     per_process = max(1, profile.problems_per_step // acc.num_processes)
     done = 0
@@ -240,34 +210,39 @@ def train_rl(policy: Policy, profile: Profile, train_problems: Sequence[Problem]
     return rows
 
 
-def score_schedule(profile: Profile, alternate: bool = False) -> Callable[[int], str]:
-    """SCoRe: Stage I for `stage1_steps`, then Stage II. With `alternate`, two rounds of each (v1 figure)."""
-    if not alternate:
-        return lambda step: "stage1" if step < profile.stage1_steps else "stage2"
-    period = max(1, profile.steps // 4)
-    return lambda step: "stage1" if (step // period) % 2 == 0 else "stage2"
+def score_schedule(profile: Profile) -> Callable[[int], str]:
+    """SCoRe: Stage I for the first `stage1_steps` steps, then Stage II."""
+    return lambda step: "stage1" if step < profile.stage1_steps else "stage2"
 
 
 # ---------------------------------------------------------------------------------------------
 # SFT
 # ---------------------------------------------------------------------------------------------
 def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_dir: str | Path,
-              accelerator: Any = None, checkpointing: bool = True) -> list[dict[str, Any]]:
-    """Supervised fine-tuning on the target attempt (y2) of STaR / Pair-SFT pairs, `sft_epochs` epochs.
+              accelerator: Any = None, checkpointing: bool = True, resume_run: bool = True) -> list[dict[str, Any]]:
+    """Supervised fine-tuning on the target attempt (y2) of STaR / Pair-SFT pairs, `sft_epochs` epochs,
+    a checkpoint after each. With `resume_run`, finished epochs are skipped (a finished run trains
+    nothing) and the log keeps only their rows. With no pairs the model is saved unchanged.
     `checkpointing`: activation checkpointing (`enable_checkpointing`), for memory."""
-    if not pairs:
-        raise ValueError("no SFT pairs: the traces had no usable (incorrect, correct) pairs; sample more")
     out = Path(out_dir)
     acc = _accelerator(accelerator)
     if checkpointing:
         enable_checkpointing(policy)
-    opt, sched = _make_optimizer(policy, profile.sft_lr)
+    opt, sched = make_optimizer(policy, profile.sft_lr)
+    state = resume(out, policy, opt, sched, trim=acc.is_main_process) if resume_run else None
+    step, first_epoch = (state["step"], state["extra"].get("epochs_done", 0)) if state else (0, 0)
     model, opt = acc.prepare(policy.model, opt)
-    log = JsonlLog(out / "log.jsonl", enabled=acc.is_main_process)
-    rows, step = [], 0
+    log = JsonlLog(out / LOG, enabled=acc.is_main_process)
+    rows: list[dict[str, Any]] = []
+    if not pairs:
+        if acc.is_main_process and state is None:
+            save_checkpoint(out, 0, policy, opt, sched, extra={"epochs_done": profile.sft_epochs})
+        return rows
     order = list(range(len(pairs)))
     for epoch in range(profile.sft_epochs):
-        random.Random(f"{profile.seed}/sft/{epoch}").shuffle(order)
+        random.Random(f"{profile.seed}/sft/{epoch}").shuffle(order)  # replayed for finished epochs
+        if epoch < first_epoch:
+            continue
         for i in range(0, len(order), profile.micro_batch):
             t0 = time.perf_counter()
             batch = losses.collate([pairs[j] for j in order[i:i + profile.micro_batch]],
@@ -275,16 +250,17 @@ def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_di
             model.train()
             opt.zero_grad(set_to_none=True)
             loss = losses.sft_loss(losses.token_logprobs(model, batch), batch.mask2)
+            step += 1
+            _finite(loss, step)
             acc.backward(loss)
             acc.clip_grad_norm_(policy.trainable_parameters(), 1.0)
             opt.step()
             sched.step()
-            step += 1
             row = {"step": step, "stage": "sft", "epoch": epoch, "loss": loss.item(),
                    "trained_tokens": int(batch.mask2.sum().item()), "time/update_s": time.perf_counter() - t0,
                    "lr": sched.get_last_lr()[0]}
             log.write(row)
             rows.append(row)
-    if acc.is_main_process:
-        save_checkpoint(out, step, policy, opt, sched)
+        if acc.is_main_process:
+            save_checkpoint(out, step, policy, opt, sched, extra={"epochs_done": epoch + 1})
     return rows

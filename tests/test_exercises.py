@@ -172,7 +172,7 @@ def test_stage1_names_attempt1_gradient(capsys):
 
 
 def test_stage1_accepts_loss_parts_and_reports_detached_loss(capsys):
-    assert exercises.check_stage1_loss(losses.stage1_loss) is True
+    assert exercises.check_stage1_loss(exercises._stage1_reference) is True
     capsys.readouterr()
     exercises.check_stage1_loss(stage1_detached)
     assert "carries the gradient" in one_line(capsys)
@@ -211,7 +211,7 @@ def test_shaped_reward_reference_matches_stage2_loss(alpha):
     r1, r2 = ((torch.rand(b, generator=gen) < 0.5).float() for _ in range(2))
     seq1, seq2 = (torch.randn(b, generator=gen).requires_grad_(True) for _ in range(2))
     kl = torch.zeros(b)
-    losses.stage2_loss(seq1, seq2, kl, kl, r1, r2, k, beta1=0.0, alpha=alpha).loss.backward()
+    losses.stage2_loss(losses.Attempt(seq1, kl, r1), losses.Attempt(seq2, kl, r2), k, beta1=0.0, alpha=alpha).loss.backward()
     shaped = torch.tensor([exercises._shaped_reward(a, c, alpha) for a, c in zip(r1.tolist(), r2.tolist())])
     # d/d seq2 of -mean(A * seq2) is -A / B, A the RLOO advantage of attempt 2's shaped reward
     assert torch.allclose(seq2.grad, -losses.rloo_advantages(shaped, k) / b)

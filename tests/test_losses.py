@@ -62,21 +62,26 @@ def _terms(**kw):
     seq1 = torch.tensor([-1.0, -2.5, -3.0, -4.25], requires_grad=True)
     seq2 = torch.tensor([-1.5, -2.0, -3.5, -5.5], requires_grad=True)
     args = dict(kl1=torch.tensor([0.2, 0.0, 0.4, 0.4]), kl2=torch.tensor([0.1, 0.3, 0.0, 0.0]),
-                r1=torch.tensor([1.0, 0.0, 0.0, 0.0]), r2=torch.tensor([1.0, 1.0, 0.0, 1.0]), k=K)
+                r1=torch.tensor([1.0, 0.0, 0.0, 0.0]), r2=torch.tensor([1.0, 1.0, 0.0, 1.0]))
     args.update(kw)
     return seq1, seq2, args
 
 
+def _attempts(seq1, seq2, a):
+    """The losses' per-attempt structures from the flat test inputs."""
+    return losses.Attempt(seq1, a["kl1"], a["r1"]), losses.Attempt(seq2, a["kl2"], a["r2"])
+
+
 def test_stage1_attempt1_gets_gradient_only_through_the_kl():
     seq1, seq2, a = _terms()
-    out = losses.stage1_loss(seq1, seq2, **a, beta1=0.01, beta2=0.1)
+    out = losses.stage1_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, beta2=0.1)
     g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
     # attempt 1: beta2 * RLOO-centred KL / B, nothing from rewards
     kl_adv = losses.rloo_advantages(a["kl1"], K)
     assert torch.allclose(g1, 0.1 * kl_adv / 4)
     # rewards (r1 or r2) do not reach attempt 1
     for r1, r2 in [(1 - a["r1"], a["r2"]), (a["r1"], 1 - a["r2"])]:
-        out2 = losses.stage1_loss(seq1, seq2, **{**a, "r1": r1, "r2": r2}, beta1=0.01, beta2=0.1)
+        out2 = losses.stage1_loss(*_attempts(seq1, seq2, {**a, "r1": r1, "r2": r2}), K, beta1=0.01, beta2=0.1)
         assert torch.allclose(torch.autograd.grad(out2.loss, seq1)[0], g1)
     # attempt 2: -A(r2) / B + beta1 * centred KL / B
     expect2 = -losses.rloo_advantages(a["r2"], K) / 4 + 0.01 * losses.rloo_advantages(a["kl2"], K) / 4
@@ -86,7 +91,7 @@ def test_stage1_attempt1_gets_gradient_only_through_the_kl():
 def test_stage2_bonus_sign_and_scale():
     seq1, seq2, a = _terms()
     alpha = 10.0
-    out = losses.stage2_loss(seq1, seq2, **a, beta1=0.0, alpha=alpha)
+    out = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.0, alpha=alpha)
     g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
     shaped = a["r2"] + alpha * (a["r2"] - a["r1"])  # [1, 11, 0, 11]
     assert torch.allclose(shaped, torch.tensor([1.0, 11.0, 0.0, 11.0]))
@@ -95,15 +100,15 @@ def test_stage2_bonus_sign_and_scale():
     # i->c episode (index 1) is pushed up (negative loss gradient), c->c partner (index 0) pushed down
     assert g2[1] < 0 < g2[0]
     # alpha = 0 recovers naive multi-turn RL
-    naive = losses.naive_multiturn_loss(seq1, seq2, **a, beta1=0.0)
-    zero = losses.stage2_loss(seq1, seq2, **a, beta1=0.0, alpha=0.0)
+    naive = losses.naive_multiturn_loss(*_attempts(seq1, seq2, a), K, beta1=0.0)
+    zero = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.0, alpha=0.0)
     assert naive.loss.item() == pytest.approx(zero.loss.item())
     assert out.terms["bonus"] == pytest.approx(alpha * (a["r2"] - a["r1"]).mean().item())
 
 
 def test_naive_loss_hand_value():
     seq1, seq2, a = _terms()
-    out = losses.naive_multiturn_loss(seq1, seq2, **a, beta1=0.5)
+    out = losses.naive_multiturn_loss(*_attempts(seq1, seq2, a), K, beta1=0.5)
     adv1, adv2 = losses.rloo_advantages(a["r1"], K), losses.rloo_advantages(a["r2"], K)
     kadv1, kadv2 = losses.rloo_advantages(a["kl1"], K), losses.rloo_advantages(a["kl2"], K)
     s1, s2 = seq1.detach(), seq2.detach()

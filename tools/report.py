@@ -16,13 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scoreutils.cli import PAPER_TABLE1  # noqa: E402
-from scoreutils.metrics import metrics_table  # noqa: E402
-from scoreutils.runs import ablation_table  # noqa: E402
+from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
+from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
-PAPER = {**PAPER_TABLE1, "Self-Refine": (52.8, 51.8, -1.0, 3.2, 4.2), "STaR D": (55.4, 41.2, -14.2, 5.4, 19.6),
-         "Pair-SFT D": (52.4, 54.2, 1.8, 5.4, 3.6)}
 # (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
 METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json", "Self-Refine"),
            ("STaR D", "star/metrics.json", "STaR D"), ("STaR D+", "star_plus/metrics.json", "STaR D+"),
@@ -30,9 +27,9 @@ METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json
            ("Pair-SFT D+", "pair_sft_plus/metrics.json", "Pair-SFT D+"),
            ("naive multi-turn RL", "naive_rl/metrics.json", None), ("Stage I only", "stage1/metrics.json", None),
            ("SCoRe", "demo/score/metrics.json", "SCoRe")]
-ABLATIONS = [("SCoRe", "demo/score/metrics.json", (60.0, 64.4, 4.4)),
-             ("w/o Stage I", "stage2/metrics.json", (59.2, 61.4, 2.2)),
-             ("w/o reward shaping", "score_alpha0/metrics.json", (60.0, 62.6, 2.6)),
+ABLATIONS = [("SCoRe", "demo/score/metrics.json", TABLE_ABLATIONS["SCoRe"]),
+             ("w/o Stage I", "stage2/metrics.json", TABLE_ABLATIONS["w/o Stage I"]),
+             ("w/o reward shaping", "score_alpha0/metrics.json", TABLE_ABLATIONS["w/o reward shaping"]),
              ("Stage II, α = 0 (w/o Stage I, w/o shaping)", "stage2_alpha0/metrics.json", None)]
 LESSONS = [("00_quickstart", "00_quickstart_transitions.png", "the protocol, one episode, the metrics"),
            ("01_base_model_self_correction", "01_base_transitions.png", "Table 2: base and Self-Refine"),
@@ -83,7 +80,7 @@ def results_section() -> str:
             continue
         rows[name] = res
         if paper_row:
-            paper[name] = PAPER[paper_row]
+            paper[name] = TABLE_MATH[paper_row]
         train = f"train {_minutes(res['train_wall_s'])} min, " if "train_wall_s" in res else ""
         walls.append(f"{name}: {train}eval {_minutes(res.get('wall_s'))} min"
                      + (f", {res['sft_pairs']} SFT pairs" if "sft_pairs" in res else ""))
@@ -109,8 +106,8 @@ def results_section() -> str:
     if code:
         out += ["### Code: HumanEval, base model (lesson 08)", "",
                 metrics_table({"base (SmolLM2-135M)": code},
-                              {"base (Gemini 1.0 Pro)": (53.7, 56.7, 3.0, 7.9, 4.9),
-                               "SCoRe (Gemini 1.0 Pro)": (52.4, 64.6, 12.2, 15.2, 3.0)}, paper_n=164), ""]
+                              {"base (Gemini 1.0 Pro)": TABLE_HUMANEVAL["base"],
+                               "SCoRe (Gemini 1.0 Pro)": TABLE_HUMANEVAL["SCoRe"]}, paper_n=HUMANEVAL_N), ""]
     scaling = _load("scaling.json")
     if scaling:
         lines = ["| model | generations per problem | parallel (first attempts) | sequential (self-corrected) |",

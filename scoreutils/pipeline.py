@@ -1,0 +1,220 @@
+"""Pipeline: evaluation, training and the demo as functions that return `Run`s.
+
+The command line, `runs.py`, the tools and the notebooks all call these; none of them prints a table or
+parses arguments (the command line does that). A `Run` is what one evaluation or training run produced:
+its metrics (the keys of `metrics.episode_metrics`, plus provenance), its held-out `Episode`s, its training
+log and its folder. On disk an evaluation is F.json + F.episodes.jsonl; a training run is a folder holding
+config.json, log.jsonl, checkpoints/, metrics.json and metrics.episodes.jsonl.
+Not here: where runs live and whether to reuse one (`runs.py`), the loops themselves (`train.py`).
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import Profile, profile_defaults
+from .models import Policy, load_policy
+from .rollout import Episode
+from .tasks import Problem, load_task
+
+METHODS = ("star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2", "score")
+SFT_METHODS = METHODS[:4]
+
+
+@dataclass
+class Run:
+    """One finished evaluation or training run."""
+
+    name: str
+    path: Path
+    metrics: dict[str, Any]
+    episodes: list[Episode]
+    log: list[dict[str, Any]] = field(default_factory=list)
+    loaded: bool = False
+    """True when read from disk, False when computed by this call."""
+
+    @property
+    def r1(self) -> list[float]:
+        return [e.r1 for e in self.episodes]
+
+    @property
+    def r2(self) -> list[float]:
+        return [e.r2 for e in self.episodes]
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs of a profile
+# ---------------------------------------------------------------------------------------------
+def profile_policy(profile: Profile, lora: bool = False) -> Policy:
+    """The profile's model, with the profile's LoRA adapter when `lora` (for training)."""
+    return load_policy(profile.model, quantization=profile.quantization, dtype=profile.dtype,
+                       lora=profile.lora_spec() if lora else None, seed=profile.seed)
+
+
+def profile_problems(profile: Profile, split: str, n: int | None = None) -> list[Problem]:
+    """`n` problems (default `profile.n_eval`) of the profile's task and split (arithmetic: its levels)."""
+    opts = {"level": list(profile.level) if isinstance(profile.level, tuple) else profile.level} \
+        if profile.task == "arithmetic" else {}
+    return load_task(profile.task, split, n=n or profile.n_eval, seed=profile.seed, **opts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Episodes on disk
+# ---------------------------------------------------------------------------------------------
+def write_episodes(path: Path, episodes: Sequence[Episode]) -> None:
+    """One JSON object per line (`Episode.to_dict`), written beside and renamed: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        for e in episodes:
+            f.write(json.dumps(e.to_dict()) + "\n")
+    tmp.replace(path)
+
+
+def read_episodes(path: Path) -> list[Episode]:
+    """The episodes `write_episodes` wrote (empty when the file does not exist)."""
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return [Episode.from_dict(json.loads(line)) for line in f if line.strip()]
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluate, train, demo
+# ---------------------------------------------------------------------------------------------
+def evaluate_policy(policy: Policy, profile: Profile, split: str = "test", n: int | None = None,
+                    label: str = "base", instruction: str | None = None) -> tuple[dict[str, Any], list[Episode]]:
+    """Greedy two-attempt evaluation of `policy` on the profile's problems: (metrics with provenance,
+    episodes). Writes nothing."""
+    from .train import evaluate
+
+    problems = profile_problems(profile, split, n)
+    metrics, eps = evaluate(policy, problems, profile, desc=f"eval {label}", instruction=instruction)
+    result = {**metrics, "label": label, "model": profile.model, "task": profile.task, "split": split,
+              "instruction": instruction, "profile": profile.to_dict(), "python": platform.python_version()}
+    return result, eps
+
+
+def run_eval(profile: Profile, out: Path, split: str = "test", n: int | None = None, policy: Policy | None = None,
+             label: str = "base", instruction: str | None = None) -> Run:
+    """Evaluate (greedy) `policy` (default: the profile's base model) and write `out` (JSON) and
+    its episodes beside it (`out` with suffix .episodes.jsonl). `instruction` replaces the paper's
+    turn-2 instruction (e.g. `prompts.SELF_REFINE_TURN2`)."""
+    out = Path(out)
+    policy = policy or profile_policy(profile)
+    result, eps = evaluate_policy(policy, profile, split, n, label, instruction)
+    write_episodes(out.with_suffix(".episodes.jsonl"), eps)
+    write_json(out, result)
+    return Run(label, out, result, eps)
+
+
+def run_train(method: str, profile: Profile, out: Path, fresh: bool = False) -> Run:
+    """Train `method` in `profile`, then evaluate it on held-out problems; everything goes under `out`.
+    The run's folder is claimed first (`checkpoints.claim_run_dir`): a folder in use or holding a run of
+    another configuration is refused (`fresh` deletes such a run instead), an interrupted run resumes,
+    and a finished run is loaded rather than trained again."""
+    from . import sft
+    from .rollout import sample_episodes
+    from .checkpoints import claim_run_dir
+    from .train import score_schedule, train_rl, train_sft
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    out = Path(out)
+    with claim_run_dir(out, {"method": method, "profile": profile.to_dict()}, fresh=fresh,
+                       defaults={"profile": profile_defaults()}):
+        if (out / "metrics.json").exists():
+            return load_run(out, method)
+        policy = profile_policy(profile, lora=True)
+        train_problems = profile_problems(profile, "train", profile.n_train)
+        t0 = time.perf_counter()
+        extra: dict[str, Any] = {}
+        if method in SFT_METHODS:
+            traces = read_episodes(out / "traces.jsonl")
+            if not traces:
+                traces = sample_episodes(policy, train_problems[:profile.sft_problems],
+                                         max_new_tokens=profile.max_new_tokens, temperature=1.0,
+                                         samples_per_problem=profile.sft_samples_per_problem,
+                                         batch_size=profile.batch_size, seed=profile.seed, desc="traces (T=1.0)")
+                write_episodes(out / "traces.jsonl", traces)
+            pairs = sft.SFT_DATASETS[method](policy.tokenizer, traces, seed=profile.seed)
+            extra.update(sft_pairs=len(pairs), sft_traces=len(traces))
+            if not pairs:  # reported, not hidden: the evaluation below is then the base model's
+                warnings.warn(f"{method} found no training pairs in {len(traces)} traces; the model is left "
+                              "unchanged (sample more traces: a larger profile.sft_problems)", stacklevel=2)
+            train_sft(policy, profile, pairs, out)
+        else:
+            stage = {"naive_rl": "naive", "stage1": "stage1", "stage2": "stage2"}.get(method) or score_schedule(profile)
+            train_rl(policy, profile, train_problems, out, stage=stage)
+        train_s = time.perf_counter() - t0
+        result, eps = evaluate_policy(policy, profile, label=method)
+        result.update(extra, train_wall_s=train_s)
+        write_episodes(out / "metrics.episodes.jsonl", eps)
+        write_json(out / "metrics.json", result)
+        return Run(method, out, result, eps, read_jsonl(out / "log.jsonl"))
+
+
+def load_run(path: Path, name: str | None = None) -> Run:
+    """A finished training run (a folder with metrics.json) or evaluation (F.json) read back from disk."""
+    path = Path(path)
+    if path.is_dir():
+        metrics = json.loads((path / "metrics.json").read_text())
+        return Run(name or path.name, path, metrics, read_episodes(path / "metrics.episodes.jsonl"),
+                   read_jsonl(path / "log.jsonl"), loaded=True)
+    return Run(name or path.stem, path, json.loads(path.read_text()),
+               read_episodes(path.with_suffix(".episodes.jsonl")), loaded=True)
+
+
+@dataclass
+class Demo:
+    """What `run_demo` produced: the base evaluation, the SCoRe run, the figures and the wall time."""
+
+    base: Run
+    score: Run
+    figures: list[Path]
+    wall_s: float
+
+
+def run_demo(profile: Profile, out: Path, figures: Path) -> Demo:
+    """Base eval -> SCoRe training -> eval, with the transition and training-curve figures."""
+    from .plots import plot_training_curves, plot_transitions
+
+    t0 = time.perf_counter()
+    out, figures = Path(out), Path(figures)
+    base = run_eval(profile, out / "base.json", label="base")
+    score = run_train("score", profile, out / "score")
+    paths = [plot_transitions({"base": (base.r1, base.r2), "SCoRe": (score.r1, score.r2)},
+                              figures / "transitions_demo.png", title="before / after SCoRe"),
+             plot_training_curves({"SCoRe": score.log}, figures / "training_curves_demo.png")]
+    return Demo(base, score, paths, time.perf_counter() - t0)
+
+
+def trained_policy(run: Run, profile: Profile) -> Policy:
+    """A fresh LoRA policy carrying the adapter of `run`'s last checkpoint (for evaluating it again)."""
+    from .checkpoints import latest_checkpoint, load_adapter
+
+    ckpt = latest_checkpoint(run.path)
+    if ckpt is None:
+        raise FileNotFoundError(f"{run.path} has no checkpoint to load (was it trained with this kit?)")
+    policy = profile_policy(profile, lora=True)
+    load_adapter(ckpt, policy)
+    return policy
