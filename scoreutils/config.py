@@ -1,7 +1,7 @@
 """Configuration: the three profiles (smoke / cpu / gpu), the cache directory, and the hub check.
 
 A profile fixes every size a notebook or CLI run uses: model, task, numbers of problems, lengths,
-sampling temperature, LoRA shape and the RL hyperparameters (PAPER.md, Table 5, scaled down).
+sampling temperature, LoRA shape and the RL hyperparameters (docs/paper.md#hyperparameters, scaled down).
 `SCORE_PROFILE` (environment variable or notebook cell) picks one; `default_profile()` picks from the
 hardware. Nothing else switches sizes.
 """
@@ -38,7 +38,7 @@ class Profile:
     batch_size: int = 16
     """Problems per generation batch."""
     temperature: float = 0.7
-    """Sampling temperature for training traces (the paper uses 1.0; see DESIGN.md for why cpu uses less)."""
+    """Sampling temperature for training traces (the paper uses 1.0; docs/design.md#profiles: why cpu uses less)."""
     # RL
     steps: int = 20
     problems_per_step: int = 8

@@ -1,7 +1,7 @@
 """Losses: token log-probs of both attempts from one forward pass, the KL penalty, REINFORCE with a
 leave-one-out (RLOO) baseline, and the objectives of the paper, one function per equation.
 
-Notation (PAPER.md): x1 the problem prompt, y1 attempt 1, p the fixed instruction, y2 attempt 2,
+Notation (docs/paper.md#notation): x1 the problem prompt, y1 attempt 1, p the fixed instruction, y2 attempt 2,
 r_i = r(y_i, y*) in {0, 1}, pi the policy (LoRA on), pi_ref the base model (adapter off).
 
 KL estimator. Per attempt we estimate the forward KL(pi || pi_ref) of the whole attempt, summed over
@@ -10,7 +10,7 @@ its tokens, by the sampled log-ratio  KL_hat(y) = sum_t [log pi(y_t|s_t) - log p
     grad KL = E_{y~pi}[ (KL_hat(y) - b) * grad log pi(y) ]   (E[grad log pi] = 0),
 which is exact in expectation (tests/test_losses.py enumerates a small categorical to check). We do not
 use the popular "k3" estimator as a loss: differentiated directly it gives the gradient of the reverse
-KL(pi_ref || pi), one of the pitfalls PAPER.md lists. The KL is a sum over tokens, never a mean over the
+KL(pi_ref || pi), a pitfall in docs/paper.md#pitfalls. The KL is a sum over tokens, never a mean over the
 vocabulary. Folding -beta*KL_hat into the return of REINFORCE is the same thing written as one term.
 
 Shapes: B episodes (k consecutive samples per problem), T tokens.

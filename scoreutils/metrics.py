@@ -1,4 +1,4 @@
-"""Metrics: the paper's self-correction metrics (PAPER.md, "Metrics") with 95% confidence intervals.
+"""Metrics: the paper's self-correction metrics (docs/paper.md#metrics) with 95% confidence intervals.
 
 acc_t1, acc_t2: accuracy of attempt 1 and 2. delta = acc_t2 - acc_t1 = delta_i_to_c - delta_c_to_i.
 delta_i_to_c: fraction wrong at t1 and right at t2; delta_c_to_i: right at t1 and wrong at t2.
@@ -69,7 +69,7 @@ def self_correction_metrics(r1: Sequence[float], r2: Sequence[float]) -> dict[st
 
 
 def edit_distance_ratio(y1: str, y2: str) -> float:
-    """Levenshtein distance between the attempts divided by their total length (PAPER.md).
+    """Levenshtein distance between the attempts divided by their total length (docs/paper.md#metrics).
 
     0 means attempt 2 copies attempt 1. The ratio is at most 1 (one attempt empty); two attempts of equal
     length with no character in common score 0.5.
@@ -90,8 +90,8 @@ def changed_answer_rate(y1s: Sequence[str], y2s: Sequence[str]) -> float:
 def majority_vote(answers: Sequence[str | None]) -> str | None:
     """The most common non-None answer, ties going to the one seen first; None when there is none.
 
-    Answers are compared as strings (normalise them first if needed). PAPER.md, "Inference compute
-    (Fig. 1 right)": the vote over parallel samples, or over the attempt 2 that follows each of them.
+    Answers are compared as strings (normalise them first if needed). docs/paper.md#inference-compute
+    (Fig. 1 right): the vote over parallel samples, or over the attempt 2 that follows each of them.
     >>> majority_vote(["2", None, "3", "3", "2"]), majority_vote([None])
     ('2', None)
     """

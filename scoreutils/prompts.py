@@ -1,4 +1,4 @@
-"""Prompts: the paper's instructions (PAPER.md, verbatim) and the two-turn conversation as token ids.
+"""Prompts: the paper's instructions, verbatim (docs/paper.md#the-prompts); the two turns as token ids.
 
 Turn 1 is the chat template applied to [system, user(x)] with the assistant header. Turn 2 appends, to
 the *sampled ids* of attempt 1, the template's tokens that close the assistant turn, open a user turn

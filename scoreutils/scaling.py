@@ -1,4 +1,4 @@
-"""Inference-compute scaling (PAPER.md, "Inference compute (Fig. 1 right)"): with a fixed budget of
+"""Inference-compute scaling (docs/paper.md#inference-compute, Fig. 1 right): with a fixed budget of
 generations per problem, compare majority voting over parallel first attempts with majority voting over
 self-corrected second attempts (each second attempt costs two generations: attempt 1, then attempt 2).
 """

@@ -1,6 +1,6 @@
 """SFT data: STaR and Pair-SFT data sets (D and D+) built from the model's own two-turn traces.
 
-Traces are sampled at temperature 1.0 (PAPER.md, Section 4). Every pair is an `Episode` whose attempt 1
+Traces are sampled at temperature 1.0 (docs/paper.md#why-sft-fails). Every pair is an `Episode` whose attempt 1
 is the response to correct (y-) and attempt 2 the target (y+); `losses.sft_loss` trains on attempt 2
 only. Token ids of responses are reused as sampled; only the fixed instruction p is re-derived.
 - STaR D: traces where an incorrect y1 was followed by a correct y2, kept as they are.

@@ -1,6 +1,6 @@
 """Training loops: `train_rl` (naive multi-turn RL, Stage I, Stage II), the SCoRe schedule, `train_sft`.
 
-One RL step (DESIGN.md, data flow):
+One RL step (docs/design.md#one-rl-step):
   1. pick `problems_per_step` training problems (seeded by step: the data position is the step number)
   2. sample k two-attempt episodes per problem at the profile's temperature (on-policy)
   3. per micro-batch of whole groups: reference log-probs (adapter off, no grad), then ONE policy forward

@@ -1,5 +1,5 @@
 """Reference solutions of the notebooks' exercises (instructors' copy), one function per checker in
-`scoreutils.exercises`. Written from the paper's definitions (PAPER.md), independently of the kit."""
+`scoreutils.exercises`. Written from the paper's definitions (docs/paper.md), independently of the kit."""
 from __future__ import annotations
 
 import re
