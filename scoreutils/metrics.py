@@ -2,18 +2,22 @@
 
 acc_t1, acc_t2: accuracy of attempt 1 and 2. delta = acc_t2 - acc_t1 = delta_i_to_c - delta_c_to_i.
 delta_i_to_c: fraction wrong at t1 and right at t2; delta_c_to_i: right at t1 and wrong at t2.
+p_fix = P(right at t2 | wrong at t1), p_break = P(wrong at t2 | right at t1): the same transitions divided
+by the problems that could make them (n_wrong_t1, n_right_t1); None when there are none.
 Proportions get Wilson intervals; delta gets a paired normal interval over per-problem differences.
-Also: the edit-distance ratio between attempts, the changed-answer rate and majority voting. Not here: plots.
+Also: the edit-distance ratio between attempts, the changed-answer and no-answer rates, majority voting,
+and paired comparisons of two methods on the same problems (`paired_delta_difference`). Not here: plots,
+and which claim a comparison supports (`verdicts.py`).
 """
 from __future__ import annotations
 
 import math
-from collections import Counter
-from typing import Sequence
+from collections import Counter, defaultdict
+from typing import Any, Callable, Sequence
 
 from rapidfuzz.distance import Levenshtein
 
-from .answers import answers_differ
+from .answers import answers_differ, extract_answer
 
 Z95 = 1.959963984540054
 METRIC_KEYS = ("n", "acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
@@ -30,15 +34,16 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def paired_interval(diffs: Sequence[float], z: float = Z95) -> tuple[float, float]:
-    """Normal interval for the mean of paired differences (each in {-1, 0, 1})."""
+def paired_interval(diffs: Sequence[float], z: float = Z95, bound: float = 1.0) -> tuple[float, float]:
+    """Normal interval for the mean of paired differences, each in [-bound, bound] (default: {-1, 0, 1}),
+    clipped to that range; (-bound, bound) when there are none."""
     n = len(diffs)
     if n == 0:
-        return -1.0, 1.0
+        return -bound, bound
     mean = sum(diffs) / n
     var = sum((d - mean) ** 2 for d in diffs) / (n - 1) if n > 1 else 0.0
     half = z * math.sqrt(var / n)
-    return max(-1.0, mean - half), min(1.0, mean + half)
+    return max(-bound, mean - half), min(bound, mean + half)
 
 
 def self_correction_metrics(r1: Sequence[float], r2: Sequence[float]) -> dict[str, float | list[float]]:
@@ -47,6 +52,8 @@ def self_correction_metrics(r1: Sequence[float], r2: Sequence[float]) -> dict[st
     >>> m = self_correction_metrics([1, 0, 0, 1], [1, 1, 0, 0])
     >>> m["acc_t1"], m["acc_t2"], m["delta"], m["delta_i_to_c"], m["delta_c_to_i"]
     (0.5, 0.5, 0.0, 0.25, 0.25)
+    >>> m["p_fix"], m["p_break"], m["n_wrong_t1"], m["n_right_t1"]
+    (0.5, 0.5, 2, 2)
     """
     if len(r1) != len(r2):
         raise ValueError(f"r1 and r2 must have the same length ({len(r1)} != {len(r2)})")
@@ -57,6 +64,7 @@ def self_correction_metrics(r1: Sequence[float], r2: Sequence[float]) -> dict[st
     c1, c2 = sum(r1), sum(r2)
     i2c = sum(1 for a, b in zip(r1, r2) if a == 0 and b == 1)
     c2i = sum(1 for a, b in zip(r1, r2) if a == 1 and b == 0)
+    right1 = sum(1 for a in r1 if a == 1)
     frac = (lambda k: k / n) if n else (lambda k: 0.0)
     return {
         "n": n,
@@ -65,6 +73,9 @@ def self_correction_metrics(r1: Sequence[float], r2: Sequence[float]) -> dict[st
         "acc_t1_ci": list(wilson_interval(c1, n)), "acc_t2_ci": list(wilson_interval(c2, n)),
         "delta_ci": list(paired_interval([b - a for a, b in zip(r1, r2)])),
         "delta_i_to_c_ci": list(wilson_interval(i2c, n)), "delta_c_to_i_ci": list(wilson_interval(c2i, n)),
+        "n_wrong_t1": n - right1, "n_right_t1": right1,
+        "p_fix": i2c / (n - right1) if n - right1 else None, "p_fix_ci": list(wilson_interval(i2c, n - right1)),
+        "p_break": c2i / right1 if right1 else None, "p_break_ci": list(wilson_interval(c2i, right1)),
     }
 
 
@@ -99,15 +110,82 @@ def majority_vote(answers: Sequence[str | None]) -> str | None:
     return max(counts, key=counts.__getitem__) if counts else None
 
 
+def no_answer_rate(texts: Sequence[str]) -> float:
+    """Fraction of attempts from which `answers.extract_answer` gets no final answer (0 when empty)."""
+    return sum(extract_answer(t) is None for t in texts) / len(texts) if texts else 0.0
+
+
 def episode_metrics(episodes: Sequence) -> dict[str, float | list[float]]:
-    """`self_correction_metrics` plus mean edit-distance ratio and changed-answer rate of episodes."""
+    """`self_correction_metrics` plus, over the episodes, the mean edit-distance ratio, the changed-answer
+    rate, the no-answer rates (`no_answer_t1`, `no_answer_t2`) and the truncation rates."""
     out = self_correction_metrics([e.r1 for e in episodes], [e.r2 for e in episodes])
     out["edit_distance_ratio"] = (sum(edit_distance_ratio(e.y1, e.y2) for e in episodes) / len(episodes)
                                   if episodes else 0.0)
     out["changed_answer_rate"] = changed_answer_rate([e.y1 for e in episodes], [e.y2 for e in episodes])
+    out["no_answer_t1"] = no_answer_rate([e.y1 for e in episodes])
+    out["no_answer_t2"] = no_answer_rate([e.y2 for e in episodes])
     out["truncated_t1"] = sum(e.truncated1 for e in episodes) / max(1, len(episodes))
     out["truncated_t2"] = sum(e.truncated2 for e in episodes) / max(1, len(episodes))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Two methods on the same problems
+# ---------------------------------------------------------------------------------------------
+PER_PROBLEM: dict[str, Callable[[Any], float]] = {
+    "acc_t1": lambda e: float(e.r1),
+    "acc_t2": lambda e: float(e.r2),
+    "delta": lambda e: float(e.r2) - float(e.r1),
+    "changed_answer": lambda e: float(answers_differ(e.y1, e.y2)),
+    "edit_distance_ratio": lambda e: edit_distance_ratio(e.y1, e.y2),
+}
+"""Per-episode values whose per-problem means `paired_difference` compares (names as in `episode_metrics`;
+`changed_answer` is one episode's share of `changed_answer_rate`)."""
+_RANGE = {"delta": 2.0}  # a difference of two deltas lies in [-2, 2]; of the other values in [-1, 1]
+
+
+def per_problem(episodes: Sequence, key: str = "delta") -> dict[str, float]:
+    """problem.id -> the mean of `PER_PROBLEM[key]` over that problem's episodes (one, for greedy evaluation)."""
+    if key not in PER_PROBLEM:
+        raise ValueError(f"unknown per-problem value {key!r}; choose one of {', '.join(PER_PROBLEM)}")
+    values: dict[str, list[float]] = defaultdict(list)
+    for e in episodes:
+        values[e.problem.id].append(PER_PROBLEM[key](e))
+    return {pid: sum(v) / len(v) for pid, v in values.items()}
+
+
+def paired_difference(episodes_a: Sequence, episodes_b: Sequence, key: str = "delta") -> list[float]:
+    """Per problem, value(a) - value(b), over the problems both runs hold (matched by `problem.id`), in
+    a's order. Problems only one run holds are left out."""
+    va, vb = per_problem(episodes_a, key), per_problem(episodes_b, key)
+    return [va[pid] - vb[pid] for pid in va if pid in vb]
+
+
+def pooled_paired_difference(seed_pairs: Sequence[tuple[Sequence, Sequence]], key: str = "delta"
+                             ) -> dict[str, Any]:
+    """Mean of value(a) - value(b) over problems, pooled over seeds: `seed_pairs` holds one (episodes_a,
+    episodes_b) per seed, and their per-problem differences are concatenated before a paired normal interval
+    is taken (pairs of different seeds are treated as independent). Returns {"key", "diff", "diff_ci",
+    "n" (pairs), "n_seeds", "a", "b"} with "a", "b" the means of the value over the matched problems."""
+    diffs: list[float] = []
+    a_vals: list[float] = []
+    for eps_a, eps_b in seed_pairs:
+        va, vb = per_problem(eps_a, key), per_problem(eps_b, key)
+        common = [pid for pid in va if pid in vb]
+        diffs += [va[pid] - vb[pid] for pid in common]
+        a_vals += [va[pid] for pid in common]
+    n = len(diffs)
+    mean_a = sum(a_vals) / n if n else 0.0
+    mean_diff = sum(diffs) / n if n else 0.0
+    return {"key": key, "diff": mean_diff, "diff_ci": list(paired_interval(diffs, bound=_RANGE.get(key, 1.0))),
+            "n": n, "n_seeds": len(seed_pairs), "a": mean_a, "b": mean_a - mean_diff}
+
+
+def paired_delta_difference(episodes_a: Sequence, episodes_b: Sequence) -> dict[str, Any]:
+    """Mean over shared problems of (Δ_a - Δ_b), Δ = r2 - r1 of each problem, with a paired normal
+    interval: does method a self-correct more than method b on the same problems? One seed; for several
+    use `pooled_paired_difference(list_of_pairs, "delta")`."""
+    return pooled_paired_difference([(episodes_a, episodes_b)], "delta")
 
 
 def metrics_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None, paper_n: int = 500) -> str:

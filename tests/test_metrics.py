@@ -7,7 +7,8 @@ import random
 import pytest
 
 from scoreutils import changed_answer_rate, edit_distance_ratio, episode_metrics, self_correction_metrics
-from scoreutils.metrics import METRIC_KEYS, Z95, metrics_table, paired_interval, wilson_interval
+from scoreutils.metrics import (METRIC_KEYS, Z95, metrics_table, paired_delta_difference, paired_difference,
+                                paired_interval, per_problem, pooled_paired_difference, wilson_interval)
 from scoreutils.rollout import Episode
 from scoreutils.tasks import Problem
 
@@ -176,3 +177,95 @@ def test_episode_metrics_empty_and_unscored():
     assert m["n"] == 0 and m["edit_distance_ratio"] == 0.0 and m["truncated_t1"] == 0.0
     with pytest.raises(ValueError, match="binary"):
         episode_metrics([_episode(None, None, "a", "b")])  # scoring was skipped
+
+
+# ---------------------------------------------------------------- conditional rates, no-answer rates
+def test_fix_and_break_rates_use_their_own_denominators():
+    # 5 wrong at t1 (2 fixed), 3 right at t1 (1 broken)
+    r1 = [0, 0, 0, 0, 0, 1, 1, 1]
+    r2 = [1, 1, 0, 0, 0, 1, 0, 1]
+    m = self_correction_metrics(r1, r2)
+    assert (m["n_wrong_t1"], m["n_right_t1"]) == (5, 3)
+    assert m["p_fix"] == pytest.approx(2 / 5) and m["p_break"] == pytest.approx(1 / 3)
+    assert m["p_fix_ci"] == pytest.approx(list(wilson_interval(2, 5)))
+    assert m["p_break_ci"] == pytest.approx(list(wilson_interval(1, 3)))
+    # the unconditional rates divide the same counts by all 8 problems
+    assert m["delta_i_to_c"] == pytest.approx(2 / 8) and m["delta_c_to_i"] == pytest.approx(1 / 8)
+    assert m["p_fix"] * m["n_wrong_t1"] / m["n"] == pytest.approx(m["delta_i_to_c"])
+
+
+def test_fix_and_break_rates_without_a_denominator_are_none():
+    m = self_correction_metrics([1.0, 1.0], [1.0, 0.0])  # nothing wrong at t1: nothing to fix
+    assert m["p_fix"] is None and m["p_fix_ci"] == [0.0, 1.0]
+    assert m["p_break"] == 0.5 and isinstance(m["n_right_t1"], int)
+    m = self_correction_metrics([0, 0], [0, 1])  # nothing right at t1: nothing to break
+    assert m["p_break"] is None and m["p_fix"] == 0.5
+
+
+def test_no_answer_rates():
+    eps = [_episode(0.0, 0.0, "I am not sure.", "The final answer is $5$."),
+           _episode(0.0, 0.0, "hmm", "still no idea"),
+           _episode(1.0, 1.0, "The final answer is $5$.", "\\boxed{5}"),
+           _episode(1.0, 1.0, "2 + 3 = 5", "")]
+    m = episode_metrics(eps)
+    assert m["no_answer_t1"] == pytest.approx(2 / 4)  # "I am not sure.", "hmm"
+    assert m["no_answer_t2"] == pytest.approx(2 / 4)  # "still no idea", ""
+    assert m["truncated_t1"] == 0.0  # the other rates are kept
+    assert "changed_answer_rate" in m and "edit_distance_ratio" in m
+
+
+# ---------------------------------------------------------------- two methods, same problems
+def _ep(pid, r1, r2, y1="", y2=""):
+    prob = Problem(pid, "q", "5", "test", "arithmetic")
+    return Episode(problem=prob, x1_ids=[1], y1_ids=[2], p_ids=[3], y2_ids=[4], y1=y1, y2=y2,
+                   truncated1=False, truncated2=False, r1=r1, r2=r2)
+
+
+def test_paired_delta_difference_matches_problems_by_id():
+    # method a: deltas p1 +1, p2 0, p3 0, p4 -1; method b (other order, plus a problem a lacks): p1 0, p2 -1,
+    # p3 0, p4 0
+    a = [_ep("p1", 0, 1), _ep("p2", 1, 1), _ep("p3", 0, 0), _ep("p4", 1, 0)]
+    b = [_ep("p4", 1, 1), _ep("p9", 0, 1), _ep("p3", 1, 1), _ep("p2", 1, 0), _ep("p1", 0, 0)]
+    diffs = paired_difference(a, b)
+    assert diffs == [1.0, 1.0, 0.0, -1.0]  # in a's order, p9 left out
+    out = paired_delta_difference(a, b)
+    assert out["n"] == 4 and out["n_seeds"] == 1
+    assert out["diff"] == pytest.approx(0.25)
+    assert out["a"] == pytest.approx(0.0) and out["b"] == pytest.approx(-0.25)
+    sd = math.sqrt(sum((d - 0.25) ** 2 for d in diffs) / 3)
+    assert out["diff_ci"] == pytest.approx([0.25 - Z95 * sd / 2, 0.25 + Z95 * sd / 2])
+    # swapping the methods flips the sign
+    back = paired_delta_difference(b, a)
+    assert back["diff"] == pytest.approx(-0.25) and back["diff_ci"] == pytest.approx([-x for x in out["diff_ci"][::-1]])
+
+
+def test_paired_delta_difference_range_is_two():
+    # a fixes every problem, b breaks every one: Δ_a - Δ_b = 2 on each
+    a = [_ep(f"p{i}", 0, 1) for i in range(5)]
+    b = [_ep(f"p{i}", 1, 0) for i in range(5)]
+    out = paired_delta_difference(a, b)
+    assert out["diff"] == 2.0 and out["diff_ci"] == [2.0, 2.0]
+    assert paired_interval([2.0, -2.0], bound=2.0) == (-2.0, 2.0)
+    assert paired_delta_difference(a, [_ep("other", 0, 0)])["n"] == 0  # nothing shared
+
+
+def test_pooled_paired_difference_concatenates_seeds():
+    seed0 = ([_ep("p1", 0, 1), _ep("p2", 0, 0)], [_ep("p1", 0, 0), _ep("p2", 0, 0)])  # diffs 1, 0
+    seed1 = ([_ep("p1", 1, 1), _ep("p2", 0, 0)], [_ep("p1", 1, 0), _ep("p2", 0, 1)])  # diffs 1, -1
+    out = pooled_paired_difference([seed0, seed1], "delta")
+    assert out["n"] == 4 and out["n_seeds"] == 2
+    assert out["diff"] == pytest.approx(0.25)
+    assert out["diff_ci"] == pytest.approx(list(paired_interval([1.0, 0.0, 1.0, -1.0], bound=2.0)))
+    acc = pooled_paired_difference([seed0, seed1], "acc_t1")
+    assert acc["diff"] == pytest.approx(0.0) and acc["a"] == pytest.approx(0.25)
+
+
+def test_per_problem_values_and_repeated_samples():
+    eps = [_ep("p1", 0, 1, "The final answer is 4.", "The final answer is 5."),
+           _ep("p1", 1, 1, "The final answer is 5.", "The final answer is 5."),
+           _ep("p2", 1, 0, "abc", "abc")]
+    assert per_problem(eps, "delta") == {"p1": 0.5, "p2": -1.0}  # samples of one problem are averaged
+    assert per_problem(eps, "changed_answer") == {"p1": 0.5, "p2": 0.0}
+    assert per_problem(eps, "edit_distance_ratio")["p2"] == 0.0
+    with pytest.raises(ValueError, match="unknown per-problem value"):
+        per_problem(eps, "accuracy")
