@@ -53,6 +53,8 @@ class Profile:
     """KL weight on every trained attempt."""
     beta2: float = 0.1
     """Stage I's strong KL weight on attempt 1 (Eq. 3)."""
+    normalize_advantages: bool = False
+    """Divide each attempt's RLOO advantages by their group's std (`losses.normalized_rloo_advantages`)."""
     stage1_steps: int = 8
     """SCoRe schedule: Stage I steps before Stage II takes the rest."""
     eval_every: int = 10

@@ -110,6 +110,22 @@ def rloo_advantages(returns: torch.Tensor, k: int) -> torch.Tensor:
     return (g - baseline).reshape(-1)
 
 
+def normalized_rloo_advantages(returns: torch.Tensor, k: int, eps: float = 1e-6) -> torch.Tensor:
+    """The RLOO advantage divided by the standard deviation (population, over the k samples) of the
+    group's advantages, plus eps: A_i / (std_group(A) + eps), which equals (R_i - mean R) / std R of the
+    group, the z-score of the return.
+
+    Per group rather than per batch: a training step is split into micro-batches holding whole groups, so a
+    group statistic is the same however the step is split. Called once per attempt, so each attempt's
+    advantages are normalized separately (a bonus that scales attempt 2's returns by alpha no longer scales
+    its gradient against attempt 1's). A group whose returns are all equal has zero advantage, not NaN. The
+    division by a statistic of the sample itself gives up RLOO's unbiasedness for a scale-free step.
+    """
+    adv = rloo_advantages(returns, k).view(-1, k)
+    std = adv.std(dim=1, unbiased=False, keepdim=True)
+    return (adv / (std + eps)).reshape(-1)
+
+
 def reinforce(seq_logp: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
     """Policy-gradient surrogate -mean_i A_i log pi(y_i): its gradient is -E[A grad log pi]."""
     return -(advantages.detach() * seq_logp).mean()
@@ -140,41 +156,46 @@ class LossParts:
     terms: dict[str, float]
 
 
-def naive_multiturn_loss(a1: Attempt, a2: Attempt, k: int, beta1: float) -> LossParts:
+def naive_multiturn_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, normalize: bool = False) -> LossParts:
     """Naive multi-turn RL: max E[ sum_{i=1,2} r(y_i, y*) - beta1 KL(pi || pi_ref)(x_i) ].
 
     Each attempt is rewarded by its own correctness (discount gamma = 0), beta1 KL on both.
+    `normalize`: each attempt's policy-gradient advantages by `normalized_rloo_advantages` (the KL terms
+    never: they are the KL's gradient), in this loss and the two below.
     """
-    pg_attempt1 = reinforce(a1.logp, rloo_advantages(a1.reward, k))
-    pg_attempt2 = reinforce(a2.logp, rloo_advantages(a2.reward, k))
+    adv = normalized_rloo_advantages if normalize else rloo_advantages
+    pg_attempt1 = reinforce(a1.logp, adv(a1.reward, k))
+    pg_attempt2 = reinforce(a2.logp, adv(a2.reward, k))
     kl_attempt1 = beta1 * kl_penalty(a1.logp, a1.kl, k)
     kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
     loss = pg_attempt1 + pg_attempt2 + kl_attempt1 + kl_attempt2
     return LossParts(loss, {"pg/attempt1": pg_attempt1.item(), "pg/attempt2": pg_attempt2.item()})
 
 
-def stage1_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, beta2: float) -> LossParts:
+def stage1_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, beta2: float, normalize: bool = False) -> LossParts:
     """Stage I, Eq. 3: max E[ r(y2, y*) - beta2 KL(pi || pi_ref)(x1) ]  (+ beta1 KL on attempt 2).
 
     Only attempt 2 is rewarded. Attempt 1 gets no policy-gradient term: its log-probs receive gradient
     only through the strong beta2 KL, which pins it to the base model. a1.reward is unused on purpose.
     """
-    pg_attempt2 = reinforce(a2.logp, rloo_advantages(a2.reward, k))
+    adv = normalized_rloo_advantages if normalize else rloo_advantages
+    pg_attempt2 = reinforce(a2.logp, adv(a2.reward, k))
     kl_attempt1 = beta2 * kl_penalty(a1.logp, a1.kl, k)
     kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
     loss = pg_attempt2 + kl_attempt1 + kl_attempt2
     return LossParts(loss, {"pg/attempt1": 0.0, "pg/attempt2": pg_attempt2.item()})
 
 
-def stage2_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, alpha: float) -> LossParts:
+def stage2_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, alpha: float, normalize: bool = False) -> LossParts:
     """Stage II, Eq. 4: max E[ sum_{i=1,2} r_hat(y_i, y*) - beta1 KL(pi || pi_ref)(x_i) ],
     with attempt 2's reward shaped by the bonus b = alpha (r(y2) - r(y1)), alpha > 1.
 
     Attempt 1 keeps its own reward, unshaped. The bonus pays for i->c (+alpha) and punishes c->i (-alpha).
     """
     bonus = alpha * (a2.reward - a1.reward)
-    pg_attempt1 = reinforce(a1.logp, rloo_advantages(a1.reward, k))
-    pg_attempt2 = reinforce(a2.logp, rloo_advantages(a2.reward + bonus, k))
+    adv = normalized_rloo_advantages if normalize else rloo_advantages
+    pg_attempt1 = reinforce(a1.logp, adv(a1.reward, k))
+    pg_attempt2 = reinforce(a2.logp, adv(a2.reward + bonus, k))
     kl_attempt1 = beta1 * kl_penalty(a1.logp, a1.kl, k)
     kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
     loss = pg_attempt1 + pg_attempt2 + kl_attempt1 + kl_attempt2

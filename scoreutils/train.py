@@ -91,13 +91,13 @@ def _finite(loss: torch.Tensor, step: int) -> None:
 # ---------------------------------------------------------------------------------------------
 def rl_loss(stage: str, a1: losses.Attempt, a2: losses.Attempt, profile: Profile) -> losses.LossParts:
     """Dispatch to the stage's equation (the functions differ in a few visible lines, see losses.py)."""
-    k = profile.samples_per_problem
+    k, norm = profile.samples_per_problem, profile.normalize_advantages
     if stage == "naive":
-        return losses.naive_multiturn_loss(a1, a2, k, beta1=profile.beta1)
+        return losses.naive_multiturn_loss(a1, a2, k, beta1=profile.beta1, normalize=norm)
     if stage == "stage1":
-        return losses.stage1_loss(a1, a2, k, beta1=profile.beta1, beta2=profile.beta2)
+        return losses.stage1_loss(a1, a2, k, beta1=profile.beta1, beta2=profile.beta2, normalize=norm)
     if stage == "stage2":
-        return losses.stage2_loss(a1, a2, k, beta1=profile.beta1, alpha=profile.alpha)
+        return losses.stage2_loss(a1, a2, k, beta1=profile.beta1, alpha=profile.alpha, normalize=norm)
     raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
 
 

@@ -117,6 +117,83 @@ def test_naive_loss_hand_value():
     assert out.loss.item() == pytest.approx(hand.item())
 
 
+def test_normalized_rloo_advantages_hand_values():
+    # group [1, 0, 0]: RLOO [1, -1/2, -1/2], population std sqrt(1/2) -> [sqrt 2, -1/sqrt 2, -1/sqrt 2];
+    # group [1, 1, 1]: all equal -> 0 (no NaN); group [3, 0, 0]: the same z-scores (scale-free)
+    r = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 3.0, 0.0, 0.0])
+    a = losses.normalized_rloo_advantages(r, k=3)
+    s2 = math.sqrt(2)
+    expect = torch.tensor([s2, -1 / s2, -1 / s2, 0.0, 0.0, 0.0, s2, -1 / s2, -1 / s2])
+    assert torch.allclose(a, expect, atol=1e-5)
+    assert torch.isfinite(a).all()
+    # equals the z-score of the returns within the group
+    g = r.view(-1, 3)
+    z = (g - g.mean(1, keepdim=True)) / (g.std(1, unbiased=False, keepdim=True) + 1e-6)
+    assert torch.allclose(a, z.reshape(-1), atol=1e-5)
+    with pytest.raises(ValueError):
+        losses.normalized_rloo_advantages(r, k=4)
+
+
+def test_normalized_losses_gradients_per_attempt():
+    """With k = 2 a group of two different returns normalizes to [+1, -1]: gradients are hand-computable."""
+    seq1, seq2, a = _terms()  # r1 = [1, 0 | 0, 0], r2 = [1, 1 | 0, 1]
+    alpha = 10.0
+    out = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.0, alpha=alpha, normalize=True)
+    g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
+    # attempt 1: r1 groups [1, 0] -> [+1, -1], [0, 0] -> [0, 0] (all equal: zero, not NaN)
+    assert torch.allclose(g1, -torch.tensor([1.0, -1.0, 0.0, 0.0]) / 4, atol=1e-5)
+    # attempt 2: shaped [1, 11 | 0, 11] -> [-1, +1 | -1, +1], whatever alpha's size
+    assert torch.allclose(g2, -torch.tensor([-1.0, 1.0, -1.0, 1.0]) / 4, atol=1e-5)
+    small = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.0, alpha=2.0, normalize=True)
+    assert torch.allclose(torch.autograd.grad(small.loss, seq2)[0], g2, atol=1e-5)
+    # unnormalized, alpha scales attempt 2's gradient 11-fold against attempt 1's
+    plain = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.0, alpha=alpha)
+    p1, p2 = torch.autograd.grad(plain.loss, (seq1, seq2))
+    assert p2.abs().max() / p1.abs().max() == pytest.approx(11.0)
+    # per attempt: attempt 1's normalization ignores attempt 2's returns (a joint std would not)
+    other = {**a, "r2": torch.tensor([0.0, 1.0, 1.0, 0.0])}
+    g1b = torch.autograd.grad(losses.stage2_loss(*_attempts(seq1, seq2, other), K, beta1=0.0, alpha=alpha,
+                                                 normalize=True).loss, seq1)[0]
+    assert torch.allclose(g1b, g1)
+
+
+def test_normalized_naive_and_stage1_keep_the_kl_unnormalized():
+    seq1, seq2, a = _terms()
+    out = losses.naive_multiturn_loss(*_attempts(seq1, seq2, a), K, beta1=0.5, normalize=True)
+    g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
+    kadv1, kadv2 = losses.rloo_advantages(a["kl1"], K), losses.rloo_advantages(a["kl2"], K)
+    assert torch.allclose(g1, (-torch.tensor([1.0, -1.0, 0.0, 0.0]) + 0.5 * kadv1) / 4, atol=1e-5)
+    # r2 = [1, 1 | 0, 1] -> [0, 0 | -1, +1]
+    assert torch.allclose(g2, (-torch.tensor([0.0, 0.0, -1.0, 1.0]) + 0.5 * kadv2) / 4, atol=1e-5)
+    out = losses.stage1_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, beta2=0.1, normalize=True)
+    g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
+    assert torch.allclose(g1, 0.1 * kadv1 / 4)  # attempt 1: the KL only, as without normalization
+    assert torch.allclose(g2, (-torch.tensor([0.0, 0.0, -1.0, 1.0]) + 0.01 * kadv2) / 4, atol=1e-5)
+    # all-equal rewards everywhere: zero policy gradient, finite
+    flat = {**a, "r1": torch.ones(4), "r2": torch.zeros(4)}
+    out = losses.stage2_loss(*_attempts(seq1, seq2, flat), K, beta1=0.0, alpha=10.0, normalize=True)
+    g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
+    assert torch.equal(g1, torch.zeros(4)) and torch.equal(g2, torch.zeros(4)) and math.isfinite(out.loss.item())
+
+
+def test_rl_loss_passes_the_profile_switch():
+    from scoreutils.config import get_profile
+    from scoreutils.train import rl_loss
+
+    seq1, seq2, a = _terms()  # one group of k = 4: r2 = [1, 1, 0, 1]
+    prof = get_profile("smoke", samples_per_problem=4, beta1=0.0)
+    assert prof.normalize_advantages is False  # the default keeps plain RLOO
+    for stage in ("naive", "stage1", "stage2"):
+        plain = rl_loss(stage, *_attempts(seq1, seq2, a), prof)
+        normed = rl_loss(stage, *_attempts(seq1, seq2, a), prof.with_(normalize_advantages=True))
+        g_plain = torch.autograd.grad(plain.loss, seq2)[0]
+        g_normed = torch.autograd.grad(normed.loss, seq2)[0]
+        expect = (losses.normalized_rloo_advantages if stage != "stage2" else
+                  lambda r, k: losses.normalized_rloo_advantages(r + prof.alpha * (r - a["r1"]), k))
+        assert torch.allclose(g_normed, -expect(a["r2"], 4) / 4, atol=1e-5), stage
+        assert not torch.allclose(g_plain, g_normed, atol=1e-3), stage
+
+
 def test_sft_loss_uses_the_target_tokens_only():
     lp = torch.tensor([[-1.0, -2.0, -3.0, -4.0]])
     mask = torch.tensor([[0.0, 0.0, 1.0, 1.0]])
