@@ -112,10 +112,18 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(name="cpu", level=0, n_eval=100, n_train=400, max_new_tokens=40, batch_size=16, steps=16,
                    problems_per_step=4, samples_per_problem=4, micro_batch=8, stage1_steps=4, eval_every=8,
                    save_every=4),
+    # gpu: sized so that each lesson's training fits 45 min of a free Colab T4. ESTIMATE, NOT A MEASUREMENT
+    # (benchmarks/gpu_profile.py measures it; results/bench_gpu.json is absent until it has run on a GPU).
+    # Assumed: one decode step of a 32-row batch of Qwen2.5-0.5B in 4-bit + LoRA takes 50 ms on a T4.
+    # RL step: 8 problems x 4 samples = 32 episodes = one batch x 2 x 384 decode steps x 50 ms = 38 s, plus
+    # ~10 s of update (32 x ~930 tokens x ~5 forward-equivalents x 1 GFLOP/token at ~16 of the T4's 65 fp16
+    # TFLOPS) = ~48 s; a run: 16 steps x 48 s + eval of 64 problems (2 batches x 768 x 50 ms = 77 s) = ~14 min.
+    # Lesson 07 trains three runs (+ the base eval): ~44 min; 06 two: ~30 min; 02 four SFT runs of 32 x 4
+    # traces: ~21 min. (The old sizes, 300 steps x 64 episodes x 2 x 512 tokens, come to ~10 h per run.)
     "gpu": Profile(name="gpu", model="Qwen/Qwen2.5-0.5B-Instruct", quantization="4bit", dtype="float16",
-                   task="math", n_eval=500, n_train=7500, max_new_tokens=512, batch_size=32,
-                   temperature=1.0, steps=300, problems_per_step=16, samples_per_problem=4, micro_batch=4,
-                   lr=1e-5, stage1_steps=100, eval_every=50, save_every=25,
+                   task="math", n_eval=64, n_train=7500, max_new_tokens=384, batch_size=32,
+                   temperature=1.0, steps=16, problems_per_step=8, samples_per_problem=4, micro_batch=4,
+                   lr=1e-5, stage1_steps=4, eval_every=8, save_every=4, sft_problems=32,
                    lora_targets=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
                                  "down_proj")),
 }
