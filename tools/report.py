@@ -1,6 +1,8 @@
 """Regenerate README.md's "Notebooks" map and "Results" section from committed files: results/*.json
 (written by `python -m scoreutils eval|train|demo`, the notebooks and `benchmarks/`) and figures/*.png.
-Nothing in these sections is typed by hand: `make report` rewrites them between their markers.
+Nothing in these sections is typed by hand: `make report` rewrites them between their markers, and writes
+results/verdicts.json (the paper's claims judged by `scoreutils.verdicts`) and results/summary.json (one
+row per method and profile: seeds, held-out problems, Δ with its interval and its spread across seeds).
 
     python tools/report.py            # rewrite README.md in place
     python tools/report.py --check    # exit 1 when README.md is not what the results say
@@ -8,6 +10,7 @@ Nothing in these sections is typed by hand: `make report` rewrites them between 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -18,6 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
 from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
+from scoreutils.config import PROFILES  # noqa: E402
+from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 # (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
@@ -71,6 +76,35 @@ def _demo_time() -> str:
     return f" (whole demo {int(found[-1]) / 60:.1f} min)" if found else ""
 
 
+@functools.lru_cache(maxsize=1)
+def judged() -> tuple[list[dict], list[dict]]:
+    """(verdicts, summary rows) of every profile with held-out runs under results/, each tagged with it."""
+    found, rows = [], []
+    for name in PROFILES:
+        res = load_results(RESULTS, name)
+        if res:
+            found += [{"profile": name, **v} for v in verdicts(res, load_scaling(RESULTS, name))]
+            rows += [{"profile": name, **r} for r in summary(res)]
+    return found, rows
+
+
+def verdict_section() -> list[str]:
+    found, _ = judged()
+    out = []
+    for prof in dict.fromkeys(v["profile"] for v in found):
+        lines = ["| claim | verdict | evidence (Δ and differences in percentage points, 95% intervals) |",
+                 "|---|---|---|"]
+        lines += [f"| {v['claim']} | **{v['verdict']}** | {v['evidence'].replace('|', '/')} |"
+                  for v in found if v["profile"] == prof]
+        out += [f"### The paper's claims, judged from these runs ({prof} profile)",
+                "Computed by `scoreutils/verdicts.py` from the held-out episodes above, never typed: a claim is "
+                "*reproduced* when its 95% interval excludes the null on the paper's side, *not reproduced* when "
+                "it excludes the paper's side, *inconclusive* otherwise or when a run is missing; comparisons "
+                "pair problems by id and pool seeds. Rules and evidence: `results/verdicts.json`; one row per "
+                "method (seeds, n, Δ across seeds): `results/summary.json`.", "", *lines, ""]
+    return out
+
+
 def results_section() -> str:
     out = []
     rows, paper, walls = {}, {}, []
@@ -102,6 +136,7 @@ def results_section() -> str:
         out += ["### Ablations (the paper's Table 4 layout)", "",
                 ablation_table({n: m for n, m in abl.items() if m},
                                {n: p for n, rel, p in ABLATIONS if p and abl.get(n)}), ""]
+    out += verdict_section()
     code = _load("humaneval_base.json")
     if code:
         out += ["### Code: HumanEval, base model (lesson 08)", "",
@@ -177,10 +212,15 @@ def main() -> None:
     args = ap.parse_args()
     path = ROOT / "README.md"
     new = render(path.read_text())
+    found, rows = judged()
+    outputs = {path: new, RESULTS / "verdicts.json": json.dumps(found, indent=2, ensure_ascii=False) + "\n",
+               RESULTS / "summary.json": json.dumps(rows, indent=2) + "\n"}
     if args.check:
-        sys.exit(0 if new == path.read_text() else 1)
-    path.write_text(new)
-    print(f"README.md: notebook map and results regenerated from {RESULTS.relative_to(ROOT)}/")
+        sys.exit(0 if all(p.exists() and p.read_text() == text for p, text in outputs.items()) else 1)
+    for p, text in outputs.items():
+        p.write_text(text)
+    print(f"README.md: notebook map and results regenerated from {RESULTS.relative_to(ROOT)}/; "
+          "results/verdicts.json and results/summary.json written")
 
 
 if __name__ == "__main__":
