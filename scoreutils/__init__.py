@@ -2,6 +2,7 @@
 Self-Correct via Reinforcement Learning"): loading, tasks, prompts, rollout, rewards, metrics, losses,
 training loops and plots. Notebooks import from here; `python -m scoreutils` is the CLI.
 """
+from . import quiet  # noqa: F401  (first: known-harmless dependency warnings, silenced narrowly)
 from .config import PROFILES, Profile, default_profile, get_profile
 from .metrics import changed_answer_rate, edit_distance_ratio, episode_metrics, self_correction_metrics
 from .models import Policy, load_policy

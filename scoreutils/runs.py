@@ -42,6 +42,14 @@ def results_dir(profile: Profile) -> Path:
     return root
 
 
+def _shown(path: Path, profile: Profile) -> str:
+    """`path` as printed: relative to the results root ("results/star"), never a machine's absolute path."""
+    try:
+        return str(Path("results") / path.relative_to(results_dir(profile)))
+    except ValueError:
+        return path.name
+
+
 def _fingerprint(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:8]
 
@@ -61,7 +69,7 @@ def load_or_train(method: str, profile: Profile, name: str | None = None) -> Run
     if config.exists() and not _same_config(json.loads(config.read_text()), wanted):
         path = path.with_name(f"{path.name}-{_fingerprint(wanted)}")
     if (path / "metrics.json").exists():
-        print(f"loaded the {method} run in {path} (made earlier with the same profile)")
+        print(f"loaded the {method} run in {_shown(path, profile)} (made earlier with the same profile)")
         return load_run(path, name)
     run = run_train(method, profile, path)
     run.name = name
@@ -78,7 +86,7 @@ def load_or_eval(profile: Profile, name: str = "base", policy: Policy | Callable
     if out.exists() and not _same_eval(out, profile, split, n, instruction):  # another run's: keep it
         out = out.with_name(f"{out.stem}-{_fingerprint([profile.to_dict(), split, n, instruction])}.json")
     if out.exists() and _same_eval(out, profile, split, n, instruction):
-        print(f"loaded the evaluation {out} (made earlier with the same profile)")
+        print(f"loaded the evaluation {_shown(out, profile)} (made earlier with the same profile)")
         return load_run(out, name)
     if callable(policy) and not isinstance(policy, Policy):  # a factory, called only now that it must run
         policy = policy()

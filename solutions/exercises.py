@@ -1,13 +1,28 @@
 """Reference solutions of the notebooks' exercises (instructors' copy), one function per checker in
-`scoreutils.exercises`. Written from the paper's definitions (docs/paper.md), independently of the kit."""
+`scoreutils.exercises` (`EXERCISES` lists them per lesson). The functions of the equations are written from
+the paper's definitions (docs/paper.md), independently of the kit; the experiments run models, so they call
+the kit's sampling and training (`sample_episodes`, `load_or_train`) and take what the notebook has
+(policy, problems, profile) as arguments. In a notebook: `check_alpha_sweep(lambda: alpha_sweep(profile))`."""
 from __future__ import annotations
 
+import math
+import random
 import re
 
 import torch
 
 _FINAL = re.compile(r"final\s+answer\s*(?:is\s*:?|:)", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+# --- 00 quickstart ------------------------------------------------------------------------------------
+
+def accuracy_delta(r1: list[float], r2: list[float]) -> tuple[float, float, float]:
+    n = len(r1)
+    if n == 0:
+        return 0.0, 0.0, 0.0
+    acc1, acc2 = sum(r1) / n, sum(r2) / n
+    return acc1, acc2, acc2 - acc1
 
 
 def _boxed(text: str) -> str | None:
@@ -41,6 +56,21 @@ def final_answer(text: str) -> str | None:
     return numbers[-1] if numbers else None
 
 
+def sampled_vs_greedy(policy, problems, max_new_tokens: int, temperature: float = 0.7, samples: int = 4) -> dict:
+    """The same problems greedily (one episode each) and sampled (`samples` episodes each)."""
+    from scoreutils import episode_metrics, sample_episodes
+
+    out = {}
+    for name, t, k in (("greedy", 0.0, 1), ("sampled", temperature, samples)):
+        eps = sample_episodes(policy, problems, max_new_tokens=max_new_tokens, temperature=t, samples_per_problem=k,
+                              seed=0, progress=False)
+        m = episode_metrics(eps)
+        out[name] = {key: m[key] for key in ("n", "acc_t1", "acc_t2", "changed_answer_rate")}
+    return out
+
+
+# --- 01 base model ------------------------------------------------------------------------------------
+
 def transitions(r1: list[float], r2: list[float]) -> tuple[float, float]:
     n = len(r1)
     if n == 0:
@@ -49,6 +79,29 @@ def transitions(r1: list[float], r2: list[float]) -> tuple[float, float]:
     c_to_i = sum(a == 1 and b == 0 for a, b in zip(r1, r2))
     return i_to_c / n, c_to_i / n
 
+
+def delta_interval(r1: list[float], r2: list[float]) -> tuple[float, float]:
+    d = [b - a for a, b in zip(r1, r2)]
+    n = len(d)
+    mean = sum(d) / n
+    if n == 1:
+        return mean, mean
+    s = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1))
+    half = 1.96 * s / math.sqrt(n)
+    return max(-1.0, mean - half), min(1.0, mean + half)
+
+
+def own_instruction(policy, problems, max_new_tokens: int, instruction: str) -> dict:
+    """Greedy two attempts with `instruction` as turn 2."""
+    from scoreutils import episode_metrics, sample_episodes
+
+    eps = sample_episodes(policy, problems, max_new_tokens=max_new_tokens, temperature=0.0, instruction=instruction,
+                          progress=False)
+    m = episode_metrics(eps)
+    return {"instruction": instruction, **{k: m[k] for k in ("n", "acc_t1", "acc_t2", "delta_i_to_c", "delta_c_to_i")}}
+
+
+# --- 02 SFT -------------------------------------------------------------------------------------------
 
 def star_pairs(r1: int, r2: int) -> list[tuple[str, str]]:
     pairs = []
@@ -61,16 +114,35 @@ def star_pairs(r1: int, r2: int) -> list[tuple[str, str]]:
     return pairs
 
 
+def pair_sft_pairs(responses: list[tuple[str, int]], plus: bool, rng: random.Random) -> list[tuple[str, str]]:
+    correct = [text for text, r in responses if r == 1]
+    if not correct:
+        return []
+    return [(text, rng.choice(correct)) for text, r in responses if r == 0 or plus]
+
+
+# --- 03 edit distance ---------------------------------------------------------------------------------
+
+def levenshtein(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))  # distances from a[:0] to every prefix of b
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
 def edit_distance_ratio(y1: str, y2: str) -> float:
     if not y1 and not y2:
         return 0.0
-    previous = list(range(len(y2) + 1))  # distances from y1[:0] to every prefix of y2
-    for i, a in enumerate(y1, 1):
-        current = [i]
-        for j, b in enumerate(y2, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
-        previous = current
-    return previous[-1] / (len(y1) + len(y2))
+    return levenshtein(y1, y2) / (len(y1) + len(y2))
+
+
+# --- 04 naive multi-turn RL ---------------------------------------------------------------------------
+
+def returns(r1, r2, gamma: float):
+    return r1 + gamma * r2, r2
 
 
 def rloo(returns: torch.Tensor, k: int) -> torch.Tensor:
@@ -80,18 +152,75 @@ def rloo(returns: torch.Tensor, k: int) -> torch.Tensor:
     return (groups - baseline).reshape(-1)
 
 
+def baseline_variance(p: float = 0.2, k: int = 4, groups: int = 20000, seed: int = 0) -> dict:
+    """Bernoulli policy pi(a=1) = p = sigmoid(theta), reward r = a. d/dtheta log pi(a) = a - p, so the
+    per-sample REINFORCE estimate is r (a - p); with the leave-one-out baseline, (r - b)(a - p)."""
+    gen = torch.Generator().manual_seed(seed)
+    a = (torch.rand(groups, k, generator=gen, dtype=torch.float64) < p).double()
+    r = a
+    b = (r.sum(1, keepdim=True) - r) / (k - 1)
+    plain, loo = (r * (a - p)).flatten(), ((r - b) * (a - p)).flatten()
+    return {"exact": p * (1 - p),  # d/dtheta E[r] = d p / d theta
+            "no_baseline": {"mean": plain.mean().item(), "variance": plain.var().item()},
+            "rloo": {"mean": loo.mean().item(), "variance": loo.var().item()}}
+
+
+# --- 05 Stage I ---------------------------------------------------------------------------------------
+
+def kl_k1(logp: torch.Tensor, ref_logp: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return ((logp - ref_logp) * mask).sum(-1)
+
+
+def _kl_surrogate(seq: torch.Tensor, kl: torch.Tensor, k: int) -> torch.Tensor:
+    """Its gradient is the score-function estimate of grad KL: mean_i (KL_i - b_i) grad log pi_i."""
+    return (rloo(kl, k).detach() * seq).mean()
+
+
 def stage1_loss(seq1, seq2, kl1, kl2, r1, r2, k: int, beta1: float, beta2: float) -> torch.Tensor:
     """Eq. 3: reward attempt 2 only; the beta2 KL pins attempt 1, the beta1 KL applies to attempt 2.
-    Each term is a score-function surrogate with a leave-one-out baseline; r1 is not used."""
-    reward2 = rloo(r2, k).detach()
-    kl_term1 = rloo(kl1, k).detach()
-    kl_term2 = rloo(kl2, k).detach()
-    return (-reward2 * seq2 + beta2 * kl_term1 * seq1 + beta1 * kl_term2 * seq2).mean()
+    r1 is not used."""
+    return (-(rloo(r2, k).detach() * seq2).mean() + beta2 * _kl_surrogate(seq1, kl1, k)
+            + beta1 * _kl_surrogate(seq2, kl2, k))
 
+
+def kl_gradients(logits: torch.Tensor, ref_logp: torch.Tensor) -> dict[str, torch.Tensor]:
+    theta = logits.detach().double().requires_grad_(True)
+    logp, ref = torch.log_softmax(theta, -1), ref_logp.double()
+    pi = logp.exp()
+    exact = torch.autograd.grad((pi * (logp - ref)).sum(), theta)[0]
+    logp = torch.log_softmax(theta, -1)
+    k1 = torch.autograd.grad((pi.detach() * (logp - ref).detach() * logp).sum(), theta)[0]
+    logp = torch.log_softmax(theta, -1)
+    rho = torch.exp(ref - logp)
+    k3 = torch.autograd.grad((pi.detach() * ((rho - 1) - torch.log(rho))).sum(), theta)[0]
+    return {"exact": exact, "k1": k1, "k3": k3}
+
+
+# --- 06 Stage II --------------------------------------------------------------------------------------
 
 def bonus(r1: float, r2: float, alpha: float) -> float:
     return r2 + alpha * (r2 - r1)
 
+
+def stage2_loss(seq1, seq2, kl1, kl2, r1, r2, k: int, beta1: float, alpha: float) -> torch.Tensor:
+    """Eq. 4: both attempts rewarded, attempt 2 with the bonus alpha (r2 - r1); beta1 KL on both."""
+    shaped = r2 + alpha * (r2 - r1)
+    return (-(rloo(r1, k).detach() * seq1).mean() - (rloo(shaped, k).detach() * seq2).mean()
+            + beta1 * (_kl_surrogate(seq1, kl1, k) + _kl_surrogate(seq2, kl2, k)))
+
+
+def alpha_sweep(profile, alphas=(0.0, 1.0, 10.0)) -> dict:
+    """Stage II at each alpha (the kit's trainer), held-out metrics of each."""
+    from scoreutils.runs import load_or_train
+
+    out = {}
+    for alpha in alphas:
+        m = load_or_train("stage2", profile.with_(alpha=alpha), name=f"sweep_alpha{alpha:g}").metrics
+        out[alpha] = {key: m[key] for key in ("n", "changed_answer_rate", "delta_i_to_c", "delta_c_to_i")}
+    return out
+
+
+# --- 07 SCoRe and inference compute -------------------------------------------------------------------
 
 def majority_vote(answers: list[str | None]) -> str | None:
     counts: dict[str, int] = {}
@@ -103,6 +232,21 @@ def majority_vote(answers: list[str | None]) -> str | None:
         if best is None or n > counts[best]:
             best = a
     return best
+
+
+def voted_accuracy(samples, references, budget: int, sequential: bool) -> float:
+    take = budget // 2 if sequential else budget
+    right = 0
+    for pairs, reference in zip(samples, references):
+        votes = [second if sequential else first for first, second in pairs[:take]]
+        right += majority_vote(votes) == reference
+    return right / len(references)
+
+
+# --- 08 code ------------------------------------------------------------------------------------------
+
+def binary_reward(outcomes: list[bool]) -> float:
+    return 1.0 if len(outcomes) > 0 and all(outcomes) else 0.0
 
 
 def extract_code(completion: str) -> str:
