@@ -1,127 +1,259 @@
-"""Plots: the kit's figures, each a function from results to a PNG (never drawn by hand).
+"""Plots: the kit's figures, each a function from results to a PNG (never drawn by hand), drawn to be read at
+a glance: every count or value is printed on the figure (a zero reads "0", never an empty spot), intervals
+are drawn wherever the numbers have them, several runs (seeds) of a method are drawn as their mean with the
+spread across seeds, steps are whole numbers, and titles name the model.
 
-- `plot_transitions`: how attempt 1 -> attempt 2 outcomes split (c->c, c->i, i->c, i->i) per method.
-- `plot_training_curves`: rewards per attempt, KL per attempt and changed-answer rate over steps.
+- `plot_transitions`: a 2x2 matrix per method, attempt 1 (rows) x attempt 2 (columns), counts and %.
+- `plot_corrections`: Δ i→c (fixed) and Δ c→i (broken) per method in %, with Wilson intervals.
+- `plot_training_curves`: rewards, KL and changed-answer rate per step, mean ± range over seeds.
 - `plot_edit_distance`: edit-distance-ratio histograms of several runs.
+- `plot_scaling`: majority-vote accuracy against generations per problem, with Wilson intervals.
+Not here: the numbers themselves (`metrics.py`, `scaling.py`).
 """
 from __future__ import annotations
 
+from numbers import Real
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from .metrics import edit_distance_ratio, self_correction_metrics  # noqa: E402
+from .metrics import edit_distance_ratio, self_correction_metrics, wilson_interval  # noqa: E402
 
-COLORS = {"c->c": "#4c956c", "c->i": "#d1495b", "i->c": "#2e86ab", "i->i": "#bbbbbb"}
+COLORS = {"c->c": "#4c956c", "c->i": "#d1495b", "i->c": "#2e86ab", "i->i": "#7a7a7a"}
+CELLS = {"c->c": "kept right", "c->i": "broken", "i->c": "fixed", "i->i": "still wrong"}
+MODEL_LABELS = {"bundled": "SmolLM2-135M-Instruct", "tiny": "tiny random Llama", "tiny-qwen2": "tiny random Qwen2"}
+KL_NOTE = ("KL: the k1 estimate, a sample mean of Σ_t log π(y_t)/π_ref(y_t) over the step's sampled attempts. "
+           "A term is negative whenever a sampled token is less likely under π than under π_ref, so one step's "
+           "estimate can dip below 0; only its expectation, KL(π‖π_ref), is ≥ 0.")
+Pairs = tuple[Sequence[float], Sequence[float]]
+
+
+def model_label(model: str) -> str:
+    """A model's name for titles: the bundled model's real name, a hub id without its organisation."""
+    return MODEL_LABELS.get(model, model.rstrip("/").split("/")[-1])
+
+
+def transition_counts(r1: Sequence[float], r2: Sequence[float]) -> dict[str, int]:
+    """Problems in each attempt-1 -> attempt-2 outcome (c = correct, i = incorrect)."""
+    m = self_correction_metrics(r1, r2)
+    n, right1 = m["n"], sum(r1)
+    i2c, c2i = round(m["delta_i_to_c"] * n), round(m["delta_c_to_i"] * n)
+    return {"c->c": int(right1 - c2i), "c->i": c2i, "i->c": i2c, "i->i": int(n - right1 - i2c)}
 
 
 def transition_shares(r1: Sequence[float], r2: Sequence[float]) -> dict[str, float]:
-    """Shares of problems in each attempt-1 -> attempt-2 outcome (c = correct, i = incorrect), derived from
-    the paper's metrics (`metrics.self_correction_metrics`): c->i = Δc→i, i->c = Δi→c, and the rest."""
-    m = self_correction_metrics(r1, r2)
-    return {"c->c": m["acc_t1"] - m["delta_c_to_i"], "c->i": m["delta_c_to_i"], "i->c": m["delta_i_to_c"],
-            "i->i": 1 - m["acc_t1"] - m["delta_i_to_c"] if m["n"] else 0.0}
+    """Shares of problems in each outcome: c->i = Δc→i, i->c = Δi→c of `metrics.self_correction_metrics`."""
+    counts, n = transition_counts(r1, r2), len(r1)
+    return {k: v / n if n else 0.0 for k, v in counts.items()}
 
 
-def plot_transitions(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]], path: str | Path,
-                     title: str = "Attempt 1 -> attempt 2") -> Path:
-    """Stacked bars, one per run: the share of problems in each transition."""
-    fig, ax = plt.subplots(figsize=(1.8 + 1.4 * len(runs), 3.6))
+def _numbers(v: Any) -> bool:
+    return isinstance(v, Sequence) and not isinstance(v, str) and all(isinstance(x, Real) for x in v)
+
+
+def _seeds(value: Any) -> list[Any]:
+    """One method's runs: a single run (one training log, or one (r1, r2) pair) becomes a list of one;
+    a list of runs (seeds) stays as it is."""
+    if not len(value) or isinstance(value[0], Mapping):
+        return [value]
+    if len(value) == 2 and all(_numbers(v) for v in value):
+        return [value]
+    return list(value)
+
+
+def _count_label(count: int) -> str:
+    return "0" if count == 0 else str(count)
+
+
+def plot_transitions(runs: Mapping[str, Pairs | Sequence[Pairs]], path: str | Path,
+                     title: str = "Attempt 1 → attempt 2") -> Path:
+    """One 2x2 matrix per method: rows = attempt 1 right / wrong, columns = attempt 2 right / wrong; each cell
+    shows its count and share, so the rare cells (fixed i→c, broken c→i) are as visible as the large ones.
+    A method given several (r1, r2) runs (seeds) shows their pooled counts and the range of each share."""
     names = list(runs)
-    bottoms = [0.0] * len(names)
-    for key in ("c->c", "c->i", "i->c", "i->i"):
-        vals = [transition_shares(*runs[n])[key] for n in names]
-        ax.bar(names, vals, bottom=bottoms, color=COLORS[key], label=key)
-        bottoms = [b + v for b, v in zip(bottoms, vals)]
-    ax.set_ylabel("fraction of problems")
-    ax.set_ylim(0, 1)
-    ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    fig, axes = plt.subplots(1, len(names), figsize=(0.6 + 2.9 * len(names), 3.3), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        seeds = _seeds(runs[name])
+        per_seed = [transition_counts(*s) for s in seeds]
+        totals = {k: sum(c[k] for c in per_seed) for k in CELLS}
+        n = sum(totals.values())
+        for (row, col), key in zip([(0, 0), (0, 1), (1, 0), (1, 1)], ["c->c", "c->i", "i->c", "i->i"]):
+            x, y = col, 1 - row
+            ax.add_patch(Rectangle((x, y), 1, 1, facecolor=COLORS[key], alpha=0.16, edgecolor="white", lw=3))
+            share = 100 * totals[key] / n if n else 0.0
+            ax.text(x + 0.5, y + 0.78, f"{key.replace('->', '→')}  {CELLS[key]}", ha="center", fontsize=7.5,
+                    color=COLORS[key])
+            ax.text(x + 0.5, y + 0.45, _count_label(totals[key]), ha="center", va="center", fontsize=17,
+                    weight="bold", color=COLORS[key])
+            spread = ""
+            if len(per_seed) > 1:
+                shares = [100 * c[key] / max(1, sum(c.values())) for c in per_seed]
+                spread = f"\nseeds {min(shares):.0f}–{max(shares):.0f}%"
+            ax.text(x + 0.5, y + 0.16, f"{share:.1f}%{spread}", ha="center", va="center", fontsize=8, color="#333333")
+        ax.set_xlim(0, 2)
+        ax.set_ylim(0, 2)
+        ax.set_xticks([0.5, 1.5], ["t2 right", "t2 wrong"], fontsize=8)
+        ax.set_yticks([1.5, 0.5], ["t1 right", "t1 wrong"] if ax is axes[0][0] else ["", ""], fontsize=8)
+        ax.tick_params(length=0)
+        for side in ax.spines.values():
+            side.set_visible(False)
+        pooled = f", {len(per_seed)} seeds pooled" if len(per_seed) > 1 else ""
+        ax.set_title(f"{name}\nn = {n}{pooled}", fontsize=9)
+    fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
 
-def plot_training_curves(logs: Mapping[str, Sequence[dict]], path: str | Path) -> Path:
-    """Three panels over steps: reward per attempt, KL per attempt, changed-answer rate."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    for name, rows in logs.items():
-        steps = [r["step"] for r in rows if "reward/attempt1" in r]
-        if not steps:
-            continue
-        for ax, (k1, k2) in zip(axes[:2], [("reward/attempt1", "reward/attempt2"), ("kl/attempt1", "kl/attempt2")]):
-            line, = ax.plot(steps, [r[k1] for r in rows if "reward/attempt1" in r], label=f"{name} t1")
-            ax.plot(steps, [r[k2] for r in rows if "reward/attempt1" in r], "--", color=line.get_color(),
-                    label=f"{name} t2")
-        axes[2].plot(steps, [r["changed_answer_rate"] for r in rows if "reward/attempt1" in r], label=name)
-    for ax, t in zip(axes, ["sampled reward (t1 solid, t2 dashed)", "KL to base (summed over tokens)",
-                            "changed-answer rate"]):
-        ax.set_title(t, fontsize=9)
-        ax.set_xlabel("step")
-    axes[0].legend(fontsize=7)
-    return _save(fig, path)
+def _bar_labels(ax: Any, bars: Any, values: Sequence[float], tops: Sequence[float]) -> None:
+    """Each bar's value above its interval; a zero bar reads "0"."""
+    for bar, v, top in zip(bars, values, tops):
+        ax.text(bar.get_x() + bar.get_width() / 2, top, "0" if v == 0 else f"{v:.1f}", ha="center", va="bottom",
+                fontsize=7)
 
 
-def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str | Path) -> Path:
-    """Histograms of edit_distance_ratio(y1, y2) per run (a pile at 0 = attempt 2 copies attempt 1)."""
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    bins = [i / 20 for i in range(21)]
-    for name, pairs in runs.items():
-        ax.hist([edit_distance_ratio(a, b) for a, b in pairs], bins=bins, alpha=0.5, label=name, density=True)
-    ax.set_xlabel("edit-distance ratio between attempts")
-    ax.set_ylabel("density")
-    ax.legend(fontsize=8)
-    return _save(fig, path)
-
-
-def plot_scaling(curves: Mapping[str, Sequence[dict]], path: str | Path) -> Path:
-    """Majority-vote accuracy against generations per problem: parallel (solid) vs sequential (dashed),
-    one colour per model; rows as returned by `scaling.scaling_table`."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    for name, rows in curves.items():
-        b = [r["budget"] for r in rows]
-        line, = ax.plot(b, [r["parallel"] for r in rows], "o-", label=f"{name}: parallel")
-        ax.plot(b, [r["sequential"] for r in rows], "s--", color=line.get_color(), label=f"{name}: sequential")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("generations per problem")
-    ax.set_ylabel("majority-vote accuracy")
-    ax.legend(fontsize=7)
-    return _save(fig, path)
-
-
-def plot_corrections(rows: Mapping[str, Mapping[str, float]], path: str | Path,
-                     paper: Mapping[str, Sequence[float]] | None = None) -> Path:
-    """Δ i→c (fixed) and Δ c→i (broken) per method, in %; the paper's values (t1, t2, Δ, i→c, c→i tuples)
-    as hatched bars beside the kit's when given."""
+def plot_corrections(rows: Mapping[str, Mapping[str, Any]], path: str | Path,
+                     paper: Mapping[str, Sequence[float]] | None = None, title: str | None = None) -> Path:
+    """Δ i→c (fixed) and Δ c→i (broken) per method, in % of problems, with their 95% Wilson intervals and
+    each value printed; the paper's values (t1, t2, Δ, i→c, c→i tuples) as hatched bars beside when given."""
     import numpy as np
 
     names = list(rows)
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(2.2 + 1.3 * len(names), 3.4))
+    fig, ax = plt.subplots(figsize=(2.4 + 1.4 * len(names), 3.6))
     w = 0.2 if paper else 0.35
-    ax.bar(x - w / 2 - (w if paper else 0), [100 * rows[n]["delta_i_to_c"] for n in names], w,
-           color=COLORS["i->c"], label="i→c (kit)")
-    ax.bar(x + w / 2 - (w if paper else 0), [100 * rows[n]["delta_c_to_i"] for n in names], w,
-           color=COLORS["c->i"], label="c→i (kit)")
+    offset = w if paper else 0.0
+    for key, shift, label in (("delta_i_to_c", -w / 2 - offset, "i→c fixed"), ("delta_c_to_i", w / 2 - offset, "c→i broken")):
+        vals = [100 * rows[n][key] for n in names]
+        cis = [[100 * c for c in rows[n].get(f"{key}_ci", (rows[n][key], rows[n][key]))] for n in names]
+        err = [[max(0.0, v - lo) for v, (lo, _) in zip(vals, cis)], [max(0.0, hi - v) for v, (_, hi) in zip(vals, cis)]]
+        color = COLORS["i->c" if key == "delta_i_to_c" else "c->i"]
+        bars = ax.bar(x + shift, vals, w, color=color, label=f"{label} (this kit, 95% interval)", yerr=err,
+                      capsize=3, error_kw={"lw": 0.8, "ecolor": "#444444"})
+        _bar_labels(ax, bars, vals, [hi for _, hi in cis])
     if paper:
         has = [n for n in names if n in paper]
         xi = np.array([names.index(n) for n in has])
-        ax.bar(xi + w / 2 + w / 2, [paper[n][3] for n in has], w, color=COLORS["i->c"], hatch="//",
-               alpha=0.45, label="i→c (paper)")
-        ax.bar(xi + 3 * w / 2 + w / 2, [paper[n][4] for n in has], w, color=COLORS["c->i"], hatch="//",
-               alpha=0.45, label="c→i (paper)")
+        for idx, shift, key in ((3, w, "i->c"), (4, 2 * w, "c->i")):
+            vals = [paper[n][idx] for n in has]
+            bars = ax.bar(xi + shift, vals, w, color=COLORS[key], hatch="//", alpha=0.45,
+                          label=f"{key.replace('->', '→')} (paper)")
+            _bar_labels(ax, bars, vals, vals)
     ax.set_xticks(x, names, fontsize=8)
     ax.set_ylabel("% of problems")
+    ax.set_ylim(0, max(ax.get_ylim()[1], 5) * 1.08)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if title:
+        ax.set_title(title, fontsize=10)
     return _save(fig, path)
 
 
-def _save(fig, path: str | Path) -> Path:
+def _mean_and_range(runs: Sequence[Sequence[Mapping[str, Any]]], key: str
+                    ) -> tuple[list[int], list[float], list[float], list[float]]:
+    """Steps, and per step the mean, min and max of `key` over the runs that logged it."""
+    by_step: dict[int, list[float]] = {}
+    for rows in runs:
+        for r in rows:
+            if key in r and "reward/attempt1" in r:
+                by_step.setdefault(int(r["step"]), []).append(float(r[key]))
+    steps = sorted(by_step)
+    return (steps, [sum(by_step[s]) / len(by_step[s]) for s in steps], [min(by_step[s]) for s in steps],
+            [max(by_step[s]) for s in steps])
+
+
+def plot_training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]]],
+                         path: str | Path, title: str | None = None) -> Path:
+    """Three panels over steps: sampled reward per attempt (t1 solid, t2 dashed), KL to the base model per
+    attempt, changed-answer rate. A method given several logs (seeds) is drawn as the mean with a band from
+    the lowest to the highest seed; a note under the figure says why the KL estimate can be negative."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.9))
+    n_seeds = []
+    for name, value in logs.items():
+        runs = _seeds(value)
+        n_seeds.append(len(runs))
+        label = name if len(runs) == 1 else f"{name} (mean of {len(runs)} seeds)"
+        color = None
+        panels = [(axes[0], "reward/attempt1", "-"), (axes[0], "reward/attempt2", "--"),
+                  (axes[1], "kl/attempt1", "-"), (axes[1], "kl/attempt2", "--"), (axes[2], "changed_answer_rate", "-")]
+        for ax, key, style in panels:
+            steps, mean, lo, hi = _mean_and_range(runs, key)
+            if not steps:
+                continue
+            suffix = "" if ax is axes[2] else (" t1" if key.endswith("1") else " t2")
+            line, = ax.plot(steps, mean, style, color=color, label=label + suffix, marker="." if len(steps) < 30 else None)
+            color = line.get_color()
+            if len(runs) > 1:
+                ax.fill_between(steps, lo, hi, color=color, alpha=0.15 if style == "-" else 0.08, lw=0)
+    for ax, t in zip(axes, ["sampled reward (t1 solid, t2 dashed)", "KL to base, k1 estimate (t1 solid, t2 dashed)",
+                            "changed-answer rate"]):
+        ax.set_title(t, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[1].axhline(0.0, color="#999999", lw=0.8, ls=":")
+    axes[2].set_ylim(-0.02, 1.02)
+    axes[0].legend(fontsize=7)
+    band = " Bands: lowest to highest seed." if any(n > 1 for n in n_seeds) else ""
+    fig.text(0.01, 0.015, KL_NOTE + band, fontsize=7.5, color="#444444", wrap=True, ha="left", va="bottom")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path, rect=(0, 0.1, 1, 1))
+
+
+def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str | Path, title: str | None = None) -> Path:
+    """Histograms of edit_distance_ratio(y1, y2) per run (a pile at 0 = attempt 2 copies attempt 1)."""
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    bins = [i / 20 for i in range(21)]
+    for name, pairs in runs.items():
+        ax.hist([edit_distance_ratio(a, b) for a, b in pairs], bins=bins, alpha=0.5, label=f"{name} (n = {len(pairs)})",
+                density=True)
+    ax.set_xlabel("edit-distance ratio between attempts (0 = attempt 2 copies attempt 1)")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_scaling(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path, n: int | None = None,
+                 title: str | None = None) -> Path:
+    """Majority-vote accuracy against generations per problem: parallel (solid) vs sequential (dashed), one
+    colour per model; rows as returned by `scaling.scaling_table`. With `n` (problems per point), each point
+    carries its 95% Wilson interval."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    total = 2 * len(curves)
+    for k, (name, rows) in enumerate(curves.items()):
+        b = [r["budget"] for r in rows]
+        color = None
+        for j, (key, style) in enumerate((("parallel", "o-"), ("sequential", "s--"))):
+            acc = [r[key] for r in rows]
+            nudge = 0.05 * (2 * k + j - (total - 1) / 2)  # side by side, so that intervals do not hide each other
+            xs = [v * 2 ** nudge for v in b]
+            yerr = None
+            if n:
+                cis = [wilson_interval(round(a * n), n) for a in acc]
+                yerr = [[max(0.0, a - lo) for a, (lo, _) in zip(acc, cis)], [max(0.0, hi - a) for a, (_, hi) in zip(acc, cis)]]
+            line = ax.errorbar(xs, acc, yerr=yerr, fmt=style, color=color, capsize=3, lw=1.2, ms=4,
+                               label=f"{name}: {key}")
+            color = line[0].get_color()
+    ax.set_xscale("log", base=2)
+    budgets = sorted({r["budget"] for rows in curves.values() for r in rows})
+    ax.set_xticks(budgets, [str(v) for v in budgets])
+    ax.set_xlabel("generations per problem")
+    ax.set_ylabel("majority-vote accuracy")
+    ax.legend(fontsize=7)
+    note = f"n = {n} problems per point; bars: 95% Wilson intervals" if n else "no intervals: number of problems not given"
+    ax.set_title((title + "\n" if title else "") + note, fontsize=9)
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: str | Path, rect: tuple[float, float, float, float] | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

@@ -1,0 +1,124 @@
+"""Figures read at a glance: every transition cell is printed (a zero as "0"), bars carry their intervals and
+values, seeds are drawn as a mean with a band, steps are whole numbers, the KL note is on the curves, and the
+scaling plot has Wilson intervals. Each figure is inspected before it is saved (`plots._save` is wrapped)."""
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.ticker import MaxNLocator
+
+from scoreutils import plots
+from scoreutils.metrics import self_correction_metrics, wilson_interval
+
+R1 = [1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+R2 = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0]
+NO_CHANGE = ([1.0, 0.0, 0.0], [1.0, 0.0, 0.0])
+
+
+@pytest.fixture
+def figures(monkeypatch, tmp_path):
+    """The figures the plot functions draw, kept open for inspection (closed after the test)."""
+    kept = []
+
+    def keep(fig, path, rect=None):
+        kept.append(fig)
+        fig.tight_layout(rect=rect)
+        fig.savefig(path)
+        return plots.Path(path)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    yield kept
+    for fig in kept:
+        plt.close(fig)
+
+
+def texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+
+
+def log(values, key="kl/attempt1"):
+    return [{"step": i + 1, "reward/attempt1": 0.1, "reward/attempt2": 0.2, "kl/attempt1": v, "kl/attempt2": v,
+             "changed_answer_rate": 0.5} for i, v in enumerate(values)]
+
+
+def test_transition_counts_split_every_problem():
+    counts = plots.transition_counts(R1, R2)
+    assert counts == {"c->c": 2, "c->i": 1, "i->c": 2, "i->i": 3}
+    m = self_correction_metrics(R1, R2)
+    shares = plots.transition_shares(R1, R2)
+    assert shares["i->c"] == m["delta_i_to_c"] and shares["c->i"] == m["delta_c_to_i"]
+    assert plots.transition_counts([], []) == {"c->c": 0, "c->i": 0, "i->c": 0, "i->i": 0}
+
+
+def test_transitions_print_every_cell_and_a_zero_as_0(figures, tmp_path):
+    path = plots.plot_transitions({"a": (R1, R2), "b": NO_CHANGE}, tmp_path / "t.png", title="SmolLM2: t1 → t2")
+    assert path.exists()
+    fig = figures[0]
+    assert len(fig.axes) == 2 and fig._suptitle.get_text() == "SmolLM2: t1 → t2"
+    a, b = ([t.get_text() for t in ax.texts] for ax in fig.axes)
+    assert {"2", "1", "3"} <= set(a)
+    assert b.count("0") == 2  # b never fixes nor breaks: both rare cells read "0"
+    assert "25.0%" in a and "12.5%" in a
+
+
+def test_transitions_pool_seeds_and_show_their_range(figures, tmp_path):
+    plots.plot_transitions({"m": [(R1, R2), NO_CHANGE]}, tmp_path / "t.png")
+    ax = figures[0].axes[0]
+    assert "2 seeds pooled" in ax.get_title() and "n = 11" in ax.get_title()
+    assert any(t.startswith("9.1%\nseeds 0–12%") for t in texts(figures[0]))
+
+
+def test_corrections_carry_intervals_values_and_zero_labels(figures, tmp_path):
+    rows = {"a": self_correction_metrics(R1, R2), "b": self_correction_metrics(*NO_CHANGE)}
+    plots.plot_corrections(rows, tmp_path / "c.png", paper={"a": (1, 2, 3, 4.5, 1.5)}, title="T")
+    fig = figures[0]
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.texts]
+    assert labels.count("0") == 2 and "25.0" in labels and "12.5" in labels and "4.5" in labels
+    caps = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar is not None]
+    assert len(caps) == 2  # i→c and c→i of the kit carry error bars
+    lo, hi = wilson_interval(2, 8)
+    segments = caps[0].errorbar.lines[2][0].get_segments()
+    assert segments[0][0][1] == pytest.approx(100 * lo) and segments[0][1][1] == pytest.approx(100 * hi)
+    assert ax.get_title() == "T"
+
+
+def test_training_curves_have_whole_steps_a_kl_note_and_seed_bands(figures, tmp_path):
+    plots.plot_training_curves({"one": log([0.0, -0.05, 0.1]), "seeds": [log([0.0, 0.1, 0.2]), log([0.0, 0.3])]},
+                               tmp_path / "k.png", title="SmolLM2-135M-Instruct: Stage II")
+    fig = figures[0]
+    assert all(isinstance(ax.xaxis.get_major_locator(), MaxNLocator) for ax in fig.axes)
+    assert all(float(t).is_integer() for ax in fig.axes for t in ax.get_xticks())
+    assert any("can dip below 0" in t and "expectation" in t and "Bands" in t for t in texts(fig))
+    kl = fig.axes[1]
+    assert len(kl.collections) == 2  # one band per attempt of the seeded method, none for the single run
+    means = [line for line in kl.lines if "seeds" in line.get_label()]
+    assert list(means[0].get_ydata()) == pytest.approx([0.0, 0.2, 0.2])  # step 3: only one seed logged it
+    assert "(mean of 2 seeds)" in means[0].get_label()
+    assert fig._suptitle.get_text() == "SmolLM2-135M-Instruct: Stage II"
+
+
+def test_scaling_has_wilson_intervals_when_n_is_given(figures, tmp_path):
+    rows = [{"budget": 2, "parallel": 0.2, "sequential": 0.3}, {"budget": 4, "parallel": 0.25, "sequential": 0.35}]
+    plots.plot_scaling({"base": rows}, tmp_path / "s.png", n=100, title="SmolLM2")
+    ax = figures[0].axes[0]
+    bars = [c for c in ax.containers if c.has_yerr]
+    assert len(bars) == 2
+    lo, hi = wilson_interval(20, 100)
+    segment = bars[0].lines[2][0].get_segments()[0]
+    assert segment[0][1] == pytest.approx(lo) and segment[1][1] == pytest.approx(hi)
+    assert "n = 100 problems" in ax.get_title() and "Wilson" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
+    plots.plot_scaling({"base": rows}, tmp_path / "s2.png")
+    assert "no intervals" in figures[1].axes[0].get_title()
+
+
+def test_model_labels_name_the_model():
+    assert plots.model_label("bundled") == "SmolLM2-135M-Instruct"
+    assert plots.model_label("Qwen/Qwen2.5-0.5B-Instruct") == "Qwen2.5-0.5B-Instruct"
+    assert plots.model_label("/models/my-model/") == "my-model"
+
+
+def test_figures_are_written(tmp_path):
+    for path in (plots.plot_transitions({"a": (R1, R2)}, tmp_path / "a.png"),
+                 plots.plot_training_curves({"a": log([0.1, 0.2])}, tmp_path / "b.png"),
+                 plots.plot_edit_distance({"a": [("ab", "ab"), ("ab", "cd")]}, tmp_path / "c.png", title="x")):
+        assert path.exists() and path.stat().st_size > 1000
