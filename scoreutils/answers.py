@@ -3,7 +3,11 @@
 This module holds: pulling the final answer out of a model completion (the
 paper's "The final answer is $...$" line, then ``\\boxed{}``, then the last
 number), an equivalence check backed by math-verify, the 0/1 reward built on
-both, and the "did the second attempt change its answer" test.
+both, and the "did the second attempt change its answer" test. A cheap cost
+bound (`too_costly`) keeps expressions whose evaluation would run for minutes
+inside one C call (``9^{9^9}``, ``(10^9)!``) away from sympy: no timeout,
+signal or thread can interrupt such a call, so only refusing it keeps grading
+bounded from any thread.
 
 It is not a general grader: it does not judge proofs, reasoning, free-form
 text or multiple-choice letters, and it does not call any model.
@@ -19,6 +23,9 @@ from fractions import Fraction
 # string/number comparison is done): real final answers are short, and
 # parsing a huge string with sympy can take a very long time.
 MAX_ANSWER_CHARS = 2000
+# Cost bounds (see `too_costly`): what sympy computes in about a second at most.
+MAX_RESULT_BITS = 100_000  # any number built from the text (2^{99999} or 5000! is fine, 9^{9^9} is not)
+MAX_SYMBOLIC_EXPONENT = 256  # (x+1)^{256} expands in about a second; also bounds sums' and products' limits
 
 _UNICODE_FIX = str.maketrans(
     {"\u2212": "-", "\uff0d": "-", **{chr(0xFF10 + d): str(d) for d in range(10)}}
@@ -172,6 +179,141 @@ def _wrap(s: str) -> str:
     return f"${s}$"
 
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+_SUPERSCRIPT_RUN_RE = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+_COST_TOKEN_RE = re.compile(r"\d+(?:\.\d*)?|\.\d+|\\[A-Za-z]+|[A-Za-z]+|\*\*|\S")
+_NEUTRAL = {"\\left", "\\right", "\\cdot", "\\times", "\\div", "\\pm", "\\mp", "\\frac", "\\dfrac",
+            "\\tfrac", "\\sqrt", "\\displaystyle", "\\big", "\\Big", "\\bigg", "\\Bigg", "\\choose"}
+_GROWING = {"factorial": 1, "gamma": 1, "factorial2": 1, "subfactorial": 1, "ff": 1, "rf": 1, "pow": 1, "Pow": 1,
+            "RisingFactorial": 1, "FallingFactorial": 1, "binomial": 0, "binom": 0, "\\binom": 0, "\\dbinom": 0,
+            "\\tbinom": 0}  # 1: value <= n^n, 0: value <= 2^n, n bounded by the product of the arguments
+_BOUNDED_CALLS = {"Sum", "Product", "summation", "product", "\\sum", "\\prod"}  # all arguments / limits small
+
+
+class _TooCostly(Exception):
+    pass
+
+
+class _CostBound:
+    """Upper bounds on the numbers an expression's evaluation could build, read off its tokens (LaTeX
+    or plain). Each operand gives (bits, symbolic): bits bounds log2 of a numeric value. A run of
+    operands is bounded by the product of their bounds, whatever the operators and their precedence;
+    `^` and `**` bind right to left. Raises _TooCostly at the first operation over the limits."""
+
+    def __init__(self, text: str) -> None:
+        text = _SUPERSCRIPT_RUN_RE.sub(lambda m: "^{" + m.group().translate(_SUPERSCRIPTS) + "}", text)
+        self.tokens = _COST_TOKEN_RE.findall(text)
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def operand_follows(self) -> bool:
+        return self.peek() is not None and self.peek() not in (")", "]", "}")
+
+    def sequence(self) -> tuple[float, bool]:
+        """The operands up to a closing bracket or the end."""
+        bits, symbolic, choose = 0.0, False, False
+        while self.operand_follows():
+            choose = choose or self.peek() == "\\choose"
+            b, s = self.power()
+            bits, symbolic = bits + b, symbolic or s
+        return self.grown(bits, symbolic, 0) if choose else self.checked(bits, symbolic)
+
+    @staticmethod
+    def checked(bits: float, symbolic: bool) -> tuple[float, bool]:
+        if bits > MAX_RESULT_BITS:  # a symbolic operand counts one bit: the numbers are still built
+            raise _TooCostly
+        return bits, symbolic
+
+    def grown(self, bits: float, symbolic: bool, kind: int) -> tuple[float, bool]:
+        """The bound of n!, n^n-like (kind 1) or 2^n-like (kind 0) growth of an argument bounded by `bits`."""
+        if symbolic:
+            if bits > math.log2(MAX_SYMBOLIC_EXPONENT) + 1:
+                raise _TooCostly
+            return 1.0, True
+        n = 2.0 ** bits if bits < 1000 else math.inf
+        return self.checked(n * bits if kind else n, False)
+
+    def power(self) -> tuple[float, bool]:
+        bits, symbolic = self.postfix()
+        if self.peek() not in ("^", "**"):
+            return bits, symbolic
+        self.i += 1
+        e_bits, e_symbolic = self.power()  # right-associative
+        if e_symbolic:
+            return 1.0, True
+        exponent = 2.0 ** e_bits if e_bits < 1000 else math.inf
+        if symbolic and exponent > MAX_SYMBOLIC_EXPONENT:
+            raise _TooCostly
+        return (1.0, True) if symbolic else self.checked(bits * exponent, False)
+
+    def postfix(self) -> tuple[float, bool]:
+        bits, symbolic = self.primary()
+        while self.peek() == "!" and (self.i + 1 >= len(self.tokens) or self.tokens[self.i + 1] != "="):
+            self.i += 1
+            bits, symbolic = self.grown(bits, symbolic, 1)
+        return bits, symbolic
+
+    def primary(self) -> tuple[float, bool]:
+        if not self.operand_follows():
+            return 0.0, False
+        tok = self.tokens[self.i]
+        self.i += 1
+        if tok in ("(", "[", "{"):
+            bits, symbolic = self.sequence()
+            if self.peek() is not None:
+                self.i += 1  # any closing bracket closes: intervals such as [0,1) mix them
+            return max(bits, 1.0), symbolic
+        if tok[0].isdigit() or tok[0] == ".":
+            value = float(tok)
+            if math.isinf(value):
+                return 3.33 * len(tok), False
+            return max(1.0, abs(math.log2(value)) if value else 1.0), False
+        if tok == "_":  # a subscript is an index, not a factor; its contents are still checked
+            self.postfix()
+            return 0.0, False
+        if tok in _GROWING:
+            bits, symbolic = self.postfix()
+            if tok.startswith("\\") and self.peek() == "{":  # \\binom{n}{k}
+                more, more_symbolic = self.postfix()
+                bits, symbolic = bits + more, symbolic or more_symbolic
+            return self.grown(bits, symbolic, _GROWING[tok])
+        if tok in _BOUNDED_CALLS:
+            while self.peek() in ("_", "^") if tok[0] == "\\" else self.peek() == "(":
+                self.i += tok[0] == "\\"
+                if self.postfix()[0] > 2 * math.log2(MAX_SYMBOLIC_EXPONENT):
+                    raise _TooCostly
+            return 1.0, True
+        if tok in _NEUTRAL or not (tok[0].isalpha() or tok[0] == "\\"):
+            return 0.0, False  # an operator or punctuation
+        return 1.0, True  # a variable, a constant such as \\pi, an unknown function
+
+
+def too_costly(text: str) -> bool:
+    """Whether evaluating `text` could build a number or an expansion too large to finish in about a
+    second (huge powers, towers, factorials, binomials, sums and products). Conservative: it may refuse
+    an unusual but cheap expression (then only exact string equality can grade it), never a costly one.
+
+    >>> too_costly("9^{9^9}"), too_costly("2^{10}"), too_costly("\\frac{(x+1)^2}{3}")
+    (True, False, False)
+    """
+    if not isinstance(text, str):
+        return True
+    if len(text) > MAX_ANSWER_CHARS:
+        return True
+    bound = _CostBound(text)
+    try:
+        while bound.peek() is not None:
+            bound.sequence()
+            bound.i += 1  # a stray closing bracket
+    except _TooCostly:
+        return True
+    except RecursionError:  # nesting deeper than the interpreter's stack: not a real answer
+        return True
+    return False
+
+
 def _math_verify(pred: str, ref: str, timeout: int | None) -> bool:
     from math_verify import parse, verify
 
@@ -185,7 +327,9 @@ def _math_verify(pred: str, ref: str, timeout: int | None) -> bool:
 def is_equivalent(prediction: str | None, reference: str, timeout_s: float = 5.0) -> bool:
     """Whether ``prediction`` and ``reference`` denote the same mathematical answer.
 
-    A cheap string/number comparison runs first; otherwise math-verify decides.
+    A cheap string/number comparison runs first; otherwise math-verify decides,
+    unless either side is `too_costly` for sympy (then False: the only way to
+    keep a bound on time, from any thread, for ``9^{9^9}`` and the like).
     Never raises: any error or timeout gives False.
 
     Timeouts: in the main thread math-verify's own SIGALRM timeout is used
@@ -210,7 +354,7 @@ def is_equivalent(prediction: str | None, reference: str, timeout_s: float = 5.0
                 return True
             if fp.denominator == 1 and fr.denominator == 1 and "." not in p + r:
                 return False  # two different integers: no need for sympy
-        if len(prediction) > MAX_ANSWER_CHARS or len(reference) > MAX_ANSWER_CHARS:
+        if too_costly(prediction) or too_costly(reference):  # also: longer than MAX_ANSWER_CHARS
             return False
         limited = timeout_s is not None and timeout_s > 0
         if threading.current_thread() is threading.main_thread():
