@@ -56,12 +56,22 @@ def _minutes(seconds: float | None) -> str:
     return "–" if seconds is None else f"{seconds / 60:.1f}"
 
 
+def colab_badge(name: str) -> str:
+    """The "Open in Colab" badge of a lesson, from the repository URL pyproject.toml declares."""
+    import tomllib
+
+    url = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    link = f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}/blob/main/notebooks/{name}.ipynb"
+    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({link})"
+
+
 def notebook_map() -> str:
     times = _load("notebook_times.json") or {}
-    lines = ["| lesson | reproduces | cpu run (min) | figure |", "|---|---|---|---|"]
+    lines = ["| lesson | Colab | reproduces | cpu run (min) | figure |", "|---|---|---|---|---|"]
     for name, fig, what in LESSONS:
         img = f"![{name}](figures/{fig})" if (FIGURES / fig).exists() else "(not yet run)"
-        lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {what} | {_minutes(times.get(name))} | {img} |")
+        lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {colab_badge(name)} | {what} | "
+                     f"{_minutes(times.get(name))} | {img} |")
     note = ("\nRun times: `make notebooks` on 2 CPU cores (cpu profile), as recorded in "
             "`results/notebook_times.json`; lessons 02–07 load the CLI runs listed below instead of "
             "training again (03 also loads its evaluations on training problems when `results/` has them: "
