@@ -152,24 +152,27 @@ def setup_lesson(lesson: str, profile_name: str | None = None, train: bool = Fal
     somewhere when training ($SCORE_RESULTS, unless already set: Google Drive with `keep_runs_on_drive`,
     else `<kit>/runs/lessons`), print `describe_hardware`, and return (profile, the figures folder)."""
     from .plots import figure_dir
+    from .runs import results_dir
 
     profile = choose_profile(profile_name, train)
     figures = figure_dir(profile.name)
-    where = f"{(kit_root() or Path.cwd()) / 'results'} (the shipped runs; what is missing is made there)"
+    note = "the shipped runs; what is missing is made there"
     if train:
         if not os.environ.get("SCORE_RESULTS"):
             base = mount_drive_runs() if keep_runs_on_drive else (kit_root() or Path.cwd()) / OWN_RUNS
             os.environ["SCORE_RESULTS"] = str(base / "results")
-        where = f"{os.environ['SCORE_RESULTS']} (your own runs: loaded when made before, trained otherwise)"
+        note = "your own runs: loaded when made before, trained otherwise"
         if profile.name != "smoke":
             figures = Path(os.environ["SCORE_RESULTS"]).parent / "figures"
             figures.mkdir(parents=True, exist_ok=True)
-    elif keep_runs_on_drive:
-        where += "; KEEP_RUNS_ON_DRIVE applies to your own runs, made only with TRAIN = True"
     elif os.environ.get("SCORE_RESULTS"):
-        where = f"{os.environ['SCORE_RESULTS']} ($SCORE_RESULTS)"
+        note = "$SCORE_RESULTS"
+    elif keep_runs_on_drive:
+        note += "; KEEP_RUNS_ON_DRIVE keeps your own runs, made only with TRAIN = True"
+    if profile.name == "smoke":
+        note = "smoke profile: a temporary folder; real results are never read or written"
     print(describe_hardware(lesson, profile, train))
-    print(f"runs: {where}")
+    print(f"runs: {results_dir(profile)} ({note})")
     return profile, figures
 
 
