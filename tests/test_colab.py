@@ -77,7 +77,7 @@ def test_describe_hardware_says_device_profile_and_cost(monkeypatch, tmp_path):
     assert device.startswith("device: cpu") and f"{os.cpu_count()} cores" in device
     assert profile.startswith("profile: cpu") and "TRAIN = False" in profile
     assert f"{len(colab.shipped_runs('cpu', ROOT))} of them" in profile and colab.shipped_runs("cpu", ROOT)
-    assert f"~{times['07_score_and_ablations'] / 60:.0f} min" in cost and "notebook_times.json" in cost
+    assert f"~{colab._duration(times['07_score_and_ablations'])}," in cost and "notebook_times.json" in cost
 
     t4 = {"device": "cuda", "gpu": "Tesla T4", "gpu_memory_gib": 14.74, "cpu_cores": 2, "ram_gib": 12.7}
     monkeypatch.setattr(colab, "hardware", lambda: t4)
