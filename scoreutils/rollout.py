@@ -4,12 +4,16 @@ For each problem x: y1 ~ pi(.|x1), then y2 ~ pi(.|x2) with x2 = [x1, y1, p] buil
 *sampled ids* (never decoded and re-encoded, see `prompts.second_turn_ids`). An Episode keeps the ids
 of [x1, y1, p, y2], the positions of each attempt, both texts, truncation flags and the rewards.
 Greedy decoding (temperature 0) is the paper's evaluation; temperature > 0 samples training traces.
-Turn 2 continues from turn 1's KV cache, so only p is prefilled (the same tokens as a fresh prefill
-of [x1, y1, p]; 1.2x the generated tokens/s of plain generate() in `benchmarks/rollout.py`).
+KV reuse: the k samples of a problem share x1, so each distinct x1 of a batch is prefilled once and its
+KV cache copied to the k rows, which then sample independently from there (`_shared_prefill`); turn 2
+continues from turn 1's cache, so only p is prefilled. The cache appends in place instead of copying
+itself at every step (`_growing_layer`). Same tokens as fresh prefills (`reuse_cache=False`) up to float
+rounding; `benchmarks/rollout.py` measures the gain against plain generate().
 Not here: losses over episodes (`losses.py`), metrics (`metrics.py`).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -110,6 +114,70 @@ def _generate(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, max_new_tok
     return out.sequences, out.past_key_values
 
 
+@functools.cache
+def _growing_layer() -> type:
+    """`DynamicLayer` that appends in place (defined on first use: transformers loads lazily)."""
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        """A DynamicLayer that keeps keys and values in buffers with spare room and appends by writing into
+        them, where DynamicLayer's `torch.cat` copies the whole cache at every decoding step (on CPU that
+        copy is a large share of a step once turn 2's context is long). `keys`/`values` are views of the
+        buffers; when anything else replaces them (row selection, crop), the next update re-buffers."""
+
+        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+                self.kbuf = self.vbuf = None
+            old, new = self.get_seq_length(), key_states.shape[-2]
+            buf = self.kbuf
+            if buf is None or old + new > buf.shape[-2] or buf.shape[0] != key_states.shape[0] or \
+                    (old and self.keys.data_ptr() != buf.data_ptr()):
+                b, h, _, d = key_states.shape
+                cap = 2 * (old + new) + 16
+                self.kbuf, self.vbuf = key_states.new_empty((b, h, cap, d)), value_states.new_empty((b, h, cap, d))
+                if old:
+                    self.kbuf[..., :old, :], self.vbuf[..., :old, :] = self.keys, self.values
+            self.kbuf[..., old:old + new, :] = key_states
+            self.vbuf[..., old:old + new, :] = value_states
+            self.keys, self.values = self.kbuf[..., :old + new, :], self.vbuf[..., :old + new, :]
+            return self.keys, self.values
+
+    return GrowingLayer
+
+
+def _growing_cache(config: Any) -> Any:
+    """An empty `DynamicCache` whose layers append in place (see `_growing_layer`)."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=config)
+    cache.layers = [_growing_layer()() for _ in cache.layers]
+    return cache
+
+
+@torch.no_grad()
+def _shared_prefill(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, groups: list[int]) -> Any:
+    """A KV cache for turn 1: when rows repeat a context, each row's context but its last token, computed
+    once per distinct context; else empty (generate() prefills it).
+
+    `groups[i]` names row i's context (rows with the same name hold the same ids). The distinct rows are
+    prefilled in one forward, then the cache is copied to all rows. generate() then prefills only the
+    last context token of each row and samples every row's first token on its own (no row copies
+    another's draw). Position ids and mask follow generate()'s own prefill.
+    """
+    cache = _growing_cache(policy.model.config)
+    distinct = list(dict.fromkeys(groups))
+    if len(distinct) == len(groups):
+        return cache
+    first = [groups.index(g) for g in distinct]
+    ctx, ctx_mask = ids[first, :-1], mask[first, :-1]
+    position_ids = (ctx_mask.cumsum(-1) - 1).masked_fill(ctx_mask == 0, 0)
+    policy.model(input_ids=ctx, attention_mask=None if bool(ctx_mask.all()) else ctx_mask,
+                 position_ids=position_ids, past_key_values=cache, use_cache=True, logits_to_keep=1)
+    cache.batch_select_indices(torch.tensor([distinct.index(g) for g in groups], device=ids.device))
+    return cache
+
+
 def _turn2_context(seq: torch.Tensor, mask: torch.Tensor, first: list[tuple[list[int], bool]],
                    p_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Turn 2's input as a continuation of turn 1's generate() output, so its KV cache can be reused.
@@ -133,8 +201,9 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
                     reuse_cache: bool = True) -> list[Episode]:
     """Two attempts for every (problem, sample), in batches. Greedy when temperature == 0.
     `instruction` replaces the paper's turn-2 instruction p (e.g. `prompts.SELF_REFINE_TURN2`).
-    `reuse_cache`: turn 2 continues from turn 1's KV cache, prefilling only p instead of [x1, y1, p]
-    (same tokens up to float rounding; `benchmarks/rollout.py` measures the gain). False re-prefills.
+    `reuse_cache`: x1 is prefilled once per problem of a batch for its k samples, and turn 2 continues
+    from turn 1's KV cache, prefilling only p instead of [x1, y1, p] (same tokens up to float rounding;
+    `benchmarks/rollout.py` measures the gain). False prefills every row's x1 and [x1, y1, p] afresh.
 
     Episodes come back grouped: the k samples of a problem are consecutive (RLOO needs the groups).
     """
@@ -143,7 +212,7 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
         raise ValueError("samples_per_problem must be at least 1")
     if seed is not None:
         torch.manual_seed(seed)
-    jobs = [(p, s) for p in problems for s in range(samples_per_problem)]
+    jobs = [(i, s) for i in range(len(problems)) for s in range(samples_per_problem)]
     tok = policy.tokenizer
     was_training = policy.model.training
     policy.model.eval()
@@ -151,10 +220,12 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
     bar = tqdm(total=len(jobs), desc=desc, disable=not progress, unit="ep")
     try:
         for start in range(0, len(jobs), batch_size):
-            batch = jobs[start:start + batch_size]
+            index = [i for i, _ in jobs[start:start + batch_size]]
+            batch = [(problems[i], s) for i, s in jobs[start:start + batch_size]]
             x1 = [first_turn_ids(tok, p) for p, _ in batch]
             ids, mask = _left_pad(x1, tok.pad_token_id, policy.device)
-            seq, cache = _generate(policy, ids, mask, max_new_tokens, temperature)
+            cache = _shared_prefill(policy, ids, mask, index) if reuse_cache else None
+            seq, cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
             first = _split_rows(seq[:, ids.shape[1]:], tok.eos_token_id)
             p_ids = [second_turn_ids(tok, p, attempt1_ended=not trunc, instruction=instruction)
                      for (p, _), (_, trunc) in zip(batch, first)]

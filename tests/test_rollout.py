@@ -107,9 +107,10 @@ def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypat
     calls = []
 
     def spy(policy, ids, mask, max_new_tokens, temperature, cache=None):
+        cached = cache is not None and cache.get_seq_length() > 0  # before generate() fills it
         seq, out_cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
         real = [row[m.bool()].tolist() for row, m in zip(ids, mask)]  # the tokens the model attends to
-        calls.append((real, seq[:, ids.shape[1]:].tolist(), cache is not None))
+        calls.append((real, seq[:, ids.shape[1]:].tolist(), cached))
         return seq, out_cache
 
     monkeypatch.setattr(rollout, "_generate", spy)
@@ -117,7 +118,7 @@ def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypat
     eps = _sample(varied_policy, problems, temperature=0.0, batch_size=8, score=False, reuse_cache=reuse_cache)
     assert len(calls) == 2  # one batch: attempt 1, then attempt 2
     (ctx1, out1, cached1), (ctx2, out2, cached2) = calls
-    assert not cached1 and cached2 == reuse_cache
+    assert not cached1 and cached2 == reuse_cache  # one sample per problem: nothing to share in turn 1
     assert len({len(ep.y1_ids) for ep in eps}) > 1  # attempt 1 ends at different lengths
     tok = varied_policy.tokenizer
     for i, ep in enumerate(eps):
@@ -141,6 +142,78 @@ def test_turn_two_from_the_cache_equals_a_fresh_prefill(varied_policy, eos_polic
     cached = _sample(eos_policy, problems, temperature=1.0, seed=3, score=False, reuse_cache=True)
     assert any(not e.truncated1 for e in fresh)  # some attempt 1 ended early
     assert [e.ids for e in fresh] == [e.ids for e in cached]
+
+
+# ---------------------------------------------------------------- one prefill of x1 per problem
+def _forward_shapes(policy):
+    """Record the (rows, tokens) of every forward the model runs, via a hook on its embedding."""
+    shapes = []
+    handle = policy.model.get_input_embeddings().register_forward_pre_hook(
+        lambda _m, args: shapes.append(tuple(args[0].shape)))
+    return shapes, handle
+
+
+def test_x1_is_prefilled_once_per_problem(varied_policy):
+    tok, k = varied_policy.tokenizer, 3
+    problems = _problems(2)
+    shapes, handle = _forward_shapes(varied_policy)
+    try:
+        eps = _sample(varied_policy, problems, temperature=0.0, samples_per_problem=k, batch_size=8, score=False)
+    finally:
+        handle.remove()
+    width = max(len(e.x1_ids) for e in eps)
+    # the two distinct x1 minus their last token, once; then generate() feeds each of the 6 rows one token
+    assert shapes[0] == (2, width - 1)
+    assert shapes[1] == (k * 2, 1)
+    assert all(rows == k * 2 for rows, _ in shapes[1:])
+    # the only other multi-token forward is turn 2's: p and turn 1's last token, whose KV is not cached yet
+    assert [s for s in shapes[1:] if s[1] > 1] == [(k * 2, 1 + max(len(e.p_ids) for e in eps))]
+
+
+@pytest.mark.parametrize("batch_size", [3, 4, 16])
+def test_shared_prefill_changes_no_greedy_token(varied_policy, batch_size):
+    """k greedy samples per problem with one prefill of x1 == fresh prefills per row == one sample."""
+    problems = _problems(4)
+    kw = dict(temperature=0.0, samples_per_problem=3, batch_size=batch_size, score=False)
+    shared = _sample(varied_policy, problems, **kw)
+    fresh = _sample(varied_policy, problems, reuse_cache=False, **kw)
+    single = _sample(varied_policy, problems, temperature=0.0, batch_size=batch_size, score=False)
+    assert len({len(e.y1_ids) for e in single}) > 1 and any(e.truncated1 for e in single)
+    assert [e.to_dict() for e in shared] == [e.to_dict() for e in fresh]
+    assert [e.ids for e in shared] == [e.ids for e in single for _ in range(3)]
+
+
+def test_shared_prefill_samples_rows_independently(tiny_policy, eos_policy):
+    """Each of the k rows draws its own first token from the shared prefill, reproducibly under a seed,
+    and the draws are those of fresh per-row prefills (the same distribution, the same random stream)."""
+    problems, k = _problems(3), 4
+    kw = dict(temperature=1.5, samples_per_problem=k, batch_size=5, score=False)  # batches cut the groups
+    a = _sample(tiny_policy, problems, seed=11, **kw)
+    b = _sample(tiny_policy, problems, seed=11, **kw)
+    assert [e.ids for e in a] == [e.ids for e in b]
+    for i in range(len(problems)):
+        group = a[i * k:(i + 1) * k]
+        assert len({e.y1_ids[0] for e in group}) > 1  # first tokens are separate draws, not one copied
+        assert len({tuple(e.y1_ids) for e in group}) == k
+    assert [e.ids for e in a] == [e.ids for e in _sample(tiny_policy, problems, seed=11, reuse_cache=False, **kw)]
+    kw["temperature"] = 1.0
+    shared = _sample(eos_policy, problems, seed=4, **kw)
+    assert any(not e.truncated1 for e in shared) and any(e.truncated1 for e in shared)
+    assert [e.ids for e in shared] == [e.ids for e in _sample(eos_policy, problems, seed=4, reuse_cache=False, **kw)]
+
+
+@pytest.mark.slow
+def test_shared_prefill_greedy_on_the_bundled_model(bundled_policy):
+    """On the real model (where float rounding could flip a near-tie), greedy episodes with k samples and one
+    prefill of x1 per problem equal fresh per-row prefills and the k = 1 rollout."""
+    problems = load_task("arithmetic", "test", n=3, level=[0, 1, 2])
+    kw = dict(temperature=0.0, max_new_tokens=24, batch_size=6, progress=False)
+    shared = sample_episodes(bundled_policy, problems, samples_per_problem=2, **kw)
+    fresh = sample_episodes(bundled_policy, problems, samples_per_problem=2, reuse_cache=False, **kw)
+    single = sample_episodes(bundled_policy, problems, **kw)
+    assert [e.to_dict() for e in shared] == [e.to_dict() for e in fresh]
+    assert [e.ids for e in shared] == [e.ids for e in single for _ in range(2)]
+    assert len({e.y1 for e in single}) == 3  # real, different answers
 
 
 def test_batched_attempts_match_single_unpadded_calls(varied_policy):
@@ -277,13 +350,14 @@ def test_lora_policy_samples_like_its_base_and_keeps_train_mode(tiny_policy, tin
     assert tiny_lora_policy.has_adapter and not tiny_policy.has_adapter
     tiny_lora_policy.model.train()
     problems = _problems(2)
-    lora = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, score=False)
+    lora = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, score=False, samples_per_problem=2)
     assert tiny_lora_policy.model.training  # restored after sampling
-    # A fresh LoRA adapter (B = 0) leaves the tiny model's distribution unchanged: same seeded samples.
-    base = _sample(tiny_policy, problems, temperature=1.0, seed=5, score=False)
+    # A fresh LoRA adapter (B = 0) leaves the tiny model's distribution unchanged: same seeded samples
+    # (two per problem: the shared prefill of x1 runs through the peft model too).
+    base = _sample(tiny_policy, problems, temperature=1.0, seed=5, score=False, samples_per_problem=2)
     assert [e.ids for e in lora] == [e.ids for e in base]
     with tiny_lora_policy.reference():
-        ref = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, score=False)
+        ref = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, score=False, samples_per_problem=2)
     assert [e.ids for e in ref] == [e.ids for e in base]
     tiny_lora_policy.model.eval()
     _sample(tiny_lora_policy, problems[:1], temperature=0.0, score=False)
