@@ -113,3 +113,19 @@ def test_lesson_verdicts_judge_only_the_lessons_claims(monkeypatch, tmp_path):
     assert [v["id"] for v in got] == [c.id for c in verdicts.CLAIMS if c.id in lessons.LESSON_CLAIMS["07"]]
     assert all(v["verdict"] == verdicts.INCONCLUSIVE for v in got)  # no runs there: nothing to judge
     assert lessons.lesson_verdicts("08", get_profile("cpu")) == []
+
+
+def test_every_lesson_ends_with_its_generated_box():
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("0*.ipynb"))
+    assert len(notebooks) == 9
+    for path in notebooks:
+        cells = nbformat.read(path, as_version=4).cells
+        last = cells[-1]
+        assert last.cell_type == "code", path.name
+        assert re.search(rf'display\(Markdown\(closing_box\("{path.name[:2]}"', last.source), path.name
+        assert not any("closing_box(" in c.source for c in cells[:-1] if c.cell_type == "code"), path.name
