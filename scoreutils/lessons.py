@@ -63,8 +63,15 @@ def _pts(x: float, signed: bool = True) -> str:
     return f"{100 * x:+.1f}" if signed else f"{100 * x:.1f}"
 
 
+def _end(x: float) -> str:
+    """An interval's end in points, one decimal; a nonzero end that would round to 0.0 keeps its sign and
+    first digit ("-0.004"), so that an interval excluding 0 never reads as touching it."""
+    text = f"{100 * x:.1f}"
+    return f"{100 * x:.1g}" if x != 0 and float(text) == 0 else text
+
+
 def _ci(ci: Sequence[float]) -> str:
-    return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+    return f"[{_end(ci[0])}, {_end(ci[1])}]"
 
 
 def _metrics(run: Any) -> dict[str, Any]:

@@ -129,3 +129,8 @@ def test_every_lesson_ends_with_its_generated_box():
         assert last.cell_type == "code", path.name
         assert re.search(rf'display\(Markdown\(closing_box\("{path.name[:2]}"', last.source), path.name
         assert not any("closing_box(" in c.source for c in cells[:-1] if c.cell_type == "code"), path.name
+
+
+def test_an_interval_end_near_zero_keeps_its_sign():
+    assert lessons._ci((-0.14, -0.00004)) == "[-14.0, -0.004]"
+    assert lessons._ci((0.0, 0.0312)) == "[0.0, 3.1]"
