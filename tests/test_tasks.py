@@ -1,6 +1,7 @@
 """Tests for scoreutils.tasks: the generated arithmetic task, HumanEval, local MATH files, hub errors."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -8,7 +9,10 @@ import pytest
 
 from scoreutils import LEVELS, Problem, load_task
 from scoreutils.config import HubUnreachable
-from scoreutils.tasks import TASKS, TaskDataError, _split_of, arithmetic_problems
+from scoreutils.tasks import HELD_OUT, TASKS, VALIDATION_FROM, TaskDataError, _split_of, arithmetic_problems
+
+OLD_LEVELS = [lv for lv in sorted(LEVELS) if lv < VALIDATION_FROM]
+NEW_LEVELS = [lv for lv in sorted(LEVELS) if lv >= VALIDATION_FROM]
 
 
 # ---------------------------------------------------------------- arithmetic: determinism, splits
@@ -28,7 +32,7 @@ def test_arithmetic_is_deterministic_per_seed(level):
 def test_arithmetic_train_and_test_are_disjoint_across_seeds_and_levels():
     train, test = set(), set()
     for seed in range(3):
-        for level in sorted(LEVELS):
+        for level in OLD_LEVELS:
             n_test = 60
             test.update(_texts(load_task("arithmetic", "test", n=n_test, seed=seed, level=level)))
             train.update(_texts(load_task("arithmetic", "train", n=120, seed=seed, level=level)))
@@ -144,9 +148,9 @@ def test_level_tuple_is_accepted():
     assert [p.meta["level"] for p in load_task("arithmetic", "test", n=4, level=(1, 2))] == [1, 2, 1, 2]
 
 
-@pytest.mark.parametrize("level", [6, -1, [1, 9]])
+@pytest.mark.parametrize("level", [8, -1, [1, 9]])
 def test_bad_level(level):
-    with pytest.raises(ValueError, match=r"arithmetic level must be one of \[0, 1, 2, 3, 4, 5\]"):
+    with pytest.raises(ValueError, match=r"arithmetic level must be one of \[0, 1, 2, 3, 4, 5, 6, 7\]"):
         load_task("arithmetic", "test", n=3, level=level)
 
 
@@ -156,10 +160,10 @@ def test_too_many_distinct_problems():
         arithmetic_problems("test", 300, level=0)
 
 
-@pytest.mark.parametrize("split", ["validation", "TEST", ""])
+@pytest.mark.parametrize("split", ["valid", "TEST", ""])
 def test_bad_split(split):
-    with pytest.raises(ValueError, match=r"split must be 'train' or 'test'"):
-        load_task("arithmetic", split, n=3)
+    with pytest.raises(ValueError, match=r"split must be 'train', 'validation' or 'test', not"):
+        load_task("arithmetic", split, n=3, level=6)
 
 
 @pytest.mark.parametrize("n", [0, -2])
@@ -171,6 +175,93 @@ def test_bad_n(n):
 def test_bad_task_name():
     with pytest.raises(ValueError, match=r"unknown task 'gsm9k'; choose one of arithmetic, math, gsm8k"):
         load_task("gsm9k", "test")
+
+
+# ---------------------------------------------------------------- levels 0-5 never change; the validation split
+# Digests of the problems (ids, texts, answers, meta) levels 0-5 gave before the validation split existed:
+# the committed runs and the lessons were made with exactly these, and RL samples train problems by position.
+PINNED = {
+    (0, "test", 0, 150): "193d60213eb6cf36", (0, "train", 0, 400): "0000f96a9505d142",
+    (0, "train", 1, 400): "ccf4ce409c5cd597", (1, "test", 0, 300): "5c2ed75b5a9560bc",
+    (1, "train", 0, 400): "65ea8a60aa040584", (2, "test", 0, 300): "f872880182d6f9d5",
+    (2, "train", 0, 400): "49f32eba8dee2221", (3, "test", 0, 300): "3983735513b84f3c",
+    (3, "train", 0, 400): "32db79133f0a45e0", (4, "test", 0, 300): "06636894ad4895dc",
+    (4, "train", 0, 400): "fcf77e0e516f79c9", (5, "test", 0, 300): "f2e24edb342cc633",
+    (5, "train", 0, 400): "d06cded7c1d3fd03", (5, "test", 1, 300): "3120062e7f61f60a",
+}
+FIRST_TEST = {0: "What is 12 - 8?", 1: "What is 40 + 95?", 2: "What is 69 + 94 + 59?",
+              3: "What is (54 - 60) x 2 - 86?"}
+
+
+@pytest.mark.parametrize("key", sorted(PINNED))
+def test_levels_0_to_5_are_unchanged(key):
+    level, split, seed, n = key
+    problems = arithmetic_problems(split, n, seed, level)
+    digest = hashlib.sha256(json.dumps([p.to_dict() for p in problems]).encode()).hexdigest()[:16]
+    assert digest == PINNED[key]
+    if split == "test" and seed == 0 and level in FIRST_TEST:
+        assert problems[0].prompt == FIRST_TEST[level]
+
+
+@pytest.mark.parametrize("level", NEW_LEVELS)
+def test_new_levels_split_three_ways(level):
+    splits = {s: [] for s in ("train", "validation", "test")}
+    for seed in range(3):
+        for split, n in (("train", 300), ("validation", 60), ("test", 200)):
+            problems = load_task("arithmetic", split, n=n, seed=seed, level=level)
+            assert all(p.split == split and p.id.startswith(f"arithmetic/{split}/L{level}/") for p in problems)
+            splits[split] += _texts(problems)
+    train, validation, test = (set(splits[s]) for s in ("train", "validation", "test"))
+    assert not train & validation and not train & test and not validation & test
+    for split, texts in splits.items():
+        assert {_split_of(t, validation=True) for t in texts} == {split}
+    # Their test holds out all of levels 0-5's test hash range: a text levels 0-5 test on is never trained on.
+    assert all(_split_of(t) == "train" for t in train)
+    assert any(_split_of(t) == "train" for t in test)  # ... and more: [TEST_FRACTION, HELD_OUT[0]) too
+    assert HELD_OUT[0] < HELD_OUT[1]
+
+
+def test_level_6_has_500_held_out_problems_per_seed():
+    for seed in range(3):
+        test = load_task("arithmetic", "test", n=500, seed=seed, level=6)
+        assert len(set(_texts(test))) == 500
+        assert {p.prompt.split()[3] for p in test} == {"+", "-", "x"}
+    assert len(load_task("arithmetic", "validation", n=150, level=6)) == 150
+    assert len(load_task("arithmetic", "train", n=800, level=6)) == 800
+
+
+@pytest.mark.parametrize("level", NEW_LEVELS)
+def test_new_level_answers_and_ranges(level):
+    for p in load_task("arithmetic", "train", n=200, seed=5, level=level):
+        a, op, b = re.fullmatch(r"What is (\d+) ([-+x]) (\d+)\?", p.prompt).groups()
+        a, b = int(a), int(b)
+        assert p.reference == str(_eval_expression(p.prompt)), p.prompt
+        assert p.meta == {"level": level}
+        if level == 6:
+            if op == "x":
+                assert 1 <= a <= 40 and 1 <= b <= 12
+            else:
+                assert 1 <= min(a, b) and max(a, b) <= 30 and (op == "+" or b <= a)
+            assert int(p.reference) >= 0
+        else:
+            assert 1 <= a <= 99 and 1 <= b <= 12
+
+
+@pytest.mark.parametrize("level", OLD_LEVELS)
+def test_old_levels_have_no_validation_split(level):
+    with pytest.raises(ValueError, match=f"levels below {VALIDATION_FROM} have no validation split"):
+        load_task("arithmetic", "validation", n=3, level=level)
+
+
+def test_old_and_new_levels_do_not_mix():
+    with pytest.raises(ValueError, match="cannot be mixed"):
+        load_task("arithmetic", "train", n=4, level=[0, 6])
+    assert [p.meta["level"] for p in load_task("arithmetic", "validation", n=4, level=[6, 7])] == [6, 7, 6, 7]
+
+
+def test_only_arithmetic_has_a_validation_split():
+    with pytest.raises(ValueError, match="humaneval has no validation split"):
+        load_task("humaneval", "validation")
 
 
 # ---------------------------------------------------------------- HumanEval (packaged, offline)
