@@ -3,13 +3,16 @@
 Turn 1 is the chat template applied to [system, user(x)] with the assistant header. Turn 2 appends, to
 the *sampled ids* of attempt 1, the template's tokens that close the assistant turn, open a user turn
 holding the fixed instruction p, and open the next assistant turn: `second_turn_ids`. Attempt 1 is
-never decoded and re-encoded. Not here: sampling (`rollout.py`) and grading (`rewards.py`).
+never decoded and re-encoded. Generated arithmetic has a choice of turn-1 answer forms
+(`ARITHMETIC_FORMATS`, named by `Profile.turn1_format` and carried in `Problem.meta["turn1_format"]`); turn 2
+is always the paper's. Not here: sampling (`rollout.py`) and grading (`rewards.py`).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .tasks import Problem
+if TYPE_CHECKING:  # only for annotations: config.py imports this module while it builds its profiles
+    from .tasks import Problem
 
 MATH_TURN1 = ('You are a math expert. When you respond, respond only with the Solution of the final Problem, '
               'thinking step by step. At the end of the Solution, when you give your final answer, write it in '
@@ -26,6 +29,15 @@ CODE_TURN2 = ('There might be an error in the code above because of lack of unde
 # The kit's own arithmetic task: a short turn 1 asking for the paper's answer form. The paper's long
 # MATH instruction makes a 135M model ramble past any short length budget (measured: 0% on level 1).
 ARITHMETIC_TURN1 = '{problem}\nAt the end, write "The final answer is $answer$."'
+# The turn-1 answer forms of the arithmetic task (the line after the problem), by name. "final-answer" is
+# ARITHMETIC_TURN1, the default. The others came out of the regime search (docs/reproduction.md): the
+# bundled model copies "$answer$" literally in about a third of its wrong "final-answer" attempts.
+ARITHMETIC_FORMATS = {
+    "final-answer": ARITHMETIC_TURN1.split("\n", 1)[1],
+    "number-only": "Answer with the final number only.",
+    "boxed": "Put the final number in \\boxed{}.",
+    "brief-boxed": "Be brief. Put the final number in \\boxed{}.",
+}
 MBPP_TURN1 = ("You are an expert Python programmer, and here is your task: {task} Your code should pass these "
               "tests:\n\n{tests}\n[BEGIN]\n")
 # Self-Refine-style turn 2 (the paper's "Self-Refine" row prompts the model to critique itself first).
@@ -43,10 +55,17 @@ def first_turn_text(problem: Problem) -> str:
         shots = problem.meta.get("shots", "")
         return shots + MBPP_TURN1.format(task=problem.prompt, tests=problem.reference)
     if problem.source == "arithmetic":
-        return ARITHMETIC_TURN1.format(problem=problem.prompt)
+        return f"{problem.prompt}\n{arithmetic_format(problem.meta.get('turn1_format', 'final-answer'))}"
     if problem.kind == "code":
         return f"{CODE_TURN1}\n\n```python\n{problem.prompt}```"
     return f"{MATH_TURN1}\n\nProblem:\n{problem.prompt}"
+
+
+def arithmetic_format(name: str) -> str:
+    """The turn-1 answer-form line `name` of `ARITHMETIC_FORMATS` (a clear error for an unknown name)."""
+    if name not in ARITHMETIC_FORMATS:
+        raise ValueError(f"unknown turn-1 format {name!r}; choose one of {', '.join(ARITHMETIC_FORMATS)}")
+    return ARITHMETIC_FORMATS[name]
 
 
 def second_turn_text(problem: Problem, instruction: str | None = None) -> str:

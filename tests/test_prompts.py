@@ -1,11 +1,15 @@
 """Tests for scoreutils.prompts: turn 1 ids, and turn 2 appended to attempt 1's ids without re-encoding."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from scoreutils import load_task
-from scoreutils.prompts import (CODE_TURN1, CODE_TURN2, MATH_TURN1, MATH_TURN2, SYSTEM, first_turn_ids,
-                                first_turn_text, second_turn_ids, second_turn_text)
+from scoreutils import get_profile, load_task
+from scoreutils.answers import math_reward
+from scoreutils.pipeline import profile_problems
+from scoreutils.prompts import (ARITHMETIC_FORMATS, ARITHMETIC_TURN1, CODE_TURN1, CODE_TURN2, MATH_TURN1, MATH_TURN2,
+                                SYSTEM, first_turn_ids, first_turn_text, second_turn_ids, second_turn_text)
 from scoreutils.tasks import Problem
 
 PAPER_TURN2_START = ("There might be an error in the solution above because of lack of understanding of the "
@@ -136,3 +140,54 @@ def test_turn_two_does_not_depend_on_attempt_one(tokenizer):
     assert second_turn_ids(tokenizer, a, True) == second_turn_ids(tokenizer, b, True)
     assert second_turn_ids(tokenizer, a, True) == second_turn_ids(tokenizer, _math(), True)
     assert second_turn_ids(tokenizer, a, True) != second_turn_ids(tokenizer, _code(), True)
+
+
+# ---------------------------------------------------------------- arithmetic turn-1 formats
+def _with_format(problem, name):
+    return dataclasses.replace(problem, meta={**problem.meta, "turn1_format": name})
+
+
+def test_default_format_is_the_cpu_profiles_prompt():
+    a = _arith()
+    assert "turn1_format" not in a.meta
+    assert first_turn_text(a) == ARITHMETIC_TURN1.format(problem=a.prompt)
+    assert first_turn_text(_with_format(a, "final-answer")) == first_turn_text(a)
+
+
+@pytest.mark.parametrize("name", sorted(ARITHMETIC_FORMATS))
+def test_each_format_asks_its_line_and_keeps_the_papers_turn_two(tokenizer, name):
+    a = _with_format(_arith(), name)
+    assert first_turn_text(a) == f"{a.prompt}\n{ARITHMETIC_FORMATS[name]}"
+    assert second_turn_text(a) == MATH_TURN2
+    assert tokenizer.decode(second_turn_ids(tokenizer, a, True)) == \
+        tokenizer.decode(second_turn_ids(tokenizer, _arith(), True))
+
+
+# A reply in each format's own form, and the grade it must get (\boxed answers are extracted).
+REPLIES = {"final-answer": "13 x 3 = 39\nThe final answer is 39.", "number-only": "39",
+           "boxed": "13 x 3 = \\boxed{39}", "brief-boxed": "\\boxed{39}"}
+
+
+@pytest.mark.parametrize("name", sorted(ARITHMETIC_FORMATS))
+def test_a_reply_in_each_format_is_graded(name):
+    assert math_reward(REPLIES[name], "39") == 1.0
+    assert math_reward(REPLIES[name].replace("39", "38"), "39") == 0.0
+
+
+def test_unknown_format_is_one_clear_error():
+    with pytest.raises(ValueError, match="unknown turn-1 format 'boxxed'; choose one of final-answer"):
+        first_turn_text(_with_format(_arith(), "boxxed"))
+    with pytest.raises(ValueError, match="turn1_format must be one of final-answer"):
+        get_profile("cpu", turn1_format="boxxed")
+
+
+def test_profiles_carry_their_format_to_the_problems():
+    cpu, repro = get_profile("cpu"), get_profile("repro")
+    assert cpu.turn1_format == "final-answer"
+    assert all("turn1_format" not in p.meta for p in profile_problems(cpu, "test", 5))
+    problems = profile_problems(repro, "validation", 5)
+    assert all(p.meta["turn1_format"] == repro.turn1_format and p.split == "validation" for p in problems)
+    assert first_turn_text(problems[0]).endswith("\n" + ARITHMETIC_FORMATS[repro.turn1_format])
+    # The format rides in meta only: the problems themselves (id, text, answer) are the level's.
+    plain = load_task("arithmetic", "validation", n=5, level=repro.level)
+    assert [p.to_dict() | {"meta": {}} for p in problems] == [p.to_dict() | {"meta": {}} for p in plain]
