@@ -29,6 +29,9 @@ class Profile:
     task: str = "arithmetic"
     level: int | tuple[int, ...] = 1
     """Arithmetic difficulty level(s), see `tasks.LEVELS`."""
+    turn1_format: str = "final-answer"
+    """Arithmetic only: the turn-1 answer-form line, a name in `prompts.ARITHMETIC_FORMATS` ("final-answer"
+    asks for "The final answer is $answer$."; the repro profile's regime is chosen in docs/reproduction.md)."""
     n_eval: int = 200
     """Held-out problems for greedy evaluation."""
     n_train: int = 2000
@@ -89,6 +92,10 @@ class Profile:
                 raise ValueError(f"{name} must be a finite number >= 0, not {value}")
         if self.lr <= 0 or self.sft_lr <= 0:
             raise ValueError("lr and sft_lr must be > 0")
+        from .prompts import ARITHMETIC_FORMATS  # imports nothing of the package: safe while profiles are built
+
+        if self.turn1_format not in ARITHMETIC_FORMATS:
+            raise ValueError(f"turn1_format must be one of {', '.join(ARITHMETIC_FORMATS)}, not {self.turn1_format!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,6 +119,10 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(name="cpu", level=0, n_eval=100, n_train=400, max_new_tokens=40, batch_size=16, steps=16,
                    problems_per_step=4, samples_per_problem=4, micro_batch=8, stage1_steps=4, eval_every=8,
                    save_every=4),
+    # repro: the regime of docs/reproduction.md (`make reproduce`), sized for 2 cores, one thread per run.
+    "repro": Profile(name="repro", level=6, turn1_format="brief-boxed", n_eval=500, n_train=800, max_new_tokens=40,
+                     batch_size=16, steps=16, problems_per_step=4, samples_per_problem=4, micro_batch=8,
+                     stage1_steps=4, eval_every=8, save_every=4),
     # gpu: sized so that each lesson's training fits 45 min of a free Colab T4. ESTIMATE, NOT A MEASUREMENT
     # (benchmarks/gpu_profile.py measures it; results/bench_gpu.json is absent until it has run on a GPU).
     # Assumed: one decode step of a 32-row batch of Qwen2.5-0.5B in 4-bit + LoRA takes 50 ms on a T4.

@@ -13,7 +13,7 @@ import json
 import platform
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -57,10 +57,15 @@ def profile_policy(profile: Profile, lora: bool = False) -> Policy:
 
 
 def profile_problems(profile: Profile, split: str, n: int | None = None) -> list[Problem]:
-    """`n` problems (default `profile.n_eval`) of the profile's task and split (arithmetic: its levels)."""
-    opts = {"level": list(profile.level) if isinstance(profile.level, tuple) else profile.level} \
-        if profile.task == "arithmetic" else {}
-    return load_task(profile.task, split, n=n or profile.n_eval, seed=profile.seed, **opts)
+    """`n` problems (default `profile.n_eval`) of the profile's task and split (arithmetic: its levels, and
+    its `turn1_format` in each problem's meta unless it is the default)."""
+    if profile.task != "arithmetic":
+        return load_task(profile.task, split, n=n or profile.n_eval, seed=profile.seed)
+    level = list(profile.level) if isinstance(profile.level, tuple) else profile.level
+    problems = load_task(profile.task, split, n=n or profile.n_eval, seed=profile.seed, level=level)
+    if profile.turn1_format != "final-answer":
+        problems = [replace(p, meta={**p.meta, "turn1_format": profile.turn1_format}) for p in problems]
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,6 +130,47 @@ def run_eval(profile: Profile, out: Path, split: str = "test", n: int | None = N
     write_episodes(out.with_suffix(".episodes.jsonl"), eps)
     write_json(out, result)
     return Run(label, out, result, eps)
+
+
+def parallel_control(policy: Policy, profile: Profile, split: str = "test",
+                     n: int | None = None) -> tuple[list[Episode], list[Episode]]:
+    """The compute-matched control of self-correction: two attempts without a second turn.
+
+    Samples two independent two-turn episodes per problem at the profile's temperature (seed
+    `profile.seed`). Returns (parallel, sequential): in a parallel episode y2 is the *other* sample's
+    turn-1 answer (p_ids empty, extra["control"] = "parallel"), so its Δ, i→c and c→i are what plain
+    resampling gives; a sequential episode is the first sample's own turn 2 at the same temperature.
+    """
+    from .rollout import sample_episodes
+
+    problems = profile_problems(profile, split, n)
+    eps = sample_episodes(policy, problems, max_new_tokens=profile.max_new_tokens,
+                          temperature=profile.temperature, samples_per_problem=2,
+                          batch_size=profile.batch_size, seed=profile.seed, desc="control (2 samples)")
+    first, second = eps[0::2], eps[1::2]
+    parallel = [Episode(problem=a.problem, x1_ids=a.x1_ids, y1_ids=a.y1_ids, p_ids=[], y2_ids=b.y1_ids,
+                        y1=a.y1, y2=b.y1, truncated1=a.truncated1, truncated2=b.truncated1, r1=a.r1, r2=b.r1,
+                        extra={"control": "parallel"}) for a, b in zip(first, second)]
+    return parallel, first
+
+
+def run_control(profile: Profile, out: Path, split: str = "test", n: int | None = None,
+                policy: Policy | None = None) -> Run:
+    """`parallel_control` of `policy` (default: the base model) written like `run_eval`: `out` holds the
+    parallel episodes' metrics, with the sequential ones under "sequential"."""
+    from .metrics import episode_metrics
+
+    out = Path(out)
+    policy = policy or profile_policy(profile)
+    t0 = time.perf_counter()
+    parallel, sequential = parallel_control(policy, profile, split, n)
+    result = {**episode_metrics(parallel), "label": "parallel control", "model": profile.model,
+              "task": profile.task, "split": split, "instruction": None, "temperature": profile.temperature,
+              "sequential": episode_metrics(sequential), "wall_s": time.perf_counter() - t0,
+              "profile": profile.to_dict(), "python": platform.python_version()}
+    write_episodes(out.with_suffix(".episodes.jsonl"), parallel)
+    write_json(out, result)
+    return Run("control", out, result, parallel)
 
 
 def run_train(method: str, profile: Profile, out: Path, fresh: bool = False) -> Run:
