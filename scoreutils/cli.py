@@ -65,13 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train one method, then evaluate")
     de = sub.add_parser("demo", help="base eval -> SCoRe -> eval, with figures")
     for p in (ev, tr, de):
-        p.add_argument("--profile", default=None, help="smoke | cpu | gpu (default: from the hardware)")
+        p.add_argument("--profile", default=None, help="smoke | cpu | repro | gpu (default: from the hardware)")
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     for p in (ev, tr):
         p.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
     ev.add_argument("--task", default=None)
     ev.add_argument("--level", type=_count(0), nargs="+", default=None)
-    ev.add_argument("--split", default="test", choices=["train", "test"])
+    ev.add_argument("--split", default="test", choices=["train", "validation", "test"],
+                    help="validation: generated arithmetic, levels 6+ (choose regimes there, report on test)")
     ev.add_argument("--n", type=_count(1), default=None, help="problems (default: the profile's n_eval)")
     ev.add_argument("--max-new-tokens", type=_count(1), default=None)
     ev.add_argument("--out", type=Path, required=True)

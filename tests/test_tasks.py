@@ -380,3 +380,21 @@ def test_problem_round_trip():
 def test_problem_from_minimal_dict_has_defaults():
     p = Problem.from_dict({"id": "a", "prompt": "b", "reference": "c", "split": "test", "source": "math"})
     assert (p.kind, p.entry_point, p.meta) == ("math", None, {})
+
+
+# ---------------------------------------------------------------- the validation split from the command line
+def test_eval_cli_on_the_validation_split(tmp_path, capsys):
+    from scoreutils.cli import main
+
+    out = tmp_path / "val.json"
+    main(["eval", "--profile", "smoke", "--model", "tiny", "--level", "6", "--split", "validation", "--n", "3",
+          "--max-new-tokens", "2", "--out", str(out)])
+    assert json.loads(out.read_text())["split"] == "validation"
+    ids = [json.loads(line)["problem"]["id"] for line in open(out.with_suffix(".episodes.jsonl"))]
+    assert ids == [p.id for p in load_task("arithmetic", "validation", n=3, level=6)]
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:  # the smoke profile's level 0 has none: one line, exit status 2
+        main(["eval", "--profile", "smoke", "--model", "tiny", "--split", "validation", "--out", str(out)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "have no validation split" in err
