@@ -172,7 +172,9 @@ def setup_lesson(lesson: str, profile_name: str | None = None, train: bool = Fal
     if profile.name == "smoke":
         note = "smoke profile: a temporary folder; real results are never read or written"
     print(describe_hardware(lesson, profile, train))
-    print(f"runs: {results_dir(profile)} ({note})")
+    runs_dir, root = results_dir(profile), kit_root()
+    shown = runs_dir.relative_to(root) if root and runs_dir.is_relative_to(root) else runs_dir.name
+    print(f"runs: {shown} ({note})")
     return profile, figures
 
 

@@ -242,15 +242,16 @@ class Demo:
 
 def run_demo(profile: Profile, out: Path, figures: Path) -> Demo:
     """Base eval -> SCoRe training -> eval, with the transition and training-curve figures."""
-    from .plots import plot_training_curves, plot_transitions
+    from .plots import model_label, plot_training_curves, plot_transitions
 
     t0 = time.perf_counter()
     out, figures = Path(out), Path(figures)
     base = run_eval(profile, out / "base.json", label="base")
     score = run_train("score", profile, out / "score")
     paths = [plot_transitions({"base": (base.r1, base.r2), "SCoRe": (score.r1, score.r2)},
-                              figures / "transitions_demo.png", title="before / after SCoRe"),
-             plot_training_curves({"SCoRe": score.log}, figures / "training_curves_demo.png")]
+                              figures / "transitions_demo.png", title=f"{model_label(profile.model)}: before / after SCoRe"),
+             plot_training_curves({"SCoRe": score.log}, figures / "training_curves_demo.png",
+                                  title=f"{model_label(profile.model)}: SCoRe training")]
     return Demo(base, score, paths, time.perf_counter() - t0)
 
 
@@ -260,7 +261,8 @@ def trained_policy(run: Run, profile: Profile) -> Policy:
 
     ckpt = latest_checkpoint(run.path)
     if ckpt is None:
-        raise FileNotFoundError(f"{run.path} has no checkpoint to load (was it trained with this kit?)")
+        raise FileNotFoundError(f"{run.path} has no checkpoint to load (checkpoints are not shipped with the kit: "
+                                "train the run again, e.g. with TRAIN = True in a lesson)")
     policy = profile_policy(profile, lora=True)
     load_adapter(ckpt, policy)
     return policy

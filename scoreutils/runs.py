@@ -58,6 +58,12 @@ def _same_config(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return not config_difference(old, new, {"profile": profile_defaults()})
 
 
+def same_profile(saved: dict[str, Any], profile: Profile) -> bool:
+    """True when `saved` (a profile as a results file stored it) describes `profile` (fields added to
+    `Profile` since then count as equal at their defaults)."""
+    return _same_config({"profile": saved}, {"profile": profile.to_dict()})
+
+
 def load_or_train(method: str, profile: Profile, name: str | None = None) -> Run:
     """The finished run of `method` in `profile` under results/NAME (default: the method name), or train it
     now (resuming from its last checkpoint if one exists). A folder holding a run of another profile or
