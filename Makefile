@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test notebooks figures report bench clean
+.PHONY: setup demo test notebooks figures report bench reproduce clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,11 @@ bench: setup
 	$(BIN)/python benchmarks/rollout.py
 	$(BIN)/python benchmarks/train_step.py
 	$(BIN)/python benchmarks/memory.py
+
+# Every method x seeds 0,1,2 in the repro profile (docs/reproduction.md), two one-thread runs at a time;
+# resumable run by run (see `python tools/reproduce.py --dry-run`). Hours on 2 cores.
+reproduce: setup
+	$(BIN)/python tools/reproduce.py
 
 clean:
 	rm -rf $(VENV) .cache runs

@@ -1,0 +1,117 @@
+"""tools/reproduce.py (`make reproduce`) on the smoke profile and the tiny model, and the parallel-sampling
+control it runs (`pipeline.parallel_control`)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from scoreutils.checkpoints import CONFIG
+from scoreutils.config import get_profile
+from scoreutils.pipeline import parallel_control, run_control
+from scoreutils.rewards import score
+from scoreutils.rollout import sample_episodes
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("reproduce", ROOT / "tools" / "reproduce.py")
+reproduce = importlib.util.module_from_spec(_spec)
+sys.modules["reproduce"] = reproduce  # its dataclass looks its module up there
+_spec.loader.exec_module(reproduce)
+
+SMOKE = ["--profile", "smoke", "--model", "tiny"]
+
+
+def _args(tmp_path: Path, *extra: str) -> list[str]:
+    return [*SMOKE, "--out", str(tmp_path / "repro"), "--log", str(tmp_path / "logs" / "reproduce.log"), *extra]
+
+
+def test_the_table_has_every_method_and_the_controls():
+    assert list(reproduce.RUNS) == ["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl",
+                                    "stage1", "stage2", "score", "score-alpha0"]
+    assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
+    assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
+
+
+def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
+    assert reproduce.main(_args(tmp_path, "--dry-run")) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    runs = [line.split()[0] for line in lines[:-1]]
+    assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in reproduce.RUNS]
+    assert all(line.split(None, 1)[1] == "to run" for line in lines[:-1])
+    assert lines[-1].startswith("0 done, 33 to run, 0 blocked")
+    assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
+
+
+def test_status_of_partial_and_foreign_runs(tmp_path, capsys):
+    out = tmp_path / "repro"
+    job = reproduce.Job("score", 1)
+    folder = job.folder(out)
+    (folder / "checkpoints" / "step_000003").mkdir(parents=True)
+    (folder / CONFIG).write_text(json.dumps(reproduce.job_config(job, "smoke", "tiny")))
+    assert reproduce.status(job, out, "smoke", "tiny") == "resumes after step 3"
+    other = reproduce.Job("naive_rl", 0)
+    other.folder(out).mkdir(parents=True)
+    foreign = reproduce.job_config(other, "smoke", "tiny")
+    foreign["profile"]["lr"] = 1.0
+    (other.folder(out) / CONFIG).write_text(json.dumps(foreign))
+    assert reproduce.status(other, out, "smoke", "tiny").startswith("other configuration (profile.lr)")
+    # A blocked run is reported, never overwritten, and makes the exit status 1.
+    assert reproduce.main(_args(tmp_path, "--only", "naive_rl", "--seeds", "0")) == 1
+    assert json.loads((other.folder(out) / CONFIG).read_text())["profile"]["lr"] == 1.0
+    assert "skip naive_rl/seed0: other configuration" in (tmp_path / "logs" / "reproduce.log").read_text()
+
+
+def test_more_than_two_jobs_is_refused(tmp_path):
+    with pytest.raises(SystemExit) as info:
+        reproduce.main(_args(tmp_path, "--jobs", "3", "--dry-run"))
+    assert info.value.code == 2
+
+
+def test_two_tiny_runs_in_parallel_then_nothing_to_do(tmp_path, capsys):
+    args = _args(tmp_path, "--only", "base", "star", "--seeds", "0", "--poll", "0.2")
+    assert reproduce.main(args) == 0
+    out, log = tmp_path / "repro", tmp_path / "logs" / "reproduce.log"
+    for name in ("base", "star"):
+        metrics = json.loads((out / name / "seed0" / "metrics.json").read_text())
+        assert metrics["n"] == get_profile("smoke").n_eval and metrics["profile"]["model"] == "tiny"
+        assert metrics["profile"]["seed"] == 0
+        assert (tmp_path / "logs" / "reproduce" / f"{name}-seed0.log").exists()
+    events = [line.split()[2] for line in log.read_text().splitlines()]
+    assert events[:3] == ["reproduce:", "start", "start"] and events.count("done") == 2  # both at once
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == {"base", "star"} and summary["star"]["seeds"] == [0]
+    capsys.readouterr()
+    assert reproduce.main(args + ["--dry-run"]) == 0
+    assert [line.split() for line in capsys.readouterr().out.splitlines()[:2]] == [["base/seed0", "done"],
+                                                                                    ["star/seed0", "done"]]
+    before = (out / "star" / "seed0" / "metrics.json").stat().st_mtime_ns
+    assert reproduce.main(args) == 0  # finished runs are skipped, not redone
+    assert "0 runs to make, 2 done" in log.read_text().splitlines()[-2]
+    assert (out / "star" / "seed0" / "metrics.json").stat().st_mtime_ns == before
+
+
+# ---------------------------------------------------------------- the parallel-sampling control
+def test_parallel_control_pairs_two_independent_first_attempts(tiny_policy, one_thread):
+    profile = get_profile("smoke", temperature=1.0, n_eval=3, max_new_tokens=6)
+    parallel, sequential = parallel_control(tiny_policy, profile)
+    both = sample_episodes(tiny_policy, [e.problem for e in sequential], max_new_tokens=6, temperature=1.0,
+                           samples_per_problem=2, batch_size=profile.batch_size, seed=profile.seed, progress=False)
+    assert len(parallel) == len(sequential) == 3
+    for k, (par, seq) in enumerate(zip(parallel, sequential)):
+        first, second = both[2 * k], both[2 * k + 1]
+        assert (par.y1, par.y2, par.y2_ids, par.p_ids) == (first.y1, second.y1, second.y1_ids, [])
+        assert par.r2 == score(par.problem, par.y2) and par.extra == {"control": "parallel"}
+        assert (seq.y1, seq.y2) == (first.y1, first.y2) and seq.p_ids  # the same sample's own turn 2
+    assert any(p.y1 != p.y2 for p in parallel)  # independent draws, not a copy
+
+
+def test_run_control_writes_like_an_evaluation(tiny_policy, one_thread, tmp_path):
+    profile = get_profile("smoke", n_eval=2, max_new_tokens=4)
+    run = run_control(profile, tmp_path / "metrics.json", policy=tiny_policy)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["n"] == 2 and saved["temperature"] == profile.temperature and "acc_t1" in saved["sequential"]
+    assert len((tmp_path / "metrics.episodes.jsonl").read_text().splitlines()) == 2
+    assert run.metrics["label"] == "parallel control"

@@ -1,0 +1,232 @@
+"""Reproduce the kit's table: every method of the paper's Tables 1, 2 and 3 (scaled down), three seeds, in the
+`repro` profile, plus the base model and the parallel-sampling control. `make reproduce` runs it.
+
+Each run lands in OUT/<name>/seed<k>/ (OUT defaults to results/repro) and is made by `scoreutils.pipeline`:
+training runs by `run_train` (a finished run is skipped, an interrupted one resumes from its last
+checkpoint), evaluations by `run_eval` / `run_control` in a claimed folder of the same kind. Runs go two at a
+time (never more), each a one-thread process whose output goes to results/logs/reproduce/<name>-seed<k>.log;
+starts and ends are logged to results/logs/reproduce.log. Stop it at any time: a re-run goes on from there.
+
+    python tools/reproduce.py               # everything not yet finished
+    python tools/reproduce.py --dry-run     # what is done, what would run, nothing else
+    python tools/reproduce.py --only score score-alpha0 --seeds 0
+
+Not here: the metrics and what they say about the paper's claims (`scoreutils.metrics`, `verdicts`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scoreutils.checkpoints import CONFIG, claim_run_dir, config_difference, latest_checkpoint  # noqa: E402
+from scoreutils.config import get_profile, profile_defaults  # noqa: E402
+
+# name -> (what makes it, training method or None, profile changes). The paper's row each stands for is in
+# docs/reproduction.md.
+RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
+    "base": ("eval", None, {}),
+    "control": ("control", None, {}),
+    "star": ("train", "star", {}),
+    "star_plus": ("train", "star_plus", {}),
+    "pair_sft": ("train", "pair_sft", {}),
+    "pair_sft_plus": ("train", "pair_sft_plus", {}),
+    "naive_rl": ("train", "naive_rl", {}),
+    "stage1": ("train", "stage1", {}),
+    "stage2": ("train", "stage2", {}),
+    "score": ("train", "score", {}),
+    "score-alpha0": ("train", "score", {"alpha": 0.0}),
+}
+SEEDS = (0, 1, 2)
+MAX_JOBS = 2
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "TOKENIZERS_PARALLELISM": "false"}
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    seed: int
+
+    def folder(self, out: Path) -> Path:
+        return out / self.name / f"seed{self.seed}"
+
+    def label(self) -> str:
+        return f"{self.name}/seed{self.seed}"
+
+
+def job_profile(job: Job, profile: str, model: str | None):
+    """The profile a job runs in: `profile` with the job's seed, its changes and an optional model."""
+    changes = {**RUNS[job.name][2], "seed": job.seed, **({"model": model} if model else {})}
+    return get_profile(profile, **changes)
+
+
+def job_config(job: Job, profile: str, model: str | None) -> dict[str, Any]:
+    """What the job's folder remembers in config.json (for training runs: what `run_train` writes)."""
+    kind, method, _ = RUNS[job.name]
+    return {"method": method if kind == "train" else kind, "profile": job_profile(job, profile, model).to_dict()}
+
+
+def status(job: Job, out: Path, profile: str, model: str | None) -> str:
+    """"done", "to run", "resumes after step N", or "other configuration: ..." (left alone)."""
+    folder = job.folder(out)
+    cfg = folder / CONFIG
+    if cfg.exists():
+        diff = config_difference(json.loads(cfg.read_text()), job_config(job, profile, model),
+                                 {"profile": profile_defaults()})
+        if diff:
+            return f"other configuration ({', '.join(diff[:3])}): delete {folder} to redo it"
+    if (folder / "metrics.json").exists():
+        return "done"
+    ckpt = latest_checkpoint(folder)
+    return f"resumes after step {int(ckpt.name.split('_')[1])}" if ckpt else "to run"
+
+
+def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
+    """Make one run in this process (the scheduler starts one process per job)."""
+    import torch
+
+    from scoreutils import pipeline
+
+    torch.set_num_threads(1)
+    kind, method, _ = RUNS[job.name]
+    prof = job_profile(job, profile, model)
+    folder = job.folder(out)
+    if kind == "train":
+        pipeline.run_train(method, prof, folder)
+        return
+    with claim_run_dir(folder, job_config(job, profile, model), defaults={"profile": profile_defaults()}):
+        if (folder / "metrics.json").exists():
+            return
+        if kind == "eval":
+            pipeline.run_eval(prof, folder / "metrics.json", label=job.name)
+        else:
+            pipeline.run_control(prof, folder / "metrics.json")
+
+
+def _log(path: Path, line: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
+    print(stamped, flush=True)
+    with open(path, "a") as f:
+        f.write(stamped + "\n")
+
+
+def schedule(jobs: list[Job], args: argparse.Namespace) -> int:
+    """Run `jobs` as one-thread subprocesses, `args.jobs` at a time; returns the number that failed."""
+    logs = args.log.parent / "reproduce"
+    logs.mkdir(parents=True, exist_ok=True)
+    pending, running, failed = list(jobs), {}, 0
+    env = {**os.environ, **ONE_THREAD}
+    try:
+        while pending or running:
+            while pending and len(running) < args.jobs:
+                job = pending.pop(0)
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--job", job.name, "--seed", str(job.seed),
+                       "--profile", args.profile, "--out", str(args.out)] + (["--model", args.model] if args.model else [])
+                out = open(logs / f"{job.name}-seed{job.seed}.log", "a")
+                running[job] = (subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT),
+                                time.perf_counter(), out)
+                _log(args.log, f"start {job.label()} (pid {running[job][0].pid})")
+            time.sleep(args.poll)
+            for job, (proc, t0, out) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                out.close()
+                del running[job]
+                failed += proc.returncode != 0
+                _log(args.log, f"{'done' if proc.returncode == 0 else 'FAILED'} {job.label()} rc={proc.returncode} "
+                               f"wall={time.perf_counter() - t0:.0f}s"
+                     + ("" if proc.returncode == 0 else f" (see {logs / f'{job.name}-seed{job.seed}.log'})"))
+    except KeyboardInterrupt:
+        for job, (proc, _, out) in running.items():
+            proc.terminate()
+            proc.wait()
+            out.close()
+            _log(args.log, f"interrupted {job.label()}: a re-run resumes it")
+        raise SystemExit(130) from None
+    return failed
+
+
+def summary(out: Path, names: list[str], seeds: list[int]) -> dict[str, Any]:
+    """Mean and spread over seeds of the finished runs' main metrics, written to OUT/summary.json."""
+    keys = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
+    rows: dict[str, Any] = {}
+    for name in names:
+        found = {k: json.loads((out / name / f"seed{k}" / "metrics.json").read_text()) for k in seeds
+                 if (out / name / f"seed{k}" / "metrics.json").exists()}
+        if not found:
+            continue
+        rows[name] = {"seeds": sorted(found), "n": [m["n"] for m in found.values()]}
+        for key in keys:
+            values = [m[key] for m in found.values()]
+            rows[name][key] = {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
+                               else None, "per_seed": values}
+    (out / "summary.json").write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+def _print_summary(rows: dict[str, Any]) -> None:
+    print(f"{'run':14s} {'seeds':>5s} " + " ".join(f"{k:>14s}" for k in ("Acc@t1", "Acc@t2", "Δ", "Δi→c", "Δc→i")))
+    for name, row in rows.items():
+        cells = []
+        for key in ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i"):
+            m, sd = row[key]["mean"], row[key]["sd"]
+            cells.append(f"{100 * m:6.1f}" + (f" ± {100 * sd:4.1f}" if sd is not None else "       "))
+        print(f"{name:14s} {len(row['seeds']):5d} " + " ".join(f"{c:>14s}" for c in cells))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dry-run", action="store_true", help="list what is done and what would run; run nothing")
+    ap.add_argument("--only", nargs="+", choices=list(RUNS), metavar="NAME",
+                    help=f"only these runs ({', '.join(RUNS)})")
+    ap.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    ap.add_argument("--profile", default="repro")
+    ap.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "repro")
+    ap.add_argument("--log", type=Path, default=ROOT / "results" / "logs" / "reproduce.log")
+    ap.add_argument("--jobs", type=int, choices=range(1, MAX_JOBS + 1), default=MAX_JOBS,
+                    help=f"runs at a time, one thread each (at most {MAX_JOBS})")
+    ap.add_argument("--poll", type=float, default=5.0, help=argparse.SUPPRESS)
+    ap.add_argument("--job", choices=list(RUNS), help=argparse.SUPPRESS)
+    ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    get_profile(args.profile)  # an unknown profile: one line, before anything starts
+    if args.job:
+        run_job(Job(args.job, args.seed), args.out, args.profile, args.model)
+        return 0
+    names = args.only or list(RUNS)
+    jobs = [Job(name, seed) for seed in args.seeds for name in names]
+    states = {job: status(job, args.out, args.profile, args.model) for job in jobs}
+    todo = [job for job in jobs if states[job] == "to run" or states[job].startswith("resumes")]
+    if args.dry_run:
+        for job in jobs:
+            print(f"{job.label():24s} {states[job]}")
+        print(f"{sum(s == 'done' for s in states.values())} done, {len(todo)} to run, "
+              f"{len(jobs) - len(todo) - sum(s == 'done' for s in states.values())} blocked; profile {args.profile}, "
+              f"out {args.out}")
+        return 0
+    blocked = [job for job in jobs if states[job] != "done" and job not in todo]
+    for job in blocked:
+        _log(args.log, f"skip {job.label()}: {states[job]}")
+    _log(args.log, f"reproduce: {len(todo)} runs to make, {len(jobs) - len(todo) - len(blocked)} done "
+                   f"(profile {args.profile}, {args.jobs} at a time)")
+    failed = schedule(todo, args) if todo else 0
+    _print_summary(summary(args.out, names, args.seeds))
+    _log(args.log, f"reproduce: finished, {failed} failed, {len(blocked)} blocked")
+    return 1 if failed or blocked else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
