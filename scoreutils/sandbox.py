@@ -93,13 +93,15 @@ _mode: str | None = None
 
 @dataclass(frozen=True)
 class ProgramTests:
-    """A problem's tests. `code` runs in the supervisor; its free names (and `entry_point`) come from
-    the program, everything else (builtins, the tests' imports, helpers defined by `prompt`) does not.
-    With an `entry_point` (HumanEval), `check(entry_point)` is called after `code` ran."""
+    """A problem's tests. `code` runs in the supervisor; its free names come from the program, except
+    builtins and the helpers `prompt` defines; `provides` (names the task's own solution defines, even
+    a builtin's) and `entry_point` always come from the program. With an `entry_point` (HumanEval),
+    `check(entry_point)` is called after `code` ran."""
 
     code: str
     entry_point: str | None = None
     prompt: str = ""
+    provides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,7 @@ def _test_plan(tests: ProgramTests) -> dict[str, Any]:
                     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                     helpers.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
         helpers.discard(tests.entry_point)
-    names = (free - helpers) | ({tests.entry_point} if tests.entry_point else set())
+    names = (free - helpers) | set(tests.provides) | ({tests.entry_point} if tests.entry_point else set())
     return {"code": tests.code, "entry_point": tests.entry_point, "names": sorted(names),
             "prompt": tests.prompt if free & helpers else ""}
 
@@ -232,10 +234,11 @@ class _Tail:
     """The last OUTPUT_LIMIT bytes of a stream, and how many bytes it had."""
 
     def __init__(self) -> None:
-        self.data, self.size = bytearray(), 0
+        self.data, self.size, self.chunks = bytearray(), 0, 0
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
+        self.chunks += 1
         self.data += chunk
         if len(self.data) > 4 * OUTPUT_LIMIT:
             del self.data[:-OUTPUT_LIMIT]
@@ -261,7 +264,8 @@ def _run(source: str, tests: ProgramTests | None, config: dict[str, Any], timeou
         token = secrets.token_hex(16)
         env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": str(work), "TMPDIR": str(work),
                "LANG": "C.UTF-8"}
-        verdict_r, verdict_w = os.pipe()
+        # Packet mode: every write is a packet, so the verdict is the supervisor's only if it is the one packet.
+        verdict_r, verdict_w = os.pipe2(os.O_DIRECT) if hasattr(os, "O_DIRECT") else os.pipe()
         try:
             with tempfile.TemporaryFile(dir=base) as stdin:  # unnamed: only the supervisor reads it
                 stdin.write(_frame(config) + _frame(None if tests is None else _test_plan(tests)))
@@ -281,10 +285,7 @@ def _run(source: str, tests: ProgramTests | None, config: dict[str, Any], timeou
             os.close(verdict_r)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    try:
-        decided = json.loads(verdict.data.decode())
-    except ValueError:
-        decided = {}
+    decided = _verdict(verdict)
     returncode = decided.get("returncode")
     if timed_out:
         returncode, detail = -signal.SIGKILL, f"timed out after {timeout_s:g} s"
@@ -297,6 +298,25 @@ def _run(source: str, tests: ProgramTests | None, config: dict[str, Any], timeou
     passed = not timed_out and proc.returncode == 0 and decided.get("passed") is True
     return SandboxResult(passed=passed, returncode=returncode, timed_out=timed_out, stdout=out.text(),
                          stderr=err.text(), wall_s=wall_s, isolation=config["mode"], detail="" if passed else detail)
+
+
+_VERDICT_TYPES = {"passed": (bool,), "returncode": (int, type(None)), "detail": (str,), "isolation": (str,),
+                  "notes": (list,)}
+
+
+def _verdict(tail: _Tail) -> dict[str, Any]:
+    """The supervisor's verdict, or {} unless it is exactly one packet holding exactly its fields, each of
+    its type: a write by anyone else (a second packet, a prefix or suffix around it) voids it."""
+    try:
+        verdict = json.loads(tail.data.decode())
+    except ValueError:
+        return {}
+    if tail.chunks != 1 or type(verdict) is not dict or set(verdict) != set(_VERDICT_TYPES):
+        return {}
+    if any(type(verdict[k]) not in types for k, types in _VERDICT_TYPES.items()) or \
+            any(type(n) is not str for n in verdict["notes"]):
+        return {}
+    return verdict
 
 
 def _collect(proc: subprocess.Popen, verdict_fd: int, deadline: float, mode: str, token: str,
@@ -402,12 +422,23 @@ def extract_code(completion: str, problem: Problem | None = None) -> str:
     return problem.prompt + text
 
 
-def grade_code(problem: Problem, completion: str, timeout_s: float = 10.0) -> SandboxResult:
-    """Run the program in `completion` against `problem`'s tests (`run_program` with `Tests`): HumanEval's
-    prompt is trusted code whose helpers the tests keep; its entry point is taken from the program."""
+def grade_code(problem: Problem, completion: str, timeout_s: float = 10.0, isolation: str = "auto") -> SandboxResult:
+    """Run the program in `completion` against `problem`'s tests (`run_program` with `ProgramTests`):
+    HumanEval's prompt is trusted code whose helpers the tests keep; the entry point comes from the program."""
     entry_point = problem.entry_point or None
-    tests = ProgramTests(problem.reference, entry_point, problem.prompt if entry_point else "")
-    return run_program(extract_code(completion, problem), tests=tests, timeout_s=timeout_s)
+    tests = ProgramTests(problem.reference, entry_point, problem.prompt if entry_point else "",
+                         _defined_names(problem.meta.get("code", "")))
+    return run_program(extract_code(completion, problem), tests=tests, timeout_s=timeout_s, isolation=isolation)
+
+
+@functools.lru_cache(maxsize=4096)
+def _defined_names(solution: str) -> tuple[str, ...]:
+    """The functions and classes a reference solution (MBPP's `code`) defines at its top level: the tests
+    take these from the program even when one is named like a builtin."""
+    with contextlib.suppress(SyntaxError, ValueError):
+        return tuple(sorted(node.name for node in ast.parse(solution).body
+                            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))))
+    return ()
 
 
 def code_reward(problem: Problem, completion: str, timeout_s: float = 10.0) -> float:

@@ -39,6 +39,34 @@ def prctl(option: int, value: int) -> None:
     _check(_libc.prctl(option, value, 0, 0, 0), f"prctl({option})")
 
 
+# A seccomp filter: the kernel keyring calls fail with EPERM. Keyrings belong to a uid and outlive its
+# processes, so without it one program could leave a note (a solution, say) for a later one of the same uid.
+# Also refused: every other syscall ABI of the machine (i386, x32), which would dodge the numbers below.
+_SECCOMP = {"x86_64": (0xC000003E, (248, 249, 250)), "aarch64": (0xC00000B7, (217, 218, 219))}
+
+
+def deny_keyrings() -> bool:
+    """Install the filter (after no_new_privs); False on machines it has no numbers for."""
+    arch = _SECCOMP.get(os.uname().machine)
+    if arch is None:
+        return False
+    audit_arch, numbers = arch
+    deny, allow = 0x00050000 | 1, 0x7FFF0000  # SECCOMP_RET_ERRNO | EPERM, SECCOMP_RET_ALLOW
+    n = len(numbers)
+    program = [(0x20, 0, 0, 4), (0x15, 1, 0, audit_arch), (0x06, 0, 0, deny),  # arch: native, or refuse
+               (0x20, 0, 0, 0), (0x35, n + 1, 0, 0x40000000)]  # the call's number; x32 calls: refuse
+    program += [(0x15, n - i, 0, number) for i, number in enumerate(numbers)]
+    program += [(0x06, 0, 0, allow), (0x06, 0, 0, deny)]
+    filters = (ctypes.c_uint64 * len(program))(*(code | jt << 16 | jf << 24 | k << 32 for code, jt, jf, k in program))
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    prog = Program(len(program), ctypes.cast(filters, ctypes.c_void_p))
+    _check(_libc.prctl(22, 2, ctypes.byref(prog), 0, 0), "prctl(SECCOMP)")  # PR_SET_SECCOMP, MODE_FILTER
+    return True
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
                        ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
@@ -125,4 +153,5 @@ def isolate(setup: dict[str, Any]) -> list[str]:
         os.setresuid(uid, uid, uid)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
-    return [f"{mode}: uid {os.getuid()}, gid {os.getgid()}, groups {os.getgroups()}, pid {os.getpid()}"]
+    notes = [f"{mode}: uid {os.getuid()}, gid {os.getgid()}, groups {os.getgroups()}, pid {os.getpid()}"]
+    return notes + ([] if deny_keyrings() else [f"no seccomp filter on {os.uname().machine}"])

@@ -368,7 +368,8 @@ def main(isolation: Any, guard: Any) -> None:
     verdict_fd = int(sys.argv[2])
     isolation.prctl(isolation.PR_SET_DUMPABLE, 0)  # nobody reads our memory, fds or environment via /proc or ptrace
     setup = recv(0, CONFIG_LIMIT)
-    verdict: dict[str, Any] = {"passed": False, "returncode": None, "detail": "", "isolation": setup["mode"]}
+    verdict: dict[str, Any] = {"passed": False, "returncode": None, "detail": "", "isolation": setup["mode"],
+                               "notes": []}
     sys.path.extend(path for path in site.getsitepackages() if os.path.isdir(path))  # no .pth files run
     site.setquit()
     try:
@@ -393,7 +394,10 @@ def main(isolation: Any, guard: Any) -> None:
         supervise(setup, pid, Channel(requests_w, replies_r, setup["message_limit"]), verdict)
     except BaseException as e:
         verdict["detail"] = verdict["detail"] or f"sandbox: {type(e).__name__}: {e}"
-    os.write(verdict_fd, json.dumps(verdict).encode())
+    if not (type(verdict["notes"]) is list and all(type(n) is str for n in verdict["notes"])):
+        verdict["notes"] = []
+    verdict["detail"] = verdict["detail"][-1500:]
+    os.write(verdict_fd, json.dumps(verdict).encode()[:4000])  # one write: one packet of the verdict pipe
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)  # no interpreter teardown: the verdict is written

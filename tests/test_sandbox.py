@@ -460,3 +460,24 @@ def test_a_failed_test_says_why(humaneval):
     assert not result.passed and "AssertionError" in result.detail and "assert candidate" in result.detail
     result = grade_code(humaneval["HumanEval/53"], "    return x + y\nimport sys\nsys.exit(0)\n")
     assert not result.passed and result.returncode == 0 and "exited (status 0)" in result.detail
+
+
+def test_mbpp_takes_the_reference_solutions_names_from_the_program():
+    """MBPP's tests name the task's functions and classes; those come from the program even when one is
+    named like a builtin (any other builtin is the supervisor's), and objects of the program's classes
+    cross as handles that the tests pass back."""
+    from scoreutils.tasks import Problem
+
+    halve = Problem(id="mbpp/x", prompt="Write a function round that halves.", split="test", source="mbpp",
+                    kind="code", reference="assert round(4) == 2\nassert round(10) == 5",
+                    meta={"code": "def round(x):\n    return x // 2\n"})
+    assert code_reward(halve, "def round(x):\n    return x // 2\n") == 1.0
+    assert code_reward(halve, "def round(x):\n    return x\n") == 0.0
+    solution = ("class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n\n"
+                "def longest_chain(pairs):\n    ends, n = None, 0\n    for p in sorted(pairs, key=lambda p: p.b):\n"
+                "        if ends is None or p.a > ends:\n            ends, n = p.b, n + 1\n    return n\n")
+    chain = Problem(id="mbpp/y", prompt="Longest chain of pairs.", split="test", source="mbpp", kind="code",
+                    reference="assert longest_chain([Pair(5, 24), Pair(15, 25), Pair(27, 40), Pair(50, 60)]) == 3",
+                    meta={"code": solution})
+    assert code_reward(chain, solution) == 1.0
+    assert code_reward(chain, solution.replace("n + 1", "n + 2")) == 0.0

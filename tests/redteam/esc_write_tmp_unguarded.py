@@ -1,0 +1,13 @@
+# expect: fail
+# target: program
+# class: escape
+# idea: the same with a fresh posix: the kernel must refuse
+# old kit: false pass; a file appeared in /tmp or /dev/shm
+# needs: kernel
+import sys
+sys.meta_path.pop(0)
+for _name in ("posix", "_io", "_socket", "_posixsubprocess"):
+    sys.modules.pop(_name, None)
+import posix, _io, _socket
+
+posix.close(posix.open("/tmp/" + __MARKER__, posix.O_CREAT | posix.O_WRONLY))

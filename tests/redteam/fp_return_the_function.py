@@ -1,0 +1,6 @@
+# expect: fail
+# target: HumanEval/53
+# class: false-pass
+# idea: return the candidate function itself
+# old kit: ok
+    return add

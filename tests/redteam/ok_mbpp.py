@@ -1,0 +1,7 @@
+# expect: pass
+# target: mbpp
+# class: correct
+# idea: MBPP: a plain correct function
+# old kit: ok
+def add(a, b):
+    return a + b
