@@ -1,7 +1,7 @@
 """The sandbox's child side: a supervisor that isolates a program in a process of its own and, for a
-code problem, runs the problem's tests against it. `sandbox.run_program` starts it as
-`python -I -S -B sandbox_prelude.py TOKEN VERDICT_FD`, with two framed JSON messages on stdin: the
-setup (program, limits, isolation) and the tests. Stdlib only; not part of the package's API. Without
+code problem, runs the problem's tests against it. `sandbox_run` starts it (compiled, with
+its siblings) as `python -I -S -B -c BOOT CODE TOKEN VERDICT_FD`, with two framed JSON messages on
+stdin: the setup (program, limits, isolation) and the tests. Stdlib only; not part of the package's API. Without
 `site` (it costs ~40 ms with editable installs), it puts the site-packages directories on sys.path
 itself, without running their .pth files, and defines exit() and quit().
 
@@ -365,7 +365,7 @@ def program_process(setup: dict[str, Any], requests: int, replies: int, isolatio
 
 def main(isolation: Any, guard: Any) -> None:
     """The supervisor: `isolation` and `guard` are the sibling modules, already imported."""
-    verdict_fd = int(sys.argv[2])
+    verdict_fd = int(sys.argv[-1])
     isolation.prctl(isolation.PR_SET_DUMPABLE, 0)  # nobody reads our memory, fds or environment via /proc or ptrace
     setup = recv(0, CONFIG_LIMIT)
     verdict: dict[str, Any] = {"passed": False, "returncode": None, "detail": "", "isolation": setup["mode"],
