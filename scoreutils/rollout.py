@@ -4,11 +4,12 @@ For each problem x: y1 ~ pi(.|x1), then y2 ~ pi(.|x2) with x2 = [x1, y1, p] buil
 *sampled ids* (never decoded and re-encoded, see `prompts.second_turn_ids`). An Episode keeps the ids
 of [x1, y1, p, y2], the positions of each attempt, both texts, truncation flags and the rewards.
 Greedy decoding (temperature 0) is the paper's evaluation; temperature > 0 samples training traces.
-KV reuse: the k samples of a problem share x1, so each distinct x1 of a batch is prefilled once and its
-KV cache copied to the k rows, which then sample independently from there (`_shared_prefill`); turn 2
-continues from turn 1's cache, so only p is prefilled. The cache appends in place instead of copying
-itself at every step (`_growing_layer`). Same tokens as fresh prefills (`reuse_cache=False`) up to float
-rounding; `benchmarks/rollout.py` measures the gain against plain generate().
+Less work than plain generate() for the same tokens: the k samples of a problem share x1, so each
+distinct x1 of a batch is prefilled once and its KV cache copied to the k rows, which then sample
+independently (`_shared_prefill`); turn 2 continues from turn 1's cache, so only p is prefilled; the
+cache appends in place instead of copying itself every step (`_growing_layer`); rows that have ended
+leave the batch once they are half of it (`_decode`). Same tokens as `reuse_cache=False` (fresh
+prefills, plain generate()) up to float rounding; `benchmarks/rollout.py` measures the gain.
 Not here: losses over episodes (`losses.py`), metrics (`metrics.py`).
 """
 from __future__ import annotations
@@ -104,7 +105,7 @@ def _split_rows(new: torch.Tensor, eos_id: int) -> list[tuple[list[int], bool]]:
 def _generate(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int, temperature: float,
               cache: Any = None) -> tuple[torch.Tensor, Any]:
     """One batched generate() call: (all ids incl. the context, the KV cache). `cache` may hold the KV of a
-    prefix of `ids`; only the rest is prefilled."""
+    prefix of `ids`; only the rest is prefilled. The reference that `_decode` reproduces."""
     tok = policy.tokenizer
     kwargs: dict[str, Any] = {"do_sample": False} if temperature <= 0 else \
         {"do_sample": True, "temperature": float(temperature), "top_p": 1.0, "top_k": None}
@@ -143,6 +144,19 @@ def _growing_layer() -> type:
             self.keys, self.values = self.kbuf[..., :old + new, :], self.vbuf[..., :old + new, :]
             return self.keys, self.values
 
+        def batch_select_indices(self, indices: torch.Tensor) -> None:
+            """Keep the rows `indices`, copied once into buffers of the same capacity."""
+            n = self.get_seq_length()
+            if n == 0 or self.kbuf is None:
+                return super().batch_select_indices(indices)
+            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
+            self.keys, self.values = self.kbuf[..., :n, :], self.vbuf[..., :n, :]
+
+        def set_rows(self, keys: torch.Tensor, values: torch.Tensor, length: int) -> None:
+            """Make `keys[..., :length, :]` (and values) the cache, keeping their spare room."""
+            self.kbuf, self.vbuf = keys, values
+            self.keys, self.values = keys[..., :length, :], values[..., :length, :]
+
     return GrowingLayer
 
 
@@ -178,6 +192,76 @@ def _shared_prefill(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, group
     return cache
 
 
+@torch.no_grad()
+def _decode(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, max_new_tokens: int, temperature: float,
+            cache: Any, keep_cache: bool) -> tuple[torch.Tensor, Any]:
+    """What `_generate` returns, without computing rows that have ended: the kit's own decoding loop.
+
+    `cache` (a `_growing_cache`) holds the KV of a prefix of `ids`; the rest is prefilled. Each step takes
+    the tokens generate() would: greedy argmax, or softmax(logits / temperature) and one multinomial draw
+    over all B rows (rows no longer computed get a dummy distribution), so the random stream and every
+    row's draws match generate()'s. Ended rows are fed the pad token, as in generate(), until they are
+    at most half the batch; then they leave it. With `keep_cache` the cache returned holds every row
+    (rows that left are kept aside and put back, zeros past their end: masked in turn 2), and a row
+    leaves only after its end token's KV is in the cache; without it the returned cache is dropped.
+    """
+    model, tok = policy.model, policy.tokenizer
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+    b, width = ids.shape
+    start = cache.get_seq_length()
+    position = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)[:, start:]
+    attn = None if bool(mask.all()) else mask  # as generate(): no mask when nothing is padded
+    inputs, rows = ids[:, start:], torch.arange(b, device=ids.device)
+    out = torch.full((b, max_new_tokens), pad, dtype=torch.long, device=ids.device)
+    alive = torch.ones(b, dtype=torch.bool, device=ids.device)  # no end token yet
+    ended_at = torch.full((b,), max_new_tokens, device=ids.device)  # step of a row's end token
+    aside: list[tuple[torch.Tensor, torch.Tensor]] = []  # per layer, every row's KV (keep_cache)
+    steps = 0
+    for step in range(max_new_tokens):
+        logits = model(input_ids=inputs, attention_mask=attn, position_ids=position, past_key_values=cache,
+                       use_cache=True, logits_to_keep=1).logits[:, -1].float()
+        if temperature > 0:
+            probs = torch.zeros((b, logits.shape[-1]), device=logits.device)
+            probs[:, pad] = 1.0
+            probs[rows] = torch.softmax(logits / temperature, dim=-1)
+            token = torch.multinomial(probs, num_samples=1).squeeze(1)[rows]
+        else:
+            token = logits.argmax(dim=-1)
+        token = torch.where(alive[rows], token, pad)
+        out[rows, step] = token
+        ends = alive[rows] & (token == eos)
+        alive[rows[ends]], ended_at[rows[ends]] = False, step
+        steps = step + 1
+        if not bool(alive.any()):
+            break
+        # rows that may leave: ended, and (keep_cache) their end token already fed back
+        done = ~alive[rows] & ((ended_at[rows] < step) if keep_cache else True)
+        if 2 * int(done.sum()) >= len(rows):
+            if keep_cache:
+                length = cache.get_seq_length()
+                if not aside:
+                    aside = [(layer.keys.new_zeros((b, *layer.keys.shape[1:2], width + max_new_tokens,
+                                                    layer.keys.shape[-1])),
+                              layer.values.new_zeros((b, *layer.values.shape[1:2], width + max_new_tokens,
+                                                      layer.values.shape[-1])))
+                             for layer in cache.layers]
+                for (k, v), layer in zip(aside, cache.layers):
+                    k[rows[done], :, :length], v[rows[done], :, :length] = layer.keys[done], layer.values[done]
+            keep = (~done).nonzero().squeeze(1)
+            cache.batch_select_indices(keep)
+            rows, token, position = rows[keep], token[keep], position[keep]
+            attn = attn[keep] if attn is not None else None
+        inputs, position = token[:, None], position[:, -1:] + 1
+        if attn is not None:
+            attn = torch.cat([attn, attn.new_ones((len(rows), 1))], dim=1)
+    if keep_cache and aside:
+        length = cache.get_seq_length()
+        for (k, v), layer in zip(aside, cache.layers):
+            k[rows, :, :length], v[rows, :, :length] = layer.keys, layer.values
+            layer.set_rows(k, v, length)
+    return torch.cat([ids, out[:, :steps]], dim=1), cache if keep_cache else None
+
+
 def _turn2_context(seq: torch.Tensor, mask: torch.Tensor, first: list[tuple[list[int], bool]],
                    p_ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Turn 2's input as a continuation of turn 1's generate() output, so its KV cache can be reused.
@@ -201,9 +285,10 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
                     reuse_cache: bool = True) -> list[Episode]:
     """Two attempts for every (problem, sample), in batches. Greedy when temperature == 0.
     `instruction` replaces the paper's turn-2 instruction p (e.g. `prompts.SELF_REFINE_TURN2`).
-    `reuse_cache`: x1 is prefilled once per problem of a batch for its k samples, and turn 2 continues
-    from turn 1's KV cache, prefilling only p instead of [x1, y1, p] (same tokens up to float rounding;
-    `benchmarks/rollout.py` measures the gain). False prefills every row's x1 and [x1, y1, p] afresh.
+    `reuse_cache`: x1 is prefilled once per problem of a batch for its k samples, turn 2 continues
+    from turn 1's KV cache, prefilling only p instead of [x1, y1, p], and ended rows stop being computed
+    (`_decode`; same tokens up to float rounding, `benchmarks/rollout.py` measures the gain). False:
+    plain generate() on fresh prefills of every row's x1 and [x1, y1, p].
 
     Episodes come back grouped: the k samples of a problem are consecutive (RLOO needs the groups).
     """
@@ -224,18 +309,21 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
             batch = [(problems[i], s) for i, s in jobs[start:start + batch_size]]
             x1 = [first_turn_ids(tok, p) for p, _ in batch]
             ids, mask = _left_pad(x1, tok.pad_token_id, policy.device)
-            cache = _shared_prefill(policy, ids, mask, index) if reuse_cache else None
-            seq, cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
+            if reuse_cache:
+                seq, cache = _decode(policy, ids, mask, max_new_tokens, temperature,
+                                     _shared_prefill(policy, ids, mask, index), keep_cache=True)
+            else:
+                seq, cache = _generate(policy, ids, mask, max_new_tokens, temperature)
             first = _split_rows(seq[:, ids.shape[1]:], tok.eos_token_id)
             p_ids = [second_turn_ids(tok, p, attempt1_ended=not trunc, instruction=instruction)
                      for (p, _), (_, trunc) in zip(batch, first)]
             if reuse_cache:
                 ids, mask = _turn2_context(seq, mask, first, p_ids, tok.pad_token_id)
+                seq, _ = _decode(policy, ids, mask, max_new_tokens, temperature, cache, keep_cache=False)
             else:
-                cache = None
                 ids, mask = _left_pad([a + y1 + p for a, (y1, _), p in zip(x1, first, p_ids)],
                                       tok.pad_token_id, policy.device)
-            seq, cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
+                seq, _ = _generate(policy, ids, mask, max_new_tokens, temperature)
             del cache
             second = _split_rows(seq[:, ids.shape[1]:], tok.eos_token_id)
             for (prob, s), x, (y1, t1), p, (y2, t2) in zip(batch, x1, first, p_ids, second):

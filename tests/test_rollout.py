@@ -105,15 +105,17 @@ def test_masks_cover_exactly_the_attempts(varied_policy, eos_policy):
 @pytest.mark.parametrize("reuse_cache", [True, False])
 def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypatch, reuse_cache):
     calls = []
+    name = "_decode" if reuse_cache else "_generate"  # the kit's decoding loop, or plain generate()
+    real_fn = getattr(rollout, name)
 
-    def spy(policy, ids, mask, max_new_tokens, temperature, cache=None):
-        cached = cache is not None and cache.get_seq_length() > 0  # before generate() fills it
-        seq, out_cache = _generate(policy, ids, mask, max_new_tokens, temperature, cache)
+    def spy(policy, ids, mask, max_new_tokens, temperature, cache=None, **kw):
+        cached = cache is not None and cache.get_seq_length() > 0  # before decoding fills it
+        seq, out_cache = real_fn(policy, ids, mask, max_new_tokens, temperature, cache, **kw)
         real = [row[m.bool()].tolist() for row, m in zip(ids, mask)]  # the tokens the model attends to
         calls.append((real, seq[:, ids.shape[1]:].tolist(), cached))
         return seq, out_cache
 
-    monkeypatch.setattr(rollout, "_generate", spy)
+    monkeypatch.setattr(rollout, name, spy)
     problems = _problems(5)
     eps = _sample(varied_policy, problems, temperature=0.0, batch_size=8, score=False, reuse_cache=reuse_cache)
     assert len(calls) == 2  # one batch: attempt 1, then attempt 2
@@ -202,18 +204,46 @@ def test_shared_prefill_samples_rows_independently(tiny_policy, eos_policy):
     assert [e.ids for e in shared] == [e.ids for e in _sample(eos_policy, problems, seed=4, reuse_cache=False, **kw)]
 
 
+# ---------------------------------------------------------------- ended rows leave the batch
+@pytest.mark.parametrize("policy_name,temperature", [("varied_policy", 0.0), ("eos_policy", 1.0)])
+def test_ended_rows_leave_the_batch_and_change_no_token(policy_name, temperature, request):
+    """Once half a batch has ended, those rows are no longer computed; every token, flag and the turn-2
+    context (turn 1's cache, rows put back) stay those of plain generate() on fresh prefills."""
+    policy = request.getfixturevalue(policy_name)
+    problems, rows = _problems(6), 12
+    kw = dict(temperature=temperature, samples_per_problem=2, batch_size=rows, max_new_tokens=12, seed=5,
+              score=False)
+    shapes, handle = _forward_shapes(policy)
+    try:
+        fast = _sample(policy, problems, **kw)
+    finally:
+        handle.remove()
+    fresh = _sample(policy, problems, reuse_cache=False, **kw)
+    assert [e.to_dict() for e in fast] == [e.to_dict() for e in fresh]
+    assert any(not e.truncated1 for e in fast) and any(e.truncated1 for e in fast)
+    assert min(r for r, _ in shapes) < rows  # some decoding steps ran on fewer rows than the batch
+    turn2_prefill = [s for s in shapes[1:] if s[1] > 1]
+    assert turn2_prefill and turn2_prefill[0][0] == rows  # turn 2 starts again from every row
+
+
 @pytest.mark.slow
 def test_shared_prefill_greedy_on_the_bundled_model(bundled_policy):
-    """On the real model (where float rounding could flip a near-tie), greedy episodes with k samples and one
-    prefill of x1 per problem equal fresh per-row prefills and the k = 1 rollout."""
-    problems = load_task("arithmetic", "test", n=3, level=[0, 1, 2])
-    kw = dict(temperature=0.0, max_new_tokens=24, batch_size=6, progress=False)
-    shared = sample_episodes(bundled_policy, problems, samples_per_problem=2, **kw)
+    """On the real model (where float rounding could flip a near-tie), greedy episodes with k samples, one
+    prefill of x1 per problem and ended rows leaving the batch equal fresh per-row prefills through plain
+    generate() and the k = 1 rollout."""
+    problems = load_task("arithmetic", "test", n=4, level=0)
+    kw = dict(temperature=0.0, max_new_tokens=40, batch_size=8, progress=False)
+    shapes, handle = _forward_shapes(bundled_policy)
+    try:
+        shared = sample_episodes(bundled_policy, problems, samples_per_problem=2, **kw)
+    finally:
+        handle.remove()
     fresh = sample_episodes(bundled_policy, problems, samples_per_problem=2, reuse_cache=False, **kw)
     single = sample_episodes(bundled_policy, problems, **kw)
     assert [e.to_dict() for e in shared] == [e.to_dict() for e in fresh]
     assert [e.ids for e in shared] == [e.ids for e in single for _ in range(2)]
-    assert len({e.y1 for e in single}) == 3  # real, different answers
+    assert len({e.y1 for e in single}) == 4  # real, different answers
+    assert min(r for r, _ in shapes) < 8  # and rows that ended left the batch
 
 
 def test_batched_attempts_match_single_unpadded_calls(varied_policy):
