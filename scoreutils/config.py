@@ -26,6 +26,9 @@ class Profile:
     """None (full precision) or "4bit" (NF4, QLoRA)."""
     dtype: str = "float32"
     """Compute dtype: float32 on CPU; float16 on a T4 (no bf16 there)."""
+    autocast: str | None = None
+    """None (compute in `dtype`) or "bfloat16": the training forward/backward under `models.autocast`
+    (weights stay in `dtype`). results/bench_bf16.json measures speed and gradient agreement on CPU."""
     task: str = "arithmetic"
     level: int | tuple[int, ...] = 1
     """Arithmetic difficulty level(s), see `tasks.LEVELS`."""

