@@ -11,7 +11,8 @@ A case's header says what it is:
     # needs: kernel                (optional) only the kernel's layers stop it: run where the sandbox has
                                    its namespaces, never in the guard-only mode
     # timeout: S                   (optional) seconds, default 5
-The body may name things outside the sandbox, filled in per case: __OUTSIDE__ (a world-writable
+A HumanEval case's body is a completion (usually the function's body, indented), not a module of its
+own. The body may name things outside the sandbox, filled in per case: __OUTSIDE__ (a world-writable
 directory), __CANARY__ (a world-writable file in it), __SECRET_FILE__ (a root-only file), __SECRET_VAR__
 (an environment variable of the test process holding a secret), __PORT__ / __UDP_PORT__ (listening on
 127.0.0.1), __UNIX__ / __ABSTRACT__ (listening AF_UNIX sockets), __MARKER__ (a name for processes and
