@@ -64,7 +64,8 @@ def plain_generate(policy, problems, max_new_tokens, batch_size, temperature=0.0
 
 
 def kit_pad_fraction(episodes, batch_size):
-    """Padding share of the tensors `sample_episodes` builds, recomputed from the episodes' lengths."""
+    """Padding share of the tensors `sample_episodes` builds, recomputed from the episodes' lengths (as if
+    no ended row left the batch: `kit_filler_fraction` is the share those rows stop costing)."""
     pads = total = 0
     for s in range(0, len(episodes), batch_size):
         b = episodes[s:s + batch_size]
