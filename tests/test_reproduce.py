@@ -35,6 +35,15 @@ def test_the_table_has_every_method_and_the_controls():
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
 
 
+def test_jobs_run_in_the_repro_profile_with_their_seed_and_changes():
+    profile = reproduce.job_profile(reproduce.Job("score-alpha0", 2), "repro", None)
+    assert profile == get_profile("repro", seed=2, alpha=0.0)
+    assert profile.turn1_format == "brief-boxed" and profile.n_eval >= 500
+    config = reproduce.job_config(reproduce.Job("control", 1), "repro", "tiny")
+    assert config["method"] == "control" and config["profile"]["model"] == "tiny"
+    assert config["profile"]["seed"] == 1
+
+
 def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     assert reproduce.main(_args(tmp_path, "--dry-run")) == 0
     lines = capsys.readouterr().out.strip().splitlines()

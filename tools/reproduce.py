@@ -172,6 +172,7 @@ def summary(out: Path, names: list[str], seeds: list[int]) -> dict[str, Any]:
             values = [m[key] for m in found.values()]
             rows[name][key] = {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
                                else None, "per_seed": values}
+    out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(rows, indent=2))
     return rows
 
@@ -202,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--job", choices=list(RUNS), help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    args.out, args.log = args.out.resolve(), args.log.resolve()  # the jobs run from the repository root
     get_profile(args.profile)  # an unknown profile: one line, before anything starts
     if args.job:
         run_job(Job(args.job, args.seed), args.out, args.profile, args.model)
