@@ -1,4 +1,4 @@
-"""Pipeline: evaluation, training and the demo as functions that return `Run`s.
+"""Pipeline: evaluation, training, the parallel-sampling control and the demo as functions that return `Run`s.
 
 The command line, `runs.py`, the tools and the notebooks all call these; none of them prints a table or
 parses arguments (the command line does that). A `Run` is what one evaluation or training run produced:
