@@ -27,7 +27,7 @@ from . import losses
 from .checkpoints import LOG, resume, save_checkpoint
 from .config import Profile
 from .metrics import episode_metrics
-from .models import Policy
+from .models import Policy, autocast
 from .rollout import Episode, sample_episodes
 from .tasks import Problem
 
@@ -128,7 +128,8 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     sums = dict.fromkeys(("loss", "kl/attempt1", "kl/attempt2", "pg/attempt1", "pg/attempt2", "bonus"), 0.0)
     for chunk in chunks:
         batch = losses.collate(chunk, policy.tokenizer.pad_token_id).to(policy.device)
-        a1, a2 = policy_and_reference(model, policy, batch)
+        with autocast(profile.autocast, policy.device):  # None (the default): float32 as it is
+            a1, a2 = policy_and_reference(model, policy, batch)
         out = rl_loss(stage, a1, a2, profile)
         _finite(out.loss, step)
         accelerator.backward(out.loss / len(chunks))
@@ -249,7 +250,9 @@ def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_di
                                    policy.tokenizer.pad_token_id).to(policy.device)
             model.train()
             opt.zero_grad(set_to_none=True)
-            loss = losses.sft_loss(losses.token_logprobs(model, batch), batch.mask2)
+            with autocast(profile.autocast, policy.device):
+                logp = losses.token_logprobs(model, batch)
+            loss = losses.sft_loss(logp, batch.mask2)
             step += 1
             _finite(loss, step)
             acc.backward(loss)

@@ -116,3 +116,22 @@ def test_two_cpu_processes_under_accelerate_launch(tmp_path):
     rows = [json.loads(line) for line in open(out / "log.jsonl")]
     assert [r["step"] for r in rows] == [1, 2]
     assert (out / "metrics.json").exists()
+
+
+def test_profile_autocast_wraps_the_training_forwards(tmp_path, monkeypatch):
+    import contextlib
+
+    import scoreutils.train as train
+
+    seen = []
+
+    @contextlib.contextmanager
+    def spy(dtype, device):
+        seen.append(dtype)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            assert torch.is_autocast_enabled("cpu")
+            yield
+
+    monkeypatch.setattr(train, "autocast", spy)
+    rows = train_rl(_policy(), PROFILE.with_(steps=1, autocast="bfloat16"), PROBLEMS, tmp_path, stage="stage2")
+    assert seen and set(seen) == {"bfloat16"} and math.isfinite(rows[0]["loss"])
