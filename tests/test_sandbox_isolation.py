@@ -13,22 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import mbpp_problem
 from scoreutils import sandbox
 from scoreutils.sandbox import ProgramTests, code_reward, run_program
-
-
-@pytest.fixture(scope="module")
-def humaneval():
-    from scoreutils.tasks import load_task
-
-    return {p.id: p for p in load_task("humaneval", "test")}
-
-
-def mbpp_problem():
-    from scoreutils.tasks import Problem
-
-    return Problem(id="mbpp/test/1", prompt="Write a function to add two numbers.", split="test",
-                   source="mbpp", kind="code", reference="assert add(1, 2) == 3\nassert add(-1, 1) == 0")
 
 
 def processes_named(comm: str) -> list[int]:
