@@ -173,8 +173,9 @@ def run_control(profile: Profile, out: Path, split: str = "test", n: int | None 
     return Run("control", out, result, parallel)
 
 
-def run_train(method: str, profile: Profile, out: Path, fresh: bool = False) -> Run:
-    """Train `method` in `profile`, then evaluate it on held-out problems; everything goes under `out`.
+def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eval_split: str = "test") -> Run:
+    """Train `method` in `profile`, then evaluate it on `profile.n_eval` held-out problems of `eval_split`
+    ("validation" when choosing settings: see tools/recipe_search.py); everything goes under `out`.
     The run's folder is claimed first (`checkpoints.claim_run_dir`): a folder in use or holding a run of
     another configuration is refused (`fresh` deletes such a run instead), an interrupted run resumes,
     and a finished run is loaded rather than trained again."""
@@ -186,7 +187,10 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False) -> 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     out = Path(out)
-    with claim_run_dir(out, {"method": method, "profile": profile.to_dict()}, fresh=fresh,
+    config = {"method": method, "profile": profile.to_dict()}
+    if eval_split != "test":  # runs evaluated on test (all runs made before this option) keep their config
+        config["eval_split"] = eval_split
+    with claim_run_dir(out, config, fresh=fresh,
                        defaults={"profile": profile_defaults()}):
         if (out / "metrics.json").exists():
             return load_run(out, method)
@@ -212,7 +216,7 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False) -> 
             stage = {"naive_rl": "naive", "stage1": "stage1", "stage2": "stage2"}.get(method) or score_schedule(profile)
             train_rl(policy, profile, train_problems, out, stage=stage)
         train_s = time.perf_counter() - t0
-        result, eps = evaluate_policy(policy, profile, label=method)
+        result, eps = evaluate_policy(policy, profile, eval_split, label=method)
         result.update(extra, train_wall_s=train_s)
         write_episodes(out / "metrics.episodes.jsonl", eps)
         write_json(out / "metrics.json", result)

@@ -1,0 +1,65 @@
+"""tools/recipe_search.py: its selection rule on made-up results, and a whole search on the tiny model that
+trains and evaluates on the validation split only."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from scoreutils.config import get_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("recipe_search", ROOT / "tools" / "recipe_search.py")
+recipe_search = importlib.util.module_from_spec(_spec)
+sys.modules["recipe_search"] = recipe_search
+_spec.loader.exec_module(recipe_search)
+
+
+def _row(acc_t1: float, acc_t2: float, n: int = 100) -> dict:
+    return {"acc_t1": acc_t1, "acc_t2": acc_t2, "delta": acc_t2 - acc_t1, "n": n}
+
+
+def test_the_rule_takes_the_best_delta_without_turn1_collapse():
+    base = _row(0.40, 0.37)
+    rows = {"a": _row(0.40, 0.42), "b": _row(0.20, 0.30), "c": _row(0.36, 0.40)}
+    assert recipe_search.choose(base, rows) == "c"  # b has the highest delta but lost 20 points at turn 1
+    rows["c"] = _row(0.30, 0.40)  # now below the floor of 0.35
+    assert recipe_search.choose(base, rows) == "a"
+    assert recipe_search.choose(base, {"b": rows["b"]}) is None
+
+
+def test_a_tie_within_one_problem_goes_to_the_higher_second_attempt():
+    base = _row(0.40, 0.37)
+    rows = {"a": _row(0.40, 0.43), "b": _row(0.44, 0.465)}  # deltas 0.03 and 0.025: within 1/100
+    assert recipe_search.choose(base, rows) == "b"
+    rows["b"] = _row(0.44, 0.455)  # delta 0.015: no longer a tie
+    assert recipe_search.choose(base, rows) == "a"
+
+
+def test_candidates_change_the_repro_profile_and_evaluate_on_validation():
+    assert recipe_search.CANDIDATES["a10"] == {}
+    profile = recipe_search.candidate_profile("a1-norm")
+    assert profile == get_profile("repro", alpha=1.0, normalize_advantages=True, seed=0,
+                                  n_eval=recipe_search.N_VALIDATION)
+    assert len({json.dumps(c, sort_keys=True) for c in recipe_search.CANDIDATES.values()}) == len(recipe_search.CANDIDATES)
+
+
+def test_a_search_on_the_tiny_model_uses_validation_problems_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(recipe_search, "CANDIDATES", {"a10": {"level": 6}, "a1": {"level": 6, "alpha": 1.0}})
+    monkeypatch.setattr(recipe_search, "N_VALIDATION", 4)
+    out = tmp_path / "search"
+    assert recipe_search.main(["--profile", "smoke", "--model", "tiny", "--out", str(out)]) == 0
+    result = json.loads((tmp_path / "search.json").read_text())
+    assert result["pending"] == [] and result["chosen"] in ("a10", "a1")
+    assert result["base"]["n"] == 4 and all(row["n"] == 4 for row in result["candidates"].values())
+    for name in ("a10", "a1"):
+        ids = [json.loads(line)["problem"]["id"] for line in (out / name / "metrics.episodes.jsonl").open()]
+        assert ids and all("/validation/" in i for i in ids)
+        assert json.loads((out / name / "config.json").read_text())["eval_split"] == "validation"
+    assert json.loads((out / "a1" / "config.json").read_text())["profile"]["alpha"] == 1.0
+    # finished candidates are loaded, not trained again
+    mtime = (out / "a1" / "metrics.json").stat().st_mtime
+    assert recipe_search.main(["--profile", "smoke", "--model", "tiny", "--out", str(out)]) == 0
+    assert (out / "a1" / "metrics.json").stat().st_mtime == mtime
+    assert "chosen: a" in capsys.readouterr().out

@@ -1,0 +1,122 @@
+"""The recipe search behind the reproduction's RL runs: which Stage II bonus scale α and which advantages
+(plain RLOO, or normalized per attempt) give SCoRe the best self-correction, measured on the VALIDATION split
+(the test split stays for the reported table, `make reproduce`).
+
+Every candidate is a SCoRe run of the `repro` profile (seed 0) with a few fields changed, trained on training
+problems and evaluated greedily on all `N_VALIDATION` validation problems, beside the base model on the same
+problems. Runs land in results/recipe_search/<name>/ (metrics, log and episodes are committed; checkpoints are
+not), and the table with the rule's choice in results/recipe_search.json; docs/reproduction.md reports it.
+Resumable: a finished candidate is loaded, an interrupted one resumes from its last checkpoint.
+
+    OMP_NUM_THREADS=1 python tools/recipe_search.py                 # every candidate not yet finished
+    OMP_NUM_THREADS=1 python tools/recipe_search.py --only a1 a1-norm
+    python tools/recipe_search.py --table                           # re-write the table from finished runs
+
+One thread: ~35 minutes per candidate beside another one-thread job on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scoreutils.config import get_profile  # noqa: E402
+
+OUT = ROOT / "results" / "recipe_search"
+TABLE = ROOT / "results" / "recipe_search.json"
+N_VALIDATION = 190
+"""All but a few of level 6's validation problems (the split holds 193)."""
+SEED = 0
+# name -> the repro profile's fields it changes. The first is the repro profile itself.
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "a10": {},
+    "a1": {"alpha": 1.0},
+    "a1-norm": {"alpha": 1.0, "normalize_advantages": True},
+    "a10-norm": {"normalize_advantages": True},
+}
+TURN1_SLACK = 0.05
+RULE = (f"among candidates whose validation Acc@t1 is at least the base model's minus {TURN1_SLACK:.2f} (no turn-1 "
+        "collapse), the highest Δ; a tie (within one problem) goes to the higher Acc@t2")
+KEYS = ("acc_t1", "acc_t2", "delta", "delta_ci", "delta_i_to_c", "delta_c_to_i", "p_fix", "p_break",
+        "changed_answer_rate", "no_answer_t1", "no_answer_t2", "n")
+
+
+def candidate_profile(name: str, profile: str = "repro", model: str | None = None):
+    """The profile a candidate trains in: `profile` at `SEED`, evaluated on `N_VALIDATION` problems."""
+    changes = {**CANDIDATES[name], "seed": SEED, "n_eval": N_VALIDATION, **({"model": model} if model else {})}
+    return get_profile(profile, **changes)
+
+
+def choose(base: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str | None:
+    """The candidate `RULE` picks from finished `rows` (name -> metrics), or None when none qualifies."""
+    floor = base["acc_t1"] - TURN1_SLACK
+    ok = {name: row for name, row in rows.items() if row["acc_t1"] >= floor - 1e-12}
+    if not ok:
+        return None
+    tie = 1.0 / min(row["n"] for row in ok.values())
+    best = max(row["delta"] for row in ok.values())
+    tied = [name for name, row in ok.items() if row["delta"] >= best - tie + 1e-12]
+    return max(tied, key=lambda name: (ok[name]["acc_t2"], ok[name]["delta"]))
+
+
+def table(out: Path, profile: str = "repro") -> dict[str, Any]:
+    """Read the finished runs under `out` into the table (written to `out`.json's sibling by `main`)."""
+    base_path = out / "base.json"
+    base = json.loads(base_path.read_text()) if base_path.exists() else None
+    rows = {}
+    for name, changes in CANDIDATES.items():
+        path = out / name / "metrics.json"
+        if path.exists():
+            m = json.loads(path.read_text())
+            rows[name] = {"changes": changes, **{k: m.get(k) for k in KEYS}, "train_wall_s": m.get("train_wall_s")}
+    done = base is not None and len(rows) == len(CANDIDATES)
+    return {"split": "validation", "n": N_VALIDATION, "seed": SEED, "profile": profile, "method": "score",
+            "rule": RULE, "base": {k: base.get(k) for k in KEYS} if base else None, "candidates": rows,
+            "pending": [name for name in CANDIDATES if name not in rows],
+            "chosen": choose(base, rows) if done else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="+", choices=list(CANDIDATES), metavar="NAME",
+                    help=f"only these candidates ({', '.join(CANDIDATES)})")
+    ap.add_argument("--table", action="store_true", help="only re-write the table from finished runs")
+    ap.add_argument("--profile", default="repro")
+    ap.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    out, table_path = args.out.resolve(), args.out.resolve().with_suffix(".json")
+    get_profile(args.profile)  # an unknown profile: one line, before anything starts
+    if not args.table:
+        import torch
+
+        from scoreutils import pipeline
+        from scoreutils.checkpoints import claim_run_dir
+
+        torch.set_num_threads(1)
+        base_profile = candidate_profile("a10", args.profile, args.model)
+        if not (out / "base.json").exists():
+            with claim_run_dir(out / "base", {"method": "eval", "profile": base_profile.to_dict(),
+                                              "eval_split": "validation"}):
+                pipeline.run_eval(base_profile, out / "base.json", split="validation")
+        for name in args.only or list(CANDIDATES):
+            t0 = time.perf_counter()
+            run = pipeline.run_train("score", candidate_profile(name, args.profile, args.model), out / name,
+                                     eval_split="validation")
+            print(f"{name}: Acc@t1 {run.metrics['acc_t1']:.3f} Acc@t2 {run.metrics['acc_t2']:.3f} "
+                  f"Δ {run.metrics['delta']:+.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+            table_path.write_text(json.dumps(table(out, args.profile), indent=2))
+    result = table(out, args.profile)
+    table_path.write_text(json.dumps(result, indent=2))
+    print(f"chosen: {result['chosen'] or 'not yet (pending: ' + ', '.join(result['pending']) + ')'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
