@@ -6,6 +6,7 @@ spread across seeds, steps are whole numbers, and titles name the model.
 - `plot_transitions`: a 2x2 matrix per method, attempt 1 (rows) x attempt 2 (columns), counts and %.
 - `plot_corrections`: Δ i→c (fixed) and Δ c→i (broken) per method in %, with Wilson intervals.
 - `plot_training_curves`: rewards, KL and changed-answer rate per step, mean ± range over seeds.
+- `plot_log_panels`: chosen training-log keys, one panel each, mean ± range over seeds (the mechanism curves).
 - `plot_edit_distance`: edit-distance-ratio histograms of several runs.
 - `plot_scaling`: majority-vote accuracy against generations per problem, with Wilson intervals.
 Not here: the numbers themselves (`metrics.py`, `scaling.py`).
@@ -201,6 +202,47 @@ def plot_training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequen
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path, rect=(0, 0.1, 1, 1))
+
+
+MECHANISM_PANELS = (("changed_answer_rate", "changed-answer rate"), ("i_to_c", "i→c (fixed) share"),
+                    ("c_to_i", "c→i (broken) share"))
+"""The collapse figure's panels: sampled second attempts that change the answer, fix it, break it."""
+STAGE1_PANELS = (("kl/attempt1", "KL to base, attempt 1 (k1 estimate)"), ("reward/attempt2", "sampled reward, attempt 2"))
+"""Stage I's figure: turn 1 held near the base model while turn 2's reward moves."""
+
+
+def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]]],
+                    panels: Sequence[tuple[str, str]], path: str | Path, title: str | None = None) -> Path:
+    """One panel per (log key, panel title) over training steps, one line per method: a method given several
+    logs (seeds) is its mean per step with a band from the lowest to the highest seed, and the legend says how
+    many seeds. A key no log holds leaves its panel empty with a note (e.g. runs logged before it existed)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6), squeeze=False)
+    for ax, (key, panel_title) in zip(axes[0], panels):
+        drawn = False
+        for name, value in logs.items():
+            runs = _seeds(value)
+            steps, mean, lo, hi = _mean_and_range(runs, key)
+            if not steps:
+                continue
+            drawn = True
+            label = name if len(runs) == 1 else f"{name} ({len(runs)} seeds)"
+            line, = ax.plot(steps, mean, label=label, marker="." if len(steps) < 30 else None)
+            if len(runs) > 1:
+                ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.18, lw=0)
+        if not drawn:
+            ax.text(0.5, 0.5, f"no run logged {key}", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+        if key.startswith("kl/"):
+            ax.axhline(0.0, color="#999999", lw=0.8, ls=":")
+        else:
+            ax.set_ylim(-0.02, 1.02)
+        ax.set_title(panel_title, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if drawn:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title + " (bands: lowest to highest seed)", fontsize=10)
+    return _save(fig, path)
 
 
 def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str | Path, title: str | None = None) -> Path:

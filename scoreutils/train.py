@@ -34,7 +34,7 @@ from .tasks import Problem
 STAGES = ("naive", "stage1", "stage2")
 LOG_KEYS = ("step", "stage", "loss", "reward/attempt1", "reward/attempt2", "kl/attempt1", "kl/attempt2",
             "pg/attempt1", "pg/attempt2", "bonus", "changed_answer_rate", "edit_distance_ratio",
-            "tokens_per_s", "trained_tokens", "time/rollout_s", "time/update_s", "lr")
+            "i_to_c", "c_to_i", "tokens_per_s", "trained_tokens", "time/rollout_s", "time/update_s", "lr")
 
 
 class JsonlLog:
@@ -146,6 +146,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     m = episode_metrics(episodes)
     row = {"step": step, "stage": stage, **sums, "reward/attempt1": m["acc_t1"], "reward/attempt2": m["acc_t2"],
            "changed_answer_rate": m["changed_answer_rate"], "edit_distance_ratio": m["edit_distance_ratio"],
+           "i_to_c": m["delta_i_to_c"], "c_to_i": m["delta_c_to_i"],
            "tokens_per_s": generated / max(t1 - t0, 1e-9), "trained_tokens": generated,
            "time/rollout_s": t1 - t0, "time/update_s": t2 - t1, "lr": sched.get_last_lr()[0]}
     return row, episodes

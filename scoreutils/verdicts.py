@@ -91,8 +91,9 @@ def _evaluation(path: Path) -> tuple[str, dict[str, Any], dict[str, Any]] | None
         return None
     config = path.parent / "config.json"
     method = metrics["label"]
-    if path.name == "metrics.json" and config.exists():
-        method = json.loads(config.read_text()).get("method", method)
+    if path.name == "metrics.json" and config.exists():  # a training run's method; an evaluation keeps its label
+        configured = json.loads(config.read_text()).get("method")
+        method = configured if configured and configured != "eval" else method
     return method, metrics, metrics["profile"]
 
 

@@ -96,6 +96,23 @@ def test_training_curves_have_whole_steps_a_kl_note_and_seed_bands(figures, tmp_
     assert fig._suptitle.get_text() == "SmolLM2-135M-Instruct: Stage II"
 
 
+def test_mechanism_panels_draw_seed_bands_and_say_what_no_run_logged(figures, tmp_path):
+    def rows(rates, fixed):
+        return [{**r, "changed_answer_rate": c, "i_to_c": f} for r, c, f in zip(log([0.0] * len(rates)), rates, fixed)]
+
+    plots.plot_log_panels({"naive_rl": [rows([0.6, 0.2], [0.1, 0.0]), rows([0.4, 0.0], [0.3, 0.0])],
+                           "score": rows([0.5, 0.5], [0.2, 0.3])},
+                          plots.MECHANISM_PANELS, tmp_path / "m.png", title="collapse")
+    fig = figures[0]
+    changed, fixed, broken = fig.axes
+    naive = next(line for line in changed.lines if line.get_label().startswith("naive_rl"))
+    assert list(naive.get_ydata()) == pytest.approx([0.5, 0.1]) and naive.get_label() == "naive_rl (2 seeds)"
+    assert len(changed.collections) == 1  # a band for the seeded method only
+    assert len(fixed.lines) == 2 and not broken.lines
+    assert any("no run logged c_to_i" in t.get_text() for t in broken.texts)
+    assert "bands: lowest to highest seed" in fig._suptitle.get_text()
+
+
 def test_scaling_has_wilson_intervals_when_n_is_given(figures, tmp_path):
     rows = [{"budget": 2, "parallel": 0.2, "sequential": 0.3}, {"budget": 4, "parallel": 0.25, "sequential": 0.35}]
     plots.plot_scaling({"base": rows}, tmp_path / "s.png", n=100, title="SmolLM2")

@@ -252,3 +252,18 @@ def test_load_results(tmp_path):
     assert [e.problem.id for e in res["base"][0].episodes] == ["p0", "p1", "p2"] and res["base"][0].log == []
     assert list(V.load_results(tmp_path, "gpu")) == ["base"]
     assert V.load_scaling(tmp_path, "cpu")["problems"] == 3 and V.load_scaling(tmp_path, "gpu") is None
+
+
+def test_evaluations_in_run_folders_keep_their_label(tmp_path):
+    """`make reproduce` writes evaluations as folders (config.json method "eval" or "control") per seed."""
+    repro = get_profile("repro").to_dict()
+    eps = _run("x", _mix(i2c=1, i2i=2)).episodes
+    for seed in (0, 1):
+        for name, method, label in (("base", "eval", "base"), ("control", "control", "parallel control")):
+            folder = tmp_path / "repro" / name / f"seed{seed}"
+            folder.mkdir(parents=True)
+            (folder / "config.json").write_text(json.dumps({"method": method, "profile": {**repro, "seed": seed}}))
+            _write(folder / "metrics.json", {"n": repro["n_eval"], "label": label, "split": "test",
+                                             "profile": {**repro, "seed": seed}}, eps)
+    res = V.load_results(tmp_path, "repro")
+    assert list(res) == ["base", "control"] and [r.seed for r in res["base"]] == [0, 1]

@@ -19,12 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
+from scoreutils.metrics import ablation_table, episode_metrics, metrics_table  # noqa: E402
 from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
 from scoreutils.config import PROFILES  # noqa: E402
 from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
+REPRO_RUNS = ("base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2",
+              "score", "score-alpha0")
+"""The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
 # (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
 METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json", "Self-Refine"),
            ("STaR D", "star/metrics.json", "STaR D"), ("STaR D+", "star_plus/metrics.json", "STaR D+"),
@@ -115,6 +118,85 @@ def verdict_section() -> list[str]:
     return out
 
 
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def repro_section() -> list[str]:
+    """`make reproduce`'s table: per arm pooled metrics over its seeds, progress, wall times, mechanism figures."""
+    from scoreutils.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
+
+    res = load_results(RESULTS / "repro", "repro")
+    if not res:
+        return []
+    prof = PROFILES["repro"]
+    done = sorted(p.parent.parent.name + "/" + p.parent.name for p in (RESULTS / "repro").glob("*/seed*/metrics.json"))
+    total = len(REPRO_RUNS) * 3
+    lines = ["| method | seeds | n per seed | Acc@t1 | Acc@t2 | Δ pooled [95%] | Δ per seed | P(fix) | P(break) | "
+             "changed answer | no answer t1 / t2 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for arm, runs in res.items():
+        m = episode_metrics([e for r in runs for e in r.episodes])
+        row = next(r for r in summary({arm: runs}))
+        per_seed = ", ".join(f"{100 * d:+.1f}" for d in row["delta_per_seed"])
+        lines.append(f"| {arm} | {len(runs)} | {row['n_eval']} | {_pct(m['acc_t1'])} | {_pct(m['acc_t2'])} | "
+                     f"{100 * m['delta']:+.1f} [{100 * m['delta_ci'][0]:.1f}, {100 * m['delta_ci'][1]:.1f}] | "
+                     f"{per_seed} | {_pct(m['p_fix'])} | {_pct(m['p_break'])} | {_pct(m['changed_answer_rate'])} | "
+                     f"{_pct(m['no_answer_t1'])} / {_pct(m['no_answer_t2'])} |")
+    walls = {}
+    log = RESULTS / "logs" / "reproduce.log"
+    for line in (log.read_text().splitlines() if log.exists() else []):
+        found = re.search(r" done (\S+)/seed\d+ rc=0 wall=(\d+)s", line)
+        if found:
+            walls.setdefault(found.group(1), []).append(int(found.group(2)))
+    wall = "; ".join(f"{name} {sum(v) / len(v) / 60:.0f} min" for name, v in walls.items())
+    out = ["### The reproduction (repro profile, `make reproduce`)",
+           f"Bundled SmolLM2-135M-Instruct on arithmetic level {prof.level} (turn-1 format \"{prof.turn1_format}\", "
+           f"chosen on validation problems: docs/reproduction.md), {prof.n_eval} held-out test problems per seed "
+           f"(each seed draws its own {prof.n_eval}), greedy evaluation; RL runs: {prof.steps} steps of "
+           f"{prof.problems_per_step} problems × {prof.samples_per_problem} samples at T={prof.temperature}. "
+           f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
+           "where it stopped). In %; Δ pooled over seeds with its paired 95% interval; P(fix) = P(right at t2 | "
+           "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
+           "sampling: its attempt 2 is a fresh turn-1 sample.", "", *lines, ""]
+    if wall:
+        out += [f"Mean wall time per run, one thread beside another one-thread job on 2 cores: {wall}.", ""]
+    logs = {arm: [r.log for r in runs if r.log] for arm, runs in res.items()}
+    collapse = {a: logs[a] for a in ("naive_rl", "score") if logs.get(a)}
+    if collapse:
+        plot_log_panels(collapse, MECHANISM_PANELS, FIGURES / "repro_collapse.png",
+                        title="Sampled second attempts during training: naive RL vs SCoRe")
+        out += ["![collapse](figures/repro_collapse.png)", ""]
+    if logs.get("stage1"):
+        plot_log_panels({"stage1": logs["stage1"]}, STAGE1_PANELS, FIGURES / "repro_stage1.png",
+                        title="Stage I: turn 1 held near the base model, turn 2 trained")
+        out += ["![stage1](figures/repro_stage1.png)", ""]
+    return out
+
+
+def recipe_section() -> list[str]:
+    """The recipe search on validation problems (tools/recipe_search.py): every candidate and the rule's choice."""
+    data = _load("recipe_search.json")
+    if not data:
+        return []
+    lines = ["| candidate | changes to the repro profile | Acc@t1 | Acc@t2 | Δ [95%] | P(fix) | P(break) | changed answer |",
+             "|---|---|---|---|---|---|---|---|"]
+    rows = ([("base model", "untrained", data["base"])] if data.get("base") else []) + [
+        (name, ", ".join(f"{k}={v}" for k, v in row["changes"].items()) or "none", row)
+        for name, row in data["candidates"].items()]
+    for name, changes, m in rows:
+        ci = m.get("delta_ci") or [0, 0]
+        lines.append(f"| {name} | {changes} | {_pct(m['acc_t1'])} | {_pct(m['acc_t2'])} | {100 * m['delta']:+.1f} "
+                     f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}] | {_pct(m.get('p_fix'))} | {_pct(m.get('p_break'))} | "
+                     f"{_pct(m.get('changed_answer_rate'))} |")
+    chosen = (f"**chosen: {data['chosen']}**" if data.get("chosen") else
+              f"**no choice yet** (pending: {', '.join(data['pending'])})" if data.get("pending") else
+              "**no candidate qualifies**")
+    return ["### Recipe search (validation split; `python tools/recipe_search.py`)",
+            f"SCoRe in the repro profile, seed {data['seed']}, evaluated on {data['n']} validation problems (never "
+            f"the test split). Rule: {data['rule']}. {chosen}. One seed on {data['n']} problems separates only large "
+            "differences: read the intervals.", "", *lines, ""]
+
+
 def results_section() -> str:
     out = []
     rows, paper, walls = {}, {}, []
@@ -146,6 +228,7 @@ def results_section() -> str:
         out += ["### Ablations (the paper's Table 4 layout)", "",
                 ablation_table({n: m for n, m in abl.items() if m},
                                {n: p for n, rel, p in ABLATIONS if p and abl.get(n)}), ""]
+    out += recipe_section() + repro_section()
     out += verdict_section()
     code = _load("humaneval_base.json")
     if code:

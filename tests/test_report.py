@@ -1,0 +1,87 @@
+"""tools/report.py's sections for the reproduction and the recipe search, on made-up results."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from scoreutils.config import get_profile
+from scoreutils.rollout import Episode
+from scoreutils.tasks import Problem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+report = _load("report")
+reproduce = _load("reproduce")
+
+
+def _episodes(outcomes):
+    eps = []
+    for i, (r1, r2) in enumerate(outcomes):
+        problem = Problem(id=f"arithmetic/test/L6/{i:04d}", prompt=f"What is {i} + 1?", reference=str(i + 1),
+                          split="test", source="arithmetic")
+        y1, y2 = (f"\\boxed{{{i + 1 if r else i}}}" for r in (r1, r2))
+        eps.append(Episode(problem=problem, x1_ids=[1], y1_ids=[2], p_ids=[3], y2_ids=[4], y1=y1, y2=y2,
+                           truncated1=False, truncated2=False, r1=float(r1), r2=float(r2)))
+    return eps
+
+
+def _write_run(folder: Path, method: str, seed: int, outcomes, label: str, log=()):
+    prof = {**get_profile("repro").to_dict(), "seed": seed}
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"method": method, "profile": prof}))
+    (folder / "metrics.json").write_text(json.dumps({"n": len(outcomes), "label": label, "split": "test",
+                                                     "profile": prof}))
+    (folder / "metrics.episodes.jsonl").write_text("".join(json.dumps(e.to_dict()) + "\n" for e in _episodes(outcomes)))
+    (folder / "log.jsonl").write_text("".join(json.dumps(row) + "\n" for row in log))
+
+
+def test_the_report_knows_every_run_of_make_reproduce():
+    assert report.REPRO_RUNS == tuple(reproduce.RUNS)
+
+
+def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(report, "FIGURES", tmp_path / "figures")
+    repro = tmp_path / "results" / "repro"
+    log = [{"step": s, "reward/attempt1": 0.3, "reward/attempt2": 0.4, "kl/attempt1": 0.01, "changed_answer_rate": 0.2,
+            "i_to_c": 0.1, "c_to_i": 0.05} for s in (1, 2)]
+    for seed in (0, 1):
+        _write_run(repro / "base" / f"seed{seed}", "eval", seed, [(0, 0)] * 300 + [(1, 0)] * 50 + [(1, 1)] * 150, "base")
+        _write_run(repro / "score" / f"seed{seed}", "score", seed, [(0, 1)] * 125 + [(1, 1)] * 375, "score", log)
+    (tmp_path / "results" / "logs").mkdir(parents=True)
+    (tmp_path / "results" / "logs" / "reproduce.log").write_text(
+        "2026-01-01 00:00:00 done score/seed0 rc=0 wall=1800s\n2026-01-01 00:00:00 done score/seed1 rc=0 wall=2400s\n")
+    text = "\n".join(report.repro_section())
+    assert "**4 of 33 runs finished**" in text
+    base = next(line for line in text.splitlines() if line.startswith("| base |"))
+    assert "| 2 | 500 |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
+    score = next(line for line in text.splitlines() if line.startswith("| score |"))
+    assert "| +25.0 [" in score and "| 100.0 | 0.0 |" in score  # P(fix), P(break)
+    assert "score 35 min" in text
+    assert (tmp_path / "figures" / "repro_collapse.png").exists() and "repro_stage1" not in text
+
+
+def test_recipe_section_states_the_rule_and_what_is_pending(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    row = {"acc_t1": 0.4, "acc_t2": 0.45, "delta": 0.05, "delta_ci": [0.0, 0.1], "p_fix": 0.2, "p_break": 0.1,
+           "changed_answer_rate": 0.3, "n": 190}
+    data = {"split": "validation", "n": 190, "seed": 0, "rule": "the highest Δ", "base": row,
+            "candidates": {"a1": {"changes": {"alpha": 1.0}, **row}}, "pending": ["a10"], "chosen": None}
+    (tmp_path / "recipe_search.json").write_text(json.dumps(data))
+    text = "\n".join(report.recipe_section())
+    assert "**no choice yet** (pending: a10)" in text and "Rule: the highest Δ" in text
+    assert "| a1 | alpha=1.0 | 40.0 | 45.0 | +5.0 [0.0, 10.0] | 20.0 | 10.0 | 30.0 |" in text
+    data.update(pending=[], chosen="a1")
+    (tmp_path / "recipe_search.json").write_text(json.dumps(data))
+    assert "**chosen: a1**" in "\n".join(report.recipe_section())
