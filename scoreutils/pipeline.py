@@ -157,7 +157,8 @@ def parallel_control(policy: Policy, profile: Profile, split: str = "test",
 def run_control(profile: Profile, out: Path, split: str = "test", n: int | None = None,
                 policy: Policy | None = None) -> Run:
     """`parallel_control` of `policy` (default: the base model) written like `run_eval`: `out` holds the
-    parallel episodes' metrics, with the sequential ones under "sequential"."""
+    parallel episodes' metrics, with the sequential ones under "sequential"; the episodes go beside it, the
+    sequential ones to `out` with suffix .sequential.episodes.jsonl (`control_episodes` reads both back)."""
     from .metrics import episode_metrics
 
     out = Path(out)
@@ -169,8 +170,18 @@ def run_control(profile: Profile, out: Path, split: str = "test", n: int | None 
               "sequential": episode_metrics(sequential), "wall_s": time.perf_counter() - t0,
               "profile": profile.to_dict(), "python": platform.python_version()}
     write_episodes(out.with_suffix(".episodes.jsonl"), parallel)
+    write_episodes(out.with_suffix(".sequential.episodes.jsonl"), sequential)
     write_json(out, result)
     return Run("control", out, result, parallel)
+
+
+def control_episodes(out: Path) -> tuple[list[Episode], list[Episode]] | None:
+    """(parallel, sequential) episodes of a `run_control` output `out`, or None when either is missing."""
+    out = Path(out)
+    paths = out.with_suffix(".episodes.jsonl"), out.with_suffix(".sequential.episodes.jsonl")
+    if not out.exists() or not all(path.exists() for path in paths):
+        return None
+    return read_episodes(paths[0]), read_episodes(paths[1])
 
 
 def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eval_split: str = "test") -> Run:

@@ -34,8 +34,8 @@ MIN_N = 10
 """Fewer paired problems than this give "inconclusive": a normal interval means little below it."""
 NAMING_IGNORES = ("seed", "eval_every", "save_every", "batch_size")
 """Profile fields that do not make a run another arm (the seed makes it another run of the same arm)."""
-ORDER = ("base", "Self-Refine", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2",
-         "stage2[alpha=0]", "score", "score[alpha=0]")
+ORDER = ("base", "control", "Self-Refine", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1",
+         "stage2", "stage2[alpha=0]", "score", "score[alpha=0]", "score-control")
 SFT_ARMS = ("star", "star_plus", "pair_sft", "pair_sft_plus")
 
 
@@ -314,6 +314,28 @@ def _stage1(claim: "Claim", results: Results) -> dict[str, str]:
     return _result(claim, interval_verdict(gap["diff_ci"], ">0", gap["n"]), ev)
 
 
+def _sequential_vs_parallel(claim: "Claim", results: Results, scaling: dict[str, Any] | None,
+                            arm: str = "score-control") -> dict[str, str]:
+    """With runs of `arm` (`pipeline.run_control` of the trained SCoRe model): per problem, the sampled second
+    attempt's reward minus a fresh independent first attempt's (two generations each), pooled over seeds.
+    Without them: the majority-voting curves `scaling`."""
+    from .pipeline import control_episodes
+
+    pairs = [control_episodes(r.path) for r in results.get(arm, [])]
+    pairs = [p for p in pairs if p]
+    if not pairs:
+        return _scaling(claim, scaling)
+    diffs = [float(s.r2) - float(p.r2) for par, seq in pairs for p, s in zip(par, seq)]
+    n, ci = len(diffs), list(paired_interval(diffs))
+    seq_acc = sum(float(s.r2) for _, seq in pairs for s in seq) / n
+    par_acc = sum(float(p.r2) for par, _ in pairs for p in par) / n
+    seeds = [r.seed for r in results[arm] if control_episodes(r.path)]
+    ev = [f"{arm}: sequential (own second attempt) − parallel (fresh first attempt) = {_pp(sum(diffs) / n)} pts "
+          f"{_ci(ci)}, n = {n} paired problems, {_seeds(seeds)} (sequential {100 * seq_acc:.1f}%, "
+          f"parallel {100 * par_acc:.1f}%, two generations each)"]
+    return _result(claim, interval_verdict(ci, ">0", n), ev)
+
+
 def _scaling(claim: "Claim", scaling: dict[str, Any] | None, model: str = "SCoRe") -> dict[str, str]:
     curve = (scaling or {}).get("curves", {}).get(model)
     if not curve:
@@ -368,8 +390,10 @@ CLAIMS: list[Claim] = [
           "paired Δ, score − naive_rl, pooled over seeds: " + RULES[">0"],
           lambda c, r, s: _paired_sign(c, r, [("score", "naive_rl")], "delta", ">0")),
     Claim("sequential_beats_parallel", "Sequential self-correction beats parallel sampling at equal compute",
-          "SCoRe's majority-vote accuracy, sequential − parallel, at each budget: " + RULES[">0"],
-          lambda c, r, s: _scaling(c, s)),
+          "SCoRe at the sampling temperature, per problem: its own second attempt's reward − a fresh first "
+          "attempt's, pooled over seeds (runs of score-control; without them, majority-vote accuracy, sequential − "
+          "parallel, at each budget): " + RULES[">0"],
+          lambda c, r, s: _sequential_vs_parallel(c, r, s)),
 ]
 
 

@@ -63,7 +63,7 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
     (tmp_path / "results" / "logs" / "reproduce.log").write_text(
         "2026-01-01 00:00:00 done score/seed0 rc=0 wall=1800s\n2026-01-01 00:00:00 done score/seed1 rc=0 wall=2400s\n")
     text = "\n".join(report.repro_section())
-    assert "**4 of 33 runs finished**" in text
+    assert "**4 of 36 runs finished**" in text
     base = next(line for line in text.splitlines() if line.startswith("| base |"))
     assert "| 2 | 500 |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
     score = next(line for line in text.splitlines() if line.startswith("| score |"))

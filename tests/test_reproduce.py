@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from scoreutils.checkpoints import CONFIG
 from scoreutils.config import get_profile
-from scoreutils.pipeline import parallel_control, run_control
+from scoreutils.metrics import episode_metrics
+from scoreutils.pipeline import control_episodes, parallel_control, run_control
 from scoreutils.rewards import score
 from scoreutils.rollout import sample_episodes
 
@@ -30,7 +33,7 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 
 def test_the_table_has_every_method_and_the_controls():
     assert list(reproduce.RUNS) == ["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl",
-                                    "stage1", "stage2", "score", "score-alpha0"]
+                                    "stage1", "stage2", "score", "score-alpha0", "score-control"]
     assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
 
@@ -49,8 +52,10 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     runs = [line.split()[0] for line in lines[:-1]]
     assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in reproduce.RUNS]
-    assert all(line.split(None, 1)[1] == "to run" for line in lines[:-1])
-    assert lines[-1].startswith("0 done, 33 to run, 0 blocked")
+    states = {line.split()[0]: line.split(None, 1)[1] for line in lines[:-1]}
+    assert all(state == "to run" for run, state in states.items() if not run.startswith("score-control"))
+    assert states["score-control/seed1"] == "waits for score/seed1"
+    assert lines[-1].startswith("0 done, 36 to run, 0 blocked")
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
 
 
@@ -124,3 +129,28 @@ def test_run_control_writes_like_an_evaluation(tiny_policy, one_thread, tmp_path
     assert saved["n"] == 2 and saved["temperature"] == profile.temperature and "acc_t1" in saved["sequential"]
     assert len((tmp_path / "metrics.episodes.jsonl").read_text().splitlines()) == 2
     assert run.metrics["label"] == "parallel control"
+    parallel, sequential = control_episodes(tmp_path / "metrics.json")
+    assert [e.y1 for e in parallel] == [e.y1 for e in sequential]  # the same first samples
+    assert all(e.p_ids for e in sequential) and not any(e.p_ids for e in parallel)
+    assert episode_metrics(sequential)["acc_t2"] == saved["sequential"]["acc_t2"]
+    assert control_episodes(tmp_path / "other.json") is None
+
+
+def test_the_score_control_samples_the_trained_model_after_it_is_trained(tmp_path):
+    args = _args(tmp_path, "--only", "score-control", "score", "--seeds", "0", "--poll", "0.2")
+    assert reproduce.main(args) == 0  # listed first, it still waits for the run it samples
+    out = tmp_path / "repro"
+    log = (tmp_path / "logs" / "reproduce.log").read_text()
+    assert log.index("start score/seed0") < log.index("start score-control/seed0")
+    started = next(line for line in log.splitlines() if "start score-control/seed0" in line)[:19]
+    trained = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime((out / "score" / "seed0" / "metrics.json").stat().st_mtime))
+    assert trained <= started  # it waited for the trained model's evaluation, written last
+    assert json.loads((out / "score-control" / "seed0" / CONFIG).read_text())["method"] == "score-control"
+    parallel, sequential = control_episodes(out / "score-control" / "seed0" / "metrics.json")
+    assert len(parallel) == len(sequential) == get_profile("smoke").n_eval
+    job = reproduce.Job("score-control", 0)
+    assert reproduce.status(job, out, "smoke", "tiny") == "done"
+    for ckpt in (out / "score" / "seed0" / "checkpoints").iterdir():  # as on a fresh clone
+        shutil.rmtree(ckpt)
+    (out / "score-control" / "seed0" / "metrics.json").unlink()
+    assert reproduce.status(job, out, "smoke", "tiny").startswith("needs the checkpoint of score/seed0")

@@ -170,10 +170,12 @@ def test_score_beats_naive_rl_pooled_over_seeds():
                                            "naive_rl": seeds("naive_rl", _mix(i2c=10, i2i=10), 1)})["verdict"] == N
 
 
+def scaling(par, seq, n=100):
+    return {"problems": n, "samples": 8, "profile": {"name": "cpu", "seed": 0},
+            "curves": {"SCoRe": [{"budget": b, "parallel": par, "sequential": seq} for b in (2, 4)]}}
+
+
 def test_sequential_beats_parallel():
-    def scaling(par, seq, n=100):
-        return {"problems": n, "samples": 8, "profile": {"name": "cpu", "seed": 0},
-                "curves": {"SCoRe": [{"budget": b, "parallel": par, "sequential": seq} for b in (2, 4)]}}
     assert _judge("sequential_beats_parallel", {}, scaling(0.2, 0.6))["verdict"] == R
     assert _judge("sequential_beats_parallel", {}, scaling(0.6, 0.2))["verdict"] == N
     assert _judge("sequential_beats_parallel", {}, scaling(0.3, 0.35))["verdict"] == I
@@ -267,3 +269,26 @@ def test_evaluations_in_run_folders_keep_their_label(tmp_path):
                                              "profile": {**repro, "seed": seed}}, eps)
     res = V.load_results(tmp_path, "repro")
     assert list(res) == ["base", "control"] and [r.seed for r in res["base"]] == [0, 1]
+
+
+def test_sequential_beats_parallel_from_the_score_control(tmp_path):
+    """With runs of score-control, the verdict pairs each problem's own second attempt with a fresh sample."""
+    from scoreutils.pipeline import write_episodes
+
+    def control(seed, sequential_r2, parallel_r2):
+        out = tmp_path / f"seed{seed}" / "metrics.json"
+        out.parent.mkdir(parents=True)
+        out.write_text("{}")
+        write_episodes(out.with_suffix(".episodes.jsonl"), [_ep(i, 0, r) for i, r in enumerate(parallel_r2)])
+        write_episodes(out.with_suffix(".sequential.episodes.jsonl"), [_ep(i, 0, r) for i, r in enumerate(sequential_r2)])
+        return V.RunResult("score-control", seed, out, {}, [], [])
+
+    better = {"score-control": [control(0, [1] * 30 + [0] * 10, [0] * 30 + [1] * 2 + [0] * 8),
+                                control(1, [1] * 20 + [0] * 20, [0] * 40)]}
+    out = _judge("sequential_beats_parallel", better, scaling(0.6, 0.2))  # the control wins over the curves
+    assert out["verdict"] == R and "n = 80 paired problems, 2 seeds (0, 1)" in out["evidence"]
+    assert "sequential 62.5%, parallel 2.5%" in out["evidence"]
+    worse = {"score-control": [control(2, [0] * 40, [1] * 20 + [0] * 20)]}
+    assert _judge("sequential_beats_parallel", worse, scaling(0.2, 0.6))["verdict"] == N
+    (tmp_path / "seed2" / "metrics.sequential.episodes.jsonl").unlink()  # no episodes: back to the curves
+    assert _judge("sequential_beats_parallel", worse, scaling(0.2, 0.6))["verdict"] == R

@@ -26,7 +26,7 @@ from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  #
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2",
-              "score", "score-alpha0")
+              "score", "score-alpha0", "score-control")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
 # (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
 METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json", "Self-Refine"),
@@ -157,7 +157,7 @@ def repro_section() -> list[str]:
            f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
            "where it stopped). In %; Δ pooled over seeds with its paired 95% interval; P(fix) = P(right at t2 | "
            "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
-           "sampling: its attempt 2 is a fresh turn-1 sample.", "", *lines, ""]
+           "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", *lines, ""]
     if wall:
         out += [f"Mean wall time per run, one thread beside another one-thread job on 2 cores: {wall}.", ""]
     logs = {arm: [r.log for r in runs if r.log] for arm, runs in res.items()}

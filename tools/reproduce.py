@@ -46,7 +46,10 @@ RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "stage2": ("train", "stage2", {}),
     "score": ("train", "score", {}),
     "score-alpha0": ("train", "score", {"alpha": 0.0}),
+    "score-control": ("control", "score", {}),
 }
+"""A "control" run with a method samples that method's trained model of the same seed (its last checkpoint):
+the comparison of sequential self-correction with parallel sampling at equal compute is about SCoRe."""
 SEEDS = (0, 1, 2)
 MAX_JOBS = 2
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -74,11 +77,19 @@ def job_profile(job: Job, profile: str, model: str | None):
 def job_config(job: Job, profile: str, model: str | None) -> dict[str, Any]:
     """What the job's folder remembers in config.json (for training runs: what `run_train` writes)."""
     kind, method, _ = RUNS[job.name]
-    return {"method": method if kind == "train" else kind, "profile": job_profile(job, profile, model).to_dict()}
+    name = method if kind == "train" else f"{method}-control" if method else kind
+    return {"method": name, "profile": job_profile(job, profile, model).to_dict()}
+
+
+def needs(job: Job) -> Job | None:
+    """The run whose trained model `job` samples (a control of a method), else None."""
+    kind, method, _ = RUNS[job.name]
+    return Job(method, job.seed) if kind == "control" and method else None
 
 
 def status(job: Job, out: Path, profile: str, model: str | None) -> str:
-    """"done", "to run", "resumes after step N", or "other configuration: ..." (left alone)."""
+    """"done", "to run", "resumes after step N", "waits for NAME/seedK", or "other configuration: ..." /
+    "needs the checkpoint of ..." (left alone)."""
     folder = job.folder(out)
     cfg = folder / CONFIG
     if cfg.exists():
@@ -88,6 +99,14 @@ def status(job: Job, out: Path, profile: str, model: str | None) -> str:
             return f"other configuration ({', '.join(diff[:3])}): delete {folder} to redo it"
     if (folder / "metrics.json").exists():
         return "done"
+    need = needs(job)
+    if need is not None:
+        if not (need.folder(out) / "metrics.json").exists():
+            return f"waits for {need.label()}"
+        if latest_checkpoint(need.folder(out)) is None:
+            return (f"needs the checkpoint of {need.label()}, which is gone (checkpoints are not committed): "
+                    f"delete {need.folder(out)} to train it again")
+        return "to run"
     ckpt = latest_checkpoint(folder)
     return f"resumes after step {int(ckpt.name.split('_')[1])}" if ckpt else "to run"
 
@@ -111,7 +130,9 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
         if kind == "eval":
             pipeline.run_eval(prof, folder / "metrics.json", label=job.name)
         else:
-            pipeline.run_control(prof, folder / "metrics.json")
+            need = needs(job)
+            policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
+            pipeline.run_control(prof, folder / "metrics.json", policy=policy)
 
 
 def _log(path: Path, line: str) -> None:
@@ -130,14 +151,22 @@ def schedule(jobs: list[Job], args: argparse.Namespace) -> int:
     env = {**os.environ, **ONE_THREAD}
     try:
         while pending or running:
-            while pending and len(running) < args.jobs:
-                job = pending.pop(0)
+            while len(running) < args.jobs:
+                ready = [j for j in pending if needs(j) is None or (needs(j).folder(args.out) / "metrics.json").exists()]
+                if not ready:
+                    break
+                job = ready[0]
+                pending.remove(job)
                 cmd = [sys.executable, str(Path(__file__).resolve()), "--job", job.name, "--seed", str(job.seed),
                        "--profile", args.profile, "--out", str(args.out)] + (["--model", args.model] if args.model else [])
                 out = open(logs / f"{job.name}-seed{job.seed}.log", "a")
                 running[job] = (subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT),
                                 time.perf_counter(), out)
                 _log(args.log, f"start {job.label()} (pid {running[job][0].pid})")
+            if pending and not running:  # what is left waits for a run that is neither done nor coming
+                for job in pending:
+                    _log(args.log, f"skip {job.label()}: {needs(job).label()} did not finish")
+                return failed + len(pending)
             time.sleep(args.poll)
             for job, (proc, t0, out) in list(running.items()):
                 if proc.poll() is None:
@@ -211,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.only or list(RUNS)
     jobs = [Job(name, seed) for seed in args.seeds for name in names]
     states = {job: status(job, args.out, args.profile, args.model) for job in jobs}
-    todo = [job for job in jobs if states[job] == "to run" or states[job].startswith("resumes")]
+    coming = {job for job in jobs if states[job] == "to run" or states[job].startswith("resumes")}
+    todo = [job for job in jobs if job in coming or (states[job].startswith("waits for ") and needs(job) in coming)]
     if args.dry_run:
         for job in jobs:
             print(f"{job.label():24s} {states[job]}")
