@@ -29,6 +29,9 @@ class Profile:
     autocast: str | None = None
     """None (compute in `dtype`) or "bfloat16": the training forward/backward under `models.autocast`
     (weights stay in `dtype`). results/bench_bf16.json measures speed and gradient agreement on CPU."""
+    activation_checkpointing: bool = True
+    """Recompute each layer's activations in backward (`train.enable_checkpointing`): less memory for ~17%
+    more update time and the same gradients. The repro profile turns it off (its runs fit in memory)."""
     task: str = "arithmetic"
     level: int | tuple[int, ...] = 1
     """Arithmetic difficulty level(s), see `tasks.LEVELS`."""
@@ -127,7 +130,8 @@ PROFILES: dict[str, Profile] = {
     # evaluation ~37 min). Temperature 0.4: at 0.7 a quarter of sampled second attempts hold no answer.
     "repro": Profile(name="repro", level=6, turn1_format="brief-boxed", n_eval=500, n_train=600, max_new_tokens=40,
                      batch_size=16, temperature=0.4, steps=24, problems_per_step=8, samples_per_problem=4,
-                     micro_batch=8, stage1_steps=8, eval_every=24, save_every=4, sft_problems=128),
+                     micro_batch=8, stage1_steps=8, eval_every=24, save_every=4, sft_problems=128,
+                     activation_checkpointing=False),
     # gpu: sized so that each lesson's training fits 45 min of a free Colab T4. ESTIMATE, NOT A MEASUREMENT
     # (benchmarks/gpu_profile.py measures it; results/bench_gpu.json is absent until it has run on a GPU).
     # Assumed: one decode step of a 32-row batch of Qwen2.5-0.5B in 4-bit + LoRA takes 50 ms on a T4.

@@ -222,10 +222,10 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eva
             if not pairs:  # reported, not hidden: the evaluation below is then the base model's
                 warnings.warn(f"{method} found no training pairs in {len(traces)} traces; the model is left "
                               "unchanged (sample more traces: a larger profile.sft_problems)", stacklevel=2)
-            train_sft(policy, profile, pairs, out)
+            train_sft(policy, profile, pairs, out, checkpointing=profile.activation_checkpointing)
         else:
             stage = {"naive_rl": "naive", "stage1": "stage1", "stage2": "stage2"}.get(method) or score_schedule(profile)
-            train_rl(policy, profile, train_problems, out, stage=stage)
+            train_rl(policy, profile, train_problems, out, stage=stage, checkpointing=profile.activation_checkpointing)
         train_s = time.perf_counter() - t0
         result, eps = evaluate_policy(policy, profile, eval_split, label=method)
         result.update(extra, train_wall_s=train_s)

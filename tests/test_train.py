@@ -135,3 +135,37 @@ def test_profile_autocast_wraps_the_training_forwards(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "autocast", spy)
     rows = train_rl(_policy(), PROFILE.with_(steps=1, autocast="bfloat16"), PROBLEMS, tmp_path, stage="stage2")
     assert seen and set(seen) == {"bfloat16"} and math.isfinite(rows[0]["loss"])
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_profile_activation_checkpointing_reaches_training(on, tmp_path, monkeypatch):
+    """`Profile.activation_checkpointing` decides whether `run_train` recomputes activations (same gradients)."""
+    import scoreutils.train as train
+    from scoreutils.pipeline import run_train
+
+    calls = []
+    real = train.enable_checkpointing
+    monkeypatch.setattr(train, "enable_checkpointing", lambda policy: (calls.append(policy), real(policy)))
+    profile = PROFILE.with_(steps=1, n_eval=2, n_train=8, activation_checkpointing=on)
+    run = run_train("stage2", profile, tmp_path / "rl")
+    assert len(calls) == int(on) and math.isfinite(run.log[0]["loss"])
+    assert get_profile("repro").activation_checkpointing is False and get_profile("cpu").activation_checkpointing
+
+
+def test_checkpointing_leaves_the_gradients_as_they_are():
+    from scoreutils import losses
+    from scoreutils.train import enable_checkpointing, policy_and_reference
+
+    episodes = sample_episodes(_policy(), PROBLEMS[:2], max_new_tokens=6, temperature=1.0, samples_per_problem=2,
+                               batch_size=8, seed=0, progress=False)
+    grads = []
+    for checkpoint in (False, True):
+        policy = _policy()
+        if checkpoint:
+            enable_checkpointing(policy)
+        policy.model.train()
+        batch = losses.collate(episodes, policy.tokenizer.pad_token_id)
+        a1, a2 = policy_and_reference(policy.model, policy, batch)
+        losses.stage2_loss(a1, a2, 2, beta1=0.01, alpha=10.0).loss.backward()
+        grads.append([p.grad.clone() for p in policy.trainable_parameters()])
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*grads))
