@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from scoreutils.config import get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,3 +65,23 @@ def test_a_search_on_the_tiny_model_uses_validation_problems_only(tmp_path, monk
     assert recipe_search.main(["--profile", "smoke", "--model", "tiny", "--out", str(out)]) == 0
     assert (out / "a1" / "metrics.json").stat().st_mtime == mtime
     assert "chosen: a" in capsys.readouterr().out
+
+
+def test_a_candidate_differing_only_in_alpha_starts_from_the_others_stage1(tmp_path, monkeypatch):
+    monkeypatch.setattr(recipe_search, "CANDIDATES", {"a10": {"level": 6}, "a1": {"level": 6, "alpha": 1.0},
+                                                      "n": {"level": 6, "normalize_advantages": True}})
+    monkeypatch.setattr(recipe_search, "N_VALIDATION", 4)
+    smoke = ["--profile", "smoke", "--model", "tiny"]
+    shared, alone = tmp_path / "shared", tmp_path / "alone"
+    assert recipe_search.main([*smoke, "--out", str(shared), "--only", "a10", "n"]) == 0
+    assert recipe_search.share_stage1("n", shared, "smoke", "tiny") is None  # finished: left alone
+    assert recipe_search.main([*smoke, "--out", str(shared), "--only", "a1"]) == 0
+    assert json.loads((shared / "a1" / recipe_search.SHARED).read_text()) == {"from": "a10", "steps": 1}
+    assert not (shared / "n" / recipe_search.SHARED).exists()  # normalized advantages change Stage I too
+    assert recipe_search.main([*smoke, "--out", str(alone), "--only", "a1"]) == 0
+    logs = [[json.loads(line) for line in (root / "a1" / "log.jsonl").open()] for root in (shared, alone)]
+    assert [r["step"] for r in logs[0]] == [1, 2]
+    for a, b in zip(*logs):  # the shared run is the run made from scratch
+        assert a["loss"] == pytest.approx(b["loss"], abs=1e-6) and a["stage"] == b["stage"]
+    table = json.loads((tmp_path / "shared.json").read_text())
+    assert table["candidates"]["a1"]["stage1_from"] == "a10" and table["candidates"]["a10"]["stage1_from"] is None

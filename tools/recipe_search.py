@@ -12,7 +12,8 @@ Resumable: a finished candidate is loaded, an interrupted one resumes from its l
     OMP_NUM_THREADS=1 python tools/recipe_search.py --only a1 a1-norm
     python tools/recipe_search.py --table                           # re-write the table from finished runs
 
-One thread: ~35 minutes per candidate beside another one-thread job on 2 cores.
+One thread: ~40 minutes per candidate beside another one-thread job on 2 cores. A candidate that differs
+from a started one only in α starts from that one's end of Stage I (`share_stage1`): the same steps, not redone.
 """
 from __future__ import annotations
 
@@ -53,6 +54,37 @@ def candidate_profile(name: str, profile: str = "repro", model: str | None = Non
     return get_profile(profile, **changes)
 
 
+SHARED = "shared_stage1.json"
+
+
+def share_stage1(name: str, out: Path, profile: str = "repro", model: str | None = None) -> str | None:
+    """Start candidate `name` from the end of Stage I of a candidate that differs from it only in α (Stage I
+    does not use α, and its steps are seeded by step number, so they are the same steps): copy that
+    candidate's checkpoint at step `stage1_steps` and its log rows up to it, and note it in SHARED. Returns the
+    candidate shared from, or None (nothing to share, or `name` has started already)."""
+    import shutil
+
+    from scoreutils.checkpoints import checkpoints
+
+    mine = candidate_profile(name, profile, model)
+    folder = out / name
+    if (folder / "metrics.json").exists() or (folder.exists() and checkpoints(folder)):
+        return None
+    for other in CANDIDATES:
+        theirs = candidate_profile(other, profile, model)
+        ckpt = out / other / "checkpoints" / f"step_{mine.stage1_steps:06d}"
+        if other == name or theirs.with_(alpha=mine.alpha) != mine or not ckpt.is_dir():
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(ckpt, folder / "checkpoints" / ckpt.name)
+        rows = [line for line in (out / other / "log.jsonl").read_text().splitlines()
+                if line.strip() and json.loads(line)["step"] <= mine.stage1_steps]
+        (folder / "log.jsonl").write_text("".join(line + "\n" for line in rows))
+        (folder / SHARED).write_text(json.dumps({"from": other, "steps": mine.stage1_steps}))
+        return other
+    return None
+
+
 def choose(base: dict[str, Any], rows: dict[str, dict[str, Any]]) -> str | None:
     """The candidate `RULE` picks from finished `rows` (name -> metrics), or None when none qualifies."""
     floor = base["acc_t1"] - TURN1_SLACK
@@ -74,7 +106,9 @@ def table(out: Path, profile: str = "repro") -> dict[str, Any]:
         path = out / name / "metrics.json"
         if path.exists():
             m = json.loads(path.read_text())
-            rows[name] = {"changes": changes, **{k: m.get(k) for k in KEYS}, "train_wall_s": m.get("train_wall_s")}
+            shared = out / name / SHARED
+            rows[name] = {"changes": changes, **{k: m.get(k) for k in KEYS}, "train_wall_s": m.get("train_wall_s"),
+                          "stage1_from": json.loads(shared.read_text())["from"] if shared.exists() else None}
     done = base is not None and len(rows) == len(CANDIDATES)
     return {"split": "validation", "n": N_VALIDATION, "seed": SEED, "profile": profile, "method": "score",
             "rule": RULE, "base": {k: base.get(k) for k in KEYS} if base else None, "candidates": rows,
@@ -107,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline.run_eval(base_profile, out / "base.json", split="validation")
         for name in args.only or list(CANDIDATES):
             t0 = time.perf_counter()
+            shared = share_stage1(name, out, args.profile, args.model)
+            if shared:
+                print(f"{name}: Stage I taken from {shared}, which differs only in α", flush=True)
             run = pipeline.run_train("score", candidate_profile(name, args.profile, args.model), out / name,
                                      eval_split="validation")
             print(f"{name}: Acc@t1 {run.metrics['acc_t1']:.3f} Acc@t2 {run.metrics['acc_t2']:.3f} "
