@@ -28,6 +28,7 @@ import torch
 CONFIG = "config.json"
 LOG = "log.jsonl"
 LOCK = ".lock"
+SHARED = "shared_prefix.json"
 
 
 class RunDirError(RuntimeError):
@@ -104,6 +105,26 @@ def claim_run_dir(out: Path, config: dict[str, Any], fresh: bool = False,
 # ---------------------------------------------------------------------------------------------
 # Checkpoints: adapter + optimizer + scheduler + RNG + step. Written to a temp dir, then renamed.
 # ---------------------------------------------------------------------------------------------
+def start_from(out: Path, source: Path, step: int) -> bool:
+    """Begin the run in `out` where the run in `source` stood after `step` steps: a copy of its checkpoint at
+    `step` and of its log rows up to it, noted in `out`/SHARED as {"from": source, "steps": step}. Only for
+    steps the caller knows to be the same in both runs (e.g. SCoRe's Stage I, which no α changes, seeded by
+    step number); a resumed `train_rl` then goes on from there. Does nothing and returns False when `out`
+    has a checkpoint or metrics already, or `source` has no checkpoint at `step`."""
+    out, source = Path(out), Path(source)
+    ckpt = source / "checkpoints" / f"step_{step:06d}"
+    if (out / "metrics.json").exists() or checkpoints(out) or not ckpt.is_dir():
+        return False
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ckpt, out / "checkpoints" / (ckpt.name + ".tmp"))
+    rows = [line for line in (source / LOG).read_text().splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step] if (source / LOG).exists() else []
+    (out / LOG).write_text("".join(line + "\n" for line in rows))
+    (out / SHARED).write_text(json.dumps({"from": str(source), "steps": step}))
+    (out / "checkpoints" / (ckpt.name + ".tmp")).rename(out / "checkpoints" / ckpt.name)
+    return True
+
+
 def save_checkpoint(out: Path, step: int, policy: Any, opt: Any, sched: Any, extra: dict | None = None) -> Path:
     """Write checkpoints/step_NNNNNN under `out` atomically (beside, then renamed)."""
     final = Path(out) / "checkpoints" / f"step_{step:06d}"

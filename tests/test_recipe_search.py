@@ -76,7 +76,7 @@ def test_a_candidate_differing_only_in_alpha_starts_from_the_others_stage1(tmp_p
     assert recipe_search.main([*smoke, "--out", str(shared), "--only", "a10", "n"]) == 0
     assert recipe_search.share_stage1("n", shared, "smoke", "tiny") is None  # finished: left alone
     assert recipe_search.main([*smoke, "--out", str(shared), "--only", "a1"]) == 0
-    assert json.loads((shared / "a1" / recipe_search.SHARED).read_text()) == {"from": "a10", "steps": 1}
+    assert json.loads((shared / "a1" / recipe_search.SHARED).read_text()) == {"from": str(shared / "a10"), "steps": 1}
     assert not (shared / "n" / recipe_search.SHARED).exists()  # normalized advantages change Stage I too
     assert recipe_search.main([*smoke, "--out", str(alone), "--only", "a1"]) == 0
     logs = [[json.loads(line) for line in (root / "a1" / "log.jsonl").open()] for root in (shared, alone)]

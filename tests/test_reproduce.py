@@ -32,8 +32,8 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 
 
 def test_the_table_has_every_method_and_the_controls():
-    assert list(reproduce.RUNS) == ["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl",
-                                    "stage1", "stage2", "score", "score-alpha0", "score-control"]
+    assert list(reproduce.RUNS) == ["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "score",
+                                    "naive_rl", "stage2", "stage1", "score-alpha0", "score-control"]
     assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
 
@@ -154,3 +154,17 @@ def test_the_score_control_samples_the_trained_model_after_it_is_trained(tmp_pat
         shutil.rmtree(ckpt)
     (out / "score-control" / "seed0" / "metrics.json").unlink()
     assert reproduce.status(job, out, "smoke", "tiny").startswith("needs the checkpoint of score/seed0")
+
+
+def test_stage1_and_score_alpha0_start_from_score_after_its_stage1(tmp_path):
+    args = _args(tmp_path, "--only", "score", "stage1", "score-alpha0", "--seeds", "0", "--jobs", "1", "--poll", "0.2")
+    assert reproduce.main(args) == 0
+    out = tmp_path / "repro"
+    score_log = [json.loads(line) for line in (out / "score" / "seed0" / "log.jsonl").open()]
+    for name in ("stage1", "score-alpha0"):
+        folder = out / name / "seed0"
+        assert json.loads((folder / "shared_prefix.json").read_text()) == {"from": str(out / "score" / "seed0"), "steps": 1}
+        log = [json.loads(line) for line in (folder / "log.jsonl").open()]
+        assert [r["step"] for r in log] == [1, 2] and log[0] == score_log[0]
+        assert log[1]["stage"] == ("stage1" if name == "stage1" else "stage2")
+    assert json.loads((out / "score-alpha0" / "seed0" / CONFIG).read_text())["profile"]["alpha"] == 0.0

@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scoreutils.checkpoints import SHARED, start_from  # noqa: E402
 from scoreutils.config import get_profile  # noqa: E402
 
 OUT = ROOT / "results" / "recipe_search"
@@ -54,34 +55,16 @@ def candidate_profile(name: str, profile: str = "repro", model: str | None = Non
     return get_profile(profile, **changes)
 
 
-SHARED = "shared_stage1.json"
-
-
 def share_stage1(name: str, out: Path, profile: str = "repro", model: str | None = None) -> str | None:
     """Start candidate `name` from the end of Stage I of a candidate that differs from it only in α (Stage I
-    does not use α, and its steps are seeded by step number, so they are the same steps): copy that
-    candidate's checkpoint at step `stage1_steps` and its log rows up to it, and note it in SHARED. Returns the
-    candidate shared from, or None (nothing to share, or `name` has started already)."""
-    import shutil
-
-    from scoreutils.checkpoints import checkpoints
-
+    does not use α, and its steps are seeded by step number, so they are the same steps), with
+    `checkpoints.start_from`. Returns the candidate shared from, or None (nothing to share, or `name` has
+    started already)."""
     mine = candidate_profile(name, profile, model)
-    folder = out / name
-    if (folder / "metrics.json").exists() or (folder.exists() and checkpoints(folder)):
-        return None
     for other in CANDIDATES:
-        theirs = candidate_profile(other, profile, model)
-        ckpt = out / other / "checkpoints" / f"step_{mine.stage1_steps:06d}"
-        if other == name or theirs.with_(alpha=mine.alpha) != mine or not ckpt.is_dir():
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(ckpt, folder / "checkpoints" / ckpt.name)
-        rows = [line for line in (out / other / "log.jsonl").read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= mine.stage1_steps]
-        (folder / "log.jsonl").write_text("".join(line + "\n" for line in rows))
-        (folder / SHARED).write_text(json.dumps({"from": other, "steps": mine.stage1_steps}))
-        return other
+        if other != name and candidate_profile(other, profile, model).with_(alpha=mine.alpha) == mine:
+            if start_from(out / name, out / other, mine.stage1_steps):
+                return other
     return None
 
 
@@ -108,7 +91,7 @@ def table(out: Path, profile: str = "repro") -> dict[str, Any]:
             m = json.loads(path.read_text())
             shared = out / name / SHARED
             rows[name] = {"changes": changes, **{k: m.get(k) for k in KEYS}, "train_wall_s": m.get("train_wall_s"),
-                          "stage1_from": json.loads(shared.read_text())["from"] if shared.exists() else None}
+                          "stage1_from": Path(json.loads(shared.read_text())["from"]).name if shared.exists() else None}
     done = base is not None and len(rows) == len(CANDIDATES)
     return {"split": "validation", "n": N_VALIDATION, "seed": SEED, "profile": profile, "method": "score",
             "rule": RULE, "base": {k: base.get(k) for k in KEYS} if base else None, "candidates": rows,

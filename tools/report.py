@@ -25,8 +25,8 @@ from scoreutils.config import PROFILES  # noqa: E402
 from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
-REPRO_RUNS = ("base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2",
-              "score", "score-alpha0", "score-control")
+REPRO_RUNS = ("base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "score", "naive_rl", "stage2",
+              "stage1", "score-alpha0", "score-control")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
 # (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
 METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json", "Self-Refine"),

@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scoreutils.checkpoints import CONFIG, claim_run_dir, config_difference, latest_checkpoint  # noqa: E402
+from scoreutils.checkpoints import CONFIG, claim_run_dir, config_difference, latest_checkpoint, start_from  # noqa: E402
 from scoreutils.config import get_profile, profile_defaults  # noqa: E402
 
 # name -> (what makes it, training method or None, profile changes). The paper's row each stands for is in
@@ -41,15 +41,20 @@ RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "star_plus": ("train", "star_plus", {}),
     "pair_sft": ("train", "pair_sft", {}),
     "pair_sft_plus": ("train", "pair_sft_plus", {}),
-    "naive_rl": ("train", "naive_rl", {}),
-    "stage1": ("train", "stage1", {}),
-    "stage2": ("train", "stage2", {}),
     "score": ("train", "score", {}),
+    "naive_rl": ("train", "naive_rl", {}),
+    "stage2": ("train", "stage2", {}),
+    "stage1": ("train", "stage1", {}),
     "score-alpha0": ("train", "score", {"alpha": 0.0}),
     "score-control": ("control", "score", {}),
 }
 """A "control" run with a method samples that method's trained model of the same seed (its last checkpoint):
 the comparison of sequential self-correction with parallel sampling at equal compute is about SCoRe."""
+PREFIX = {"stage1": "score", "score-alpha0": "score"}
+"""Runs whose first `stage1_steps` steps are those of another run of the same seed (SCoRe's Stage I, in which α
+plays no part, seeded by step number): they start from that run's checkpoint there when it has one
+(`checkpoints.start_from`). RUNS lists them after the runs they share with and after two runs that share
+nothing, so that the shared checkpoint is usually there when they start."""
 SEEDS = (0, 1, 2)
 MAX_JOBS = 2
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -122,6 +127,10 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
     prof = job_profile(job, profile, model)
     folder = job.folder(out)
     if kind == "train":
+        source = Job(PREFIX[job.name], job.seed) if job.name in PREFIX else None
+        if source and job_profile(source, profile, model).with_(alpha=prof.alpha) == prof:
+            if start_from(folder, source.folder(out), prof.stage1_steps):
+                print(f"{job.label()}: steps 1-{prof.stage1_steps} (Stage I) taken from {source.label()}", flush=True)
         pipeline.run_train(method, prof, folder)
         return
     with claim_run_dir(folder, job_config(job, profile, model), defaults={"profile": profile_defaults()}):
