@@ -40,7 +40,8 @@ def test_a_tie_within_one_problem_goes_to_the_higher_second_attempt():
 
 
 def test_candidates_change_the_repro_profile_and_evaluate_on_validation():
-    assert recipe_search.CANDIDATES["a10"] == {}
+    assert {k for c in recipe_search.CANDIDATES.values() for k in c} == {"alpha", "normalize_advantages"}
+    assert all(len(c) == 2 for c in recipe_search.CANDIDATES.values())  # every searched field, every time
     profile = recipe_search.candidate_profile("a1-norm")
     assert profile == get_profile("repro", alpha=1.0, normalize_advantages=True, seed=0,
                                   n_eval=recipe_search.N_VALIDATION)
@@ -85,3 +86,13 @@ def test_a_candidate_differing_only_in_alpha_starts_from_the_others_stage1(tmp_p
         assert a["loss"] == pytest.approx(b["loss"], abs=1e-6) and a["stage"] == b["stage"]
     table = json.loads((tmp_path / "shared.json").read_text())
     assert table["candidates"]["a1"]["stage1_from"] == "a10" and table["candidates"]["a10"]["stage1_from"] is None
+
+
+def test_the_repro_profile_carries_the_recipe_the_search_chose():
+    """results/recipe_search.json is the evidence for the repro profile's α and advantages: until the search
+    has chosen, the profile keeps the values it started from (candidate a10); then it takes the choice's."""
+    path = ROOT / "results" / "recipe_search.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    chosen = data.get("chosen") or "a10"
+    repro = get_profile("repro")
+    assert {k: getattr(repro, k) for k in recipe_search.CANDIDATES[chosen]} == recipe_search.CANDIDATES[chosen]

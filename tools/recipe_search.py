@@ -35,12 +35,13 @@ TABLE = ROOT / "results" / "recipe_search.json"
 N_VALIDATION = 190
 """All but a few of level 6's validation problems (the split holds 193)."""
 SEED = 0
-# name -> the repro profile's fields it changes. The first is the repro profile itself.
+# name -> the values of the searched fields (all of them, so that a candidate stays what it was when the repro
+# profile takes the chosen one's values). The first is the repro profile as the search found it.
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "a10": {},
-    "a1": {"alpha": 1.0},
+    "a10": {"alpha": 10.0, "normalize_advantages": False},
+    "a1": {"alpha": 1.0, "normalize_advantages": False},
     "a1-norm": {"alpha": 1.0, "normalize_advantages": True},
-    "a10-norm": {"normalize_advantages": True},
+    "a10-norm": {"alpha": 10.0, "normalize_advantages": True},
 }
 TURN1_SLACK = 0.05
 RULE = (f"among candidates whose validation Acc@t1 is at least the base model's minus {TURN1_SLACK:.2f} (no turn-1 "
