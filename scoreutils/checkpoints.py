@@ -107,7 +107,7 @@ def claim_run_dir(out: Path, config: dict[str, Any], fresh: bool = False,
 # ---------------------------------------------------------------------------------------------
 def start_from(out: Path, source: Path, step: int) -> bool:
     """Begin the run in `out` where the run in `source` stood after `step` steps: a copy of its checkpoint at
-    `step` and of its log rows up to it, noted in `out`/SHARED as {"from": source, "steps": step}. Only for
+    `step` and of its log rows up to it, noted in `out`/SHARED as {"from": source relative to out, "steps": step}. Only for
     steps the caller knows to be the same in both runs (e.g. SCoRe's Stage I, which no α changes, seeded by
     step number); a resumed `train_rl` then goes on from there. Does nothing and returns False when `out`
     has a checkpoint or metrics already, or `source` has no checkpoint at `step`."""
@@ -120,7 +120,7 @@ def start_from(out: Path, source: Path, step: int) -> bool:
     rows = [line for line in (source / LOG).read_text().splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= step] if (source / LOG).exists() else []
     (out / LOG).write_text("".join(line + "\n" for line in rows))
-    (out / SHARED).write_text(json.dumps({"from": str(source), "steps": step}))
+    (out / SHARED).write_text(json.dumps({"from": os.path.relpath(source, out), "steps": step}))
     (out / "checkpoints" / (ckpt.name + ".tmp")).rename(out / "checkpoints" / ckpt.name)
     return True
 

@@ -12,8 +12,9 @@ Resumable: a finished candidate is loaded, an interrupted one resumes from its l
     OMP_NUM_THREADS=1 python tools/recipe_search.py --only a1 a1-norm
     python tools/recipe_search.py --table                           # re-write the table from finished runs
 
-One thread: ~40 minutes per candidate beside another one-thread job on 2 cores. A candidate that differs
-from a started one only in α starts from that one's end of Stage I (`share_stage1`): the same steps, not redone.
+One thread: ~27 minutes per candidate beside another one-thread job on 2 cores. A candidate that differs
+from another only in α or the length of Stage I starts from the other's checkpoint at the end of the shorter
+Stage I (`share_stage1`): the same steps, not redone.
 """
 from __future__ import annotations
 
@@ -36,12 +37,18 @@ N_VALIDATION = 190
 """All but a few of level 6's validation problems (the split holds 193)."""
 SEED = 0
 # name -> the values of the searched fields (all of them, so that a candidate stays what it was when the repro
-# profile takes the chosen one's values). The first is the repro profile as the search found it.
+# profile takes the chosen one's values). Round 1: α x advantages, at the repro profile's other values. Round 2,
+# from round 1's choice (a1-norm): Stage I length, β2 and lr.
+ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4}
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "a10": {"alpha": 10.0, "normalize_advantages": False},
-    "a1": {"alpha": 1.0, "normalize_advantages": False},
-    "a1-norm": {"alpha": 1.0, "normalize_advantages": True},
-    "a10-norm": {"alpha": 10.0, "normalize_advantages": True},
+    "a10": {"alpha": 10.0, "normalize_advantages": False, **ROUND1},
+    "a1": {"alpha": 1.0, "normalize_advantages": False, **ROUND1},
+    "a1-norm": {"alpha": 1.0, "normalize_advantages": True, **ROUND1},
+    "a10-norm": {"alpha": 10.0, "normalize_advantages": True, **ROUND1},
+    "a1-norm-lr4e-4": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "lr": 4e-4},
+    "a1-norm-beta2-1": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "beta2": 1.0},
+    "a1-norm-stage1-16": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "stage1_steps": 16},
+    "a1-norm-lr1e-4": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "lr": 1e-4},
 }
 TURN1_SLACK = 0.05
 RULE = (f"among candidates whose validation Acc@t1 is at least the base model's minus {TURN1_SLACK:.2f} (no turn-1 "
@@ -57,14 +64,15 @@ def candidate_profile(name: str, profile: str = "repro", model: str | None = Non
 
 
 def share_stage1(name: str, out: Path, profile: str = "repro", model: str | None = None) -> str | None:
-    """Start candidate `name` from the end of Stage I of a candidate that differs from it only in α (Stage I
-    does not use α, and its steps are seeded by step number, so they are the same steps), with
-    `checkpoints.start_from`. Returns the candidate shared from, or None (nothing to share, or `name` has
-    started already)."""
+    """Start candidate `name` from a candidate that differs from it only in α and the length of Stage I, at
+    the end of the shorter Stage I: up to there both ran the same steps (Stage I does not use α, and steps
+    are seeded by step number). Uses `checkpoints.start_from`. Returns the candidate shared from, or None
+    (nothing to share, or `name` has started already)."""
     mine = candidate_profile(name, profile, model)
     for other in CANDIDATES:
-        if other != name and candidate_profile(other, profile, model).with_(alpha=mine.alpha) == mine:
-            if start_from(out / name, out / other, mine.stage1_steps):
+        theirs = candidate_profile(other, profile, model)
+        if other != name and theirs.with_(alpha=mine.alpha, stage1_steps=mine.stage1_steps) == mine:
+            if start_from(out / name, out / other, min(mine.stage1_steps, theirs.stage1_steps)):
                 return other
     return None
 
@@ -127,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             shared = share_stage1(name, out, args.profile, args.model)
             if shared:
-                print(f"{name}: Stage I taken from {shared}, which differs only in α", flush=True)
+                print(f"{name}: its first Stage I steps taken from {shared} (they differ only in α or Stage I's length)",
+                      flush=True)
             run = pipeline.run_train("score", candidate_profile(name, args.profile, args.model), out / name,
                                      eval_split="validation")
             print(f"{name}: Acc@t1 {run.metrics['acc_t1']:.3f} Acc@t2 {run.metrics['acc_t2']:.3f} "
