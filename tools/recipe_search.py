@@ -52,7 +52,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 TURN1_SLACK = 0.05
 RULE = (f"among candidates whose validation Acc@t1 is at least the base model's minus {TURN1_SLACK:.2f} (no turn-1 "
-        "collapse), the highest Δ; a tie (within one problem) goes to the higher Acc@t2")
+        "collapse), the highest Δ; a tie (within one problem) goes to the higher Acc@t2, then to the first listed")
 KEYS = ("acc_t1", "acc_t2", "delta", "delta_ci", "delta_i_to_c", "delta_c_to_i", "p_fix", "p_break",
         "changed_answer_rate", "no_answer_t1", "no_answer_t2", "n")
 
