@@ -178,16 +178,17 @@ def recipe_section() -> list[str]:
     data = _load("recipe_search.json")
     if not data:
         return []
-    lines = ["| candidate | changes to the repro profile | Acc@t1 | Acc@t2 | Δ [95%] | P(fix) | P(break) | changed answer |",
+    lines = ["| candidate | settings | Acc@t1 | Acc@t2 | Δ [95%] | P(fix) | P(break) | changed answer |",
              "|---|---|---|---|---|---|---|---|"]
     rows = ([("base model", "untrained", data["base"])] if data.get("base") else []) + [
         (name, ", ".join(f"{k}={v}" for k, v in row["changes"].items()) or "none", row)
         for name, row in data["candidates"].items()]
     for name, changes, m in rows:
         ci = m.get("delta_ci") or [0, 0]
-        lines.append(f"| {name} | {changes} | {_pct(m['acc_t1'])} | {_pct(m['acc_t2'])} | {100 * m['delta']:+.1f} "
-                     f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}] | {_pct(m.get('p_fix'))} | {_pct(m.get('p_break'))} | "
-                     f"{_pct(m.get('changed_answer_rate'))} |")
+        delta = (f"{100 * m['delta']:+.1f} (no problem changed outcome)" if ci[0] == ci[1] else
+                 f"{100 * m['delta']:+.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]")
+        lines.append(f"| {name} | {changes} | {_pct(m['acc_t1'])} | {_pct(m['acc_t2'])} | {delta} | "
+                     f"{_pct(m.get('p_fix'))} | {_pct(m.get('p_break'))} | {_pct(m.get('changed_answer_rate'))} |")
     chosen = (f"**chosen: {data['chosen']}**" if data.get("chosen") else
               f"**no choice yet** (pending: {', '.join(data['pending'])})" if data.get("pending") else
               "**no candidate qualifies**")
