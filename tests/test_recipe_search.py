@@ -40,11 +40,11 @@ def test_a_tie_within_one_problem_goes_to_the_higher_second_attempt():
 
 
 def test_candidates_change_the_repro_profile_and_evaluate_on_validation():
-    searched = {"alpha", "normalize_advantages", "stage1_steps", "beta2", "lr"}
+    searched = {"alpha", "normalize_advantages", "stage1_steps", "beta2", "lr", "steps"}
     assert all(set(c) == searched for c in recipe_search.CANDIDATES.values())  # every searched field, every time
     profile = recipe_search.candidate_profile("a1-norm")
     assert profile == get_profile("repro", alpha=1.0, normalize_advantages=True, stage1_steps=8, beta2=0.1, lr=2e-4,
-                                  seed=0, n_eval=recipe_search.N_VALIDATION)
+                                  steps=24, seed=0, n_eval=recipe_search.N_VALIDATION)
     assert len({json.dumps(c, sort_keys=True) for c in recipe_search.CANDIDATES.values()}) == len(recipe_search.CANDIDATES)
 
 
@@ -96,3 +96,13 @@ def test_the_repro_profile_carries_the_recipe_the_search_chose():
     chosen = data.get("chosen") or "a10"
     repro = get_profile("repro")
     assert {k: getattr(repro, k) for k in recipe_search.CANDIDATES[chosen]} == recipe_search.CANDIDATES[chosen]
+
+
+def test_shared_steps_are_the_steps_two_candidates_run_alike():
+    base = get_profile("repro", seed=0)
+    shared = recipe_search.shared_steps
+    assert shared(base.with_(steps=48), base) == 24  # a longer run of the same recipe: all of the shorter
+    assert shared(base.with_(alpha=1.0), base) == 8 == shared(base, base.with_(alpha=1.0))  # Stage I only
+    assert shared(base.with_(stage1_steps=16), base) == 8
+    assert shared(base.with_(stage1_steps=16, steps=48), base.with_(alpha=3.0)) == 8
+    assert shared(base.with_(lr=1e-4), base) == 0 and shared(base.with_(normalize_advantages=True), base) == 0

@@ -39,7 +39,7 @@ SEED = 0
 # name -> the values of the searched fields (all of them, so that a candidate stays what it was when the repro
 # profile takes the chosen one's values). Round 1: α x advantages, at the repro profile's other values. Round 2,
 # from round 1's choice (a1-norm): Stage I length, β2 and lr.
-ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4}
+ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4, "steps": 24}
 CANDIDATES: dict[str, dict[str, Any]] = {
     "a10": {"alpha": 10.0, "normalize_advantages": False, **ROUND1},
     "a1": {"alpha": 1.0, "normalize_advantages": False, **ROUND1},
@@ -63,17 +63,27 @@ def candidate_profile(name: str, profile: str = "repro", model: str | None = Non
     return get_profile(profile, **changes)
 
 
+def shared_steps(mine, theirs) -> int:
+    """How many first steps two candidates' runs have in common: all of the shorter run's when they differ
+    only in `steps`; up to the end of the shorter Stage I when they differ in α or Stage I's length too (Stage
+    I does not use α; every step is seeded by its number); none when anything else differs."""
+    if theirs.with_(alpha=mine.alpha, stage1_steps=mine.stage1_steps, steps=mine.steps) != mine:
+        return 0
+    if (mine.alpha, mine.stage1_steps) == (theirs.alpha, theirs.stage1_steps):
+        return min(mine.steps, theirs.steps)
+    return min(mine.stage1_steps, theirs.stage1_steps, mine.steps, theirs.steps)
+
+
 def share_stage1(name: str, out: Path, profile: str = "repro", model: str | None = None) -> str | None:
-    """Start candidate `name` from a candidate that differs from it only in α and the length of Stage I, at
-    the end of the shorter Stage I: up to there both ran the same steps (Stage I does not use α, and steps
-    are seeded by step number). Uses `checkpoints.start_from`. Returns the candidate shared from, or None
-    (nothing to share, or `name` has started already)."""
+    """Start candidate `name` from the candidate it shares the most first steps with (`shared_steps`), at its
+    checkpoint there (`checkpoints.start_from`). Returns the candidate shared from, or None (nothing to share,
+    or `name` has started already)."""
     mine = candidate_profile(name, profile, model)
-    for other in CANDIDATES:
-        theirs = candidate_profile(other, profile, model)
-        if other != name and theirs.with_(alpha=mine.alpha, stage1_steps=mine.stage1_steps) == mine:
-            if start_from(out / name, out / other, min(mine.stage1_steps, theirs.stage1_steps)):
-                return other
+    shares = sorted(((shared_steps(mine, candidate_profile(other, profile, model)), other)
+                     for other in CANDIDATES if other != name), reverse=True)
+    for steps, other in shares:
+        if steps and start_from(out / name, out / other, steps):
+            return other
     return None
 
 
@@ -135,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             shared = share_stage1(name, out, args.profile, args.model)
             if shared:
-                print(f"{name}: its first Stage I steps taken from {shared} (they differ only in α or Stage I's length)",
-                      flush=True)
+                print(f"{name}: its first steps taken from {shared} (`shared_steps`)", flush=True)
             run = pipeline.run_train("score", candidate_profile(name, args.profile, args.model), out / name,
                                      eval_split="validation")
             print(f"{name}: Acc@t1 {run.metrics['acc_t1']:.3f} Acc@t2 {run.metrics['acc_t2']:.3f} "
