@@ -38,7 +38,7 @@ N_VALIDATION = 190
 SEED = 0
 # name -> the values of the searched fields (all of them, so that a candidate stays what it was when the repro
 # profile takes the chosen one's values). Round 1: α x advantages, at the repro profile's other values. Round 2,
-# from round 1's choice (a1-norm): Stage I length, β2 and lr.
+# from round 1's choice (a1-norm): Stage I length, β2 and lr. Round 3: more steps.
 ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4, "steps": 24}
 CANDIDATES: dict[str, dict[str, Any]] = {
     "a10": {"alpha": 10.0, "normalize_advantages": False, **ROUND1},
@@ -49,6 +49,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "a1-norm-beta2-1": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "beta2": 1.0},
     "a1-norm-stage1-16": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "stage1_steps": 16},
     "a1-norm-lr1e-4": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "lr": 1e-4},
+    # Round 3: twice the steps (the first 24 are the 24-step run's, shared), for round 1's pick and the paper's α.
+    "a1-norm-steps48": {"alpha": 1.0, "normalize_advantages": True, **ROUND1, "steps": 48},
+    "a10-steps48": {"alpha": 10.0, "normalize_advantages": False, **ROUND1, "steps": 48},
 }
 TURN1_SLACK = 0.05
 RULE = (f"among candidates whose validation Acc@t1 is at least the base model's minus {TURN1_SLACK:.2f} (no turn-1 "
