@@ -217,6 +217,7 @@ def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Se
     logs (seeds) is its mean per step with a band from the lowest to the highest seed, and the legend says how
     many seeds. A key no log holds leaves its panel empty with a note (e.g. runs logged before it existed)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6), squeeze=False)
+    seeded = any(len(_seeds(value)) > 1 for value in logs.values())
     for ax, (key, panel_title) in zip(axes[0], panels):
         drawn = False
         for name, value in logs.items():
@@ -241,7 +242,7 @@ def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Se
         if drawn:
             ax.legend(fontsize=7)
     if title:
-        fig.suptitle(title + " (bands: lowest to highest seed)", fontsize=10)
+        fig.suptitle(title + (" (bands: lowest to highest seed)" if seeded else ""), fontsize=10)
     return _save(fig, path)
 
 

@@ -85,3 +85,9 @@ def test_recipe_section_states_the_rule_and_what_is_pending(tmp_path, monkeypatc
     data.update(pending=[], chosen="a1")
     (tmp_path / "recipe_search.json").write_text(json.dumps(data))
     assert "**chosen: a1**" in "\n".join(report.recipe_section())
+    (tmp_path / "recipe_search" / "a1").mkdir(parents=True)
+    (tmp_path / "recipe_search" / "a1" / "log.jsonl").write_text(
+        json.dumps({"step": 1, "reward/attempt1": 0.2, "reward/attempt2": 0.3, "changed_answer_rate": 0.1}) + "\n")
+    monkeypatch.setattr(report, "FIGURES", tmp_path / "figures")
+    assert "figures/recipe_search_curves.png" in "\n".join(report.recipe_section())
+    assert (tmp_path / "figures" / "recipe_search_curves.png").exists()

@@ -28,6 +28,9 @@ RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "score", "naive_rl", "stage2",
               "stage1", "score-alpha0", "score-control")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
+RECIPE_PANELS = (("reward/attempt1", "sampled reward, attempt 1"), ("reward/attempt2", "sampled reward, attempt 2"),
+                 ("changed_answer_rate", "changed-answer rate (sampled)"))
+"""The recipe search's training curves: what each candidate learned, step by step."""
 # (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
 METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json", "Self-Refine"),
            ("STaR D", "star/metrics.json", "STaR D"), ("STaR D+", "star_plus/metrics.json", "STaR D+"),
@@ -192,10 +195,20 @@ def recipe_section() -> list[str]:
     chosen = (f"**chosen: {data['chosen']}**" if data.get("chosen") else
               f"**no choice yet** (pending: {', '.join(data['pending'])})" if data.get("pending") else
               "**no candidate qualifies**")
+    from scoreutils.plots import plot_log_panels
+
+    logs = {name: [json.loads(line) for line in path.open() if line.strip()]
+            for name in data["candidates"] if (path := RESULTS / "recipe_search" / name / "log.jsonl").exists()}
+    figure = []
+    if logs:
+        plot_log_panels(logs, RECIPE_PANELS, FIGURES / "recipe_search_curves.png",
+                        title="Recipe search: SCoRe's sampled training episodes, seed 0 "
+                        "(at each step every candidate draws the same 8 problems)")
+        figure = ["![recipe search curves](figures/recipe_search_curves.png)", ""]
     return ["### Recipe search (validation split; `python tools/recipe_search.py`)",
             f"SCoRe in the repro profile, seed {data['seed']}, evaluated on {data['n']} validation problems (never "
             f"the test split). Rule: {data['rule']}. {chosen}. One seed on {data['n']} problems separates only large "
-            "differences: read the intervals.", "", *lines, ""]
+            "differences: read the intervals.", "", *lines, "", *figure]
 
 
 def results_section() -> str:
