@@ -126,11 +126,13 @@ PROFILES: dict[str, Profile] = {
                    problems_per_step=4, samples_per_problem=4, micro_batch=8, stage1_steps=4, eval_every=8,
                    save_every=4),
     # repro: the regime chosen on validation problems in docs/reproduction.md (`make reproduce`), sized for 2 cores
-    # and one thread per run (measured: ~74 s per RL step of 32 episodes; an RL run with its 500-problem
-    # evaluation ~37 min). Temperature 0.4: at 0.7 a quarter of sampled second attempts hold no answer.
+    # and one thread per run. Its RL recipe (α = 10, plain RLOO advantages, 48 steps) is the recipe search's
+    # choice (tools/recipe_search.py, results/recipe_search.json). Measured: ~67 s per RL step of 32 episodes,
+    # an RL run with its 500-problem evaluation ~59 min. Temperature 0.4: at 0.7 a quarter of sampled second
+    # attempts hold no answer.
     "repro": Profile(name="repro", level=6, turn1_format="brief-boxed", n_eval=500, n_train=600, max_new_tokens=40,
-                     batch_size=16, temperature=0.4, steps=24, problems_per_step=8, samples_per_problem=4,
-                     micro_batch=8, stage1_steps=8, eval_every=24, save_every=4, sft_problems=128,
+                     batch_size=16, temperature=0.4, steps=48, problems_per_step=8, samples_per_problem=4,
+                     micro_batch=8, stage1_steps=8, eval_every=48, save_every=4, sft_problems=128,
                      activation_checkpointing=False),
     # gpu: sized so that each lesson's training fits 45 min of a free Colab T4. ESTIMATE, NOT A MEASUREMENT
     # (benchmarks/gpu_profile.py measures it; results/bench_gpu.json is absent until it has run on a GPU).

@@ -99,7 +99,7 @@ def test_the_repro_profile_carries_the_recipe_the_search_chose():
 
 
 def test_shared_steps_are_the_steps_two_candidates_run_alike():
-    base = get_profile("repro", seed=0)
+    base = get_profile("repro", seed=0, steps=24, stage1_steps=8)
     shared = recipe_search.shared_steps
     assert shared(base.with_(steps=48), base) == 24  # a longer run of the same recipe: all of the shorter
     assert shared(base.with_(alpha=1.0), base) == 8 == shared(base, base.with_(alpha=1.0))  # Stage I only
