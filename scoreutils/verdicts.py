@@ -321,15 +321,14 @@ def _sequential_vs_parallel(claim: "Claim", results: Results, scaling: dict[str,
     Without them: the majority-voting curves `scaling`."""
     from .pipeline import control_episodes
 
-    pairs = [control_episodes(r.path) for r in results.get(arm, [])]
-    pairs = [p for p in pairs if p]
+    found = [(r.seed, control_episodes(r.path)) for r in results.get(arm, [])]
+    seeds, pairs = [seed for seed, p in found if p], [p for _, p in found if p]
     if not pairs:
         return _scaling(claim, scaling)
     diffs = [float(s.r2) - float(p.r2) for par, seq in pairs for p, s in zip(par, seq)]
     n, ci = len(diffs), list(paired_interval(diffs))
     seq_acc = sum(float(s.r2) for _, seq in pairs for s in seq) / n
     par_acc = sum(float(p.r2) for par, _ in pairs for p in par) / n
-    seeds = [r.seed for r in results[arm] if control_episodes(r.path)]
     ev = [f"{arm}: sequential (own second attempt) − parallel (fresh first attempt) = {_pp(sum(diffs) / n)} pts "
           f"{_ci(ci)}, n = {n} paired problems, {_seeds(seeds)} (sequential {100 * seq_acc:.1f}%, "
           f"parallel {100 * par_acc:.1f}%, two generations each)"]

@@ -139,7 +139,7 @@ def repro_section() -> list[str]:
              "changed answer | no answer t1 / t2 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for arm, runs in res.items():
         m = episode_metrics([e for r in runs for e in r.episodes])
-        row = next(r for r in summary({arm: runs}))
+        row = summary({arm: runs})[0]
         per_seed = ", ".join(f"{100 * d:+.1f}" for d in row["delta_per_seed"])
         lines.append(f"| {arm} | {len(runs)} | {row['n_eval']} | {_pct(m['acc_t1'])} | {_pct(m['acc_t2'])} | "
                      f"{100 * m['delta']:+.1f} [{100 * m['delta_ci'][0]:.1f}, {100 * m['delta_ci'][1]:.1f}] | "
