@@ -64,12 +64,27 @@ def same_profile(saved: dict[str, Any], profile: Profile) -> bool:
     return _same_config({"profile": saved}, {"profile": profile.to_dict()})
 
 
+def made_by_reproduce(profile: Profile, fits: Callable[[Path], bool]) -> Path | None:
+    """The folder of a finished run of `make reproduce` (results/<profile>/<run>/seed<k>/, profile "repro")
+    for which `fits(folder)` holds, else None: a lesson run in that profile reads the reproduction's runs."""
+    root = results_dir(profile) / profile.name
+    if profile.name == "smoke" or not root.is_dir():
+        return None
+    return next((f for f in sorted(root.glob(f"*/seed{profile.seed}"))
+                 if (f / "metrics.json").exists() and (f / "config.json").exists() and fits(f)), None)
+
+
 def load_or_train(method: str, profile: Profile, name: str | None = None) -> Run:
-    """The finished run of `method` in `profile` under results/NAME (default: the method name), or train it
-    now (resuming from its last checkpoint if one exists). A folder holding a run of another profile or
-    method is left untouched; this run then goes to results/NAME-<fingerprint>."""
+    """The finished run of `method` in `profile` under results/NAME (default: the method name) or among
+    `make reproduce`'s runs, else train it now (resuming from its last checkpoint if one exists). A folder
+    holding a run of another profile or method is left untouched; this run then goes to
+    results/NAME-<fingerprint>."""
     name = name or method
     wanted = {"method": method, "profile": profile.to_dict()}
+    made = made_by_reproduce(profile, lambda f: _same_config(json.loads((f / "config.json").read_text()), wanted))
+    if made is not None:
+        print(f"loaded the {method} run in {_shown(made, profile)} (made by `make reproduce`)")
+        return load_run(made, name)
     path = results_dir(profile) / name
     config = path / "config.json"
     if config.exists() and not _same_config(json.loads(config.read_text()), wanted):
@@ -88,6 +103,12 @@ def load_or_eval(profile: Profile, name: str = "base", policy: Policy | Callable
     """Greedy evaluation of `policy` (default: the base model; a zero-argument callable is called only
     when the evaluation must run) saved as results/NAME.json, or read back when a file of the same
     profile, split, size and instruction is already there."""
+    if policy is None:
+        made = made_by_reproduce(profile, lambda f: json.loads((f / "config.json").read_text()).get("method") == "eval"
+                                 and _same_eval(f / "metrics.json", profile, split, n, instruction))
+        if made is not None:
+            print(f"loaded the evaluation {_shown(made / 'metrics.json', profile)} (made by `make reproduce`)")
+            return load_run(made / "metrics.json", name)
     out = results_dir(profile) / f"{name}.json"
     if out.exists() and not _same_eval(out, profile, split, n, instruction):  # another run's: keep it
         out = out.with_name(f"{out.stem}-{_fingerprint([profile.to_dict(), split, n, instruction])}.json")

@@ -19,9 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scoreutils.metrics import ablation_table, episode_metrics, metrics_table  # noqa: E402
+from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
 from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
 from scoreutils.config import PROFILES  # noqa: E402
+from scoreutils.reproduction import arm_table  # noqa: E402
 from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
@@ -135,16 +136,6 @@ def repro_section() -> list[str]:
     prof = PROFILES["repro"]
     done = sorted(p.parent.parent.name + "/" + p.parent.name for p in (RESULTS / "repro").glob("*/seed*/metrics.json"))
     total = len(REPRO_RUNS) * 3
-    lines = ["| method | seeds | n per seed | Acc@t1 | Acc@t2 | Δ pooled [95%] | Δ per seed | P(fix) | P(break) | "
-             "changed answer | no answer t1 / t2 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for arm, runs in res.items():
-        m = episode_metrics([e for r in runs for e in r.episodes])
-        row = summary({arm: runs})[0]
-        per_seed = ", ".join(f"{100 * d:+.1f}" for d in row["delta_per_seed"])
-        lines.append(f"| {arm} | {len(runs)} | {row['n_eval']} | {_pct(m['acc_t1'])} | {_pct(m['acc_t2'])} | "
-                     f"{100 * m['delta']:+.1f} [{100 * m['delta_ci'][0]:.1f}, {100 * m['delta_ci'][1]:.1f}] | "
-                     f"{per_seed} | {_pct(m['p_fix'])} | {_pct(m['p_break'])} | {_pct(m['changed_answer_rate'])} | "
-                     f"{_pct(m['no_answer_t1'])} / {_pct(m['no_answer_t2'])} |")
     walls = {}
     log = RESULTS / "logs" / "reproduce.log"
     for line in (log.read_text().splitlines() if log.exists() else []):
@@ -160,7 +151,7 @@ def repro_section() -> list[str]:
            f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
            "where it stopped). In %; Δ pooled over seeds with its paired 95% interval; P(fix) = P(right at t2 | "
            "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
-           "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", *lines, ""]
+           "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", arm_table(res), ""]
     if wall:
         out += [f"Mean wall time per run, one thread beside another one-thread job on 2 cores: {wall}.", ""]
     logs = {arm: [r.log for r in runs if r.log] for arm, runs in res.items()}

@@ -1,0 +1,100 @@
+"""The runs of `make reproduce` as lessons and the report show them: where they live, one pooled row per arm,
+and the box that ends a lesson with the reproduction's numbers and verdicts for that lesson's methods.
+
+`make reproduce` (tools/reproduce.py) writes results/repro/<run>/seed<k>/; every lesson reads what is there,
+however far it got, and says how many seeds each arm has. Nothing here trains or evaluates. Not here: the
+statistics (`metrics.py`, `verdicts.arm_delta`), the rules of the verdicts (`verdicts.py`), the lessons' own
+runs (`lessons.closing_box`).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .metrics import episode_metrics
+from .verdicts import CLAIMS, RunResult, load_results, summary
+
+PROFILE = "repro"
+SEEDS = 3
+"""Seeds per run of `make reproduce`."""
+LESSON_ARMS: dict[str, tuple[str, ...]] = {
+    "01": ("base", "control"),
+    "02": ("base", "star", "star_plus", "pair_sft", "pair_sft_plus"),
+    "03": ("base", "star", "star_plus", "pair_sft", "pair_sft_plus"),
+    "04": ("base", "naive_rl"),
+    "05": ("base", "stage1"),
+    "06": ("base", "stage2", "score", "score[alpha=0]"),
+    "07": ("base", "control", "score", "score[alpha=0]", "stage2", "stage1", "naive_rl", "score-control"),
+}
+"""Lesson number -> the arms of the reproduction it shows (names as `verdicts.load_results` gives them); its
+box judges the lesson's claims (`lessons.LESSON_CLAIMS`) on them."""
+COLUMNS = ("method", "seeds", "n per seed", "Acc@t1", "Acc@t2", "Δ pooled [95%]", "Δ per seed", "P(fix)",
+           "P(break)", "changed answer", "no answer t1 / t2")
+
+
+def repro_root() -> Path:
+    """results/repro: under $SCORE_RESULTS if set, else the `results/` of the working directory or its parent
+    (notebooks run from notebooks/), else the repository's next to this package."""
+    if os.environ.get("SCORE_RESULTS"):
+        return Path(os.environ["SCORE_RESULTS"]) / PROFILE
+    here = Path.cwd()
+    for cand in (here / "results", here.parent / "results"):
+        if cand.is_dir():
+            return cand / PROFILE
+    return Path(__file__).resolve().parent.parent / "results" / PROFILE
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}"
+
+
+def arm_row(arm: str, runs: Sequence[RunResult]) -> list[str]:
+    """One arm's cells (`COLUMNS`), in %: its episodes pooled over seeds, Δ with the paired interval."""
+    m = episode_metrics([e for r in runs for e in r.episodes])
+    row = summary({arm: runs})[0]
+    per_seed = ", ".join(f"{100 * d:+.1f}" for d in row["delta_per_seed"])
+    lo, hi = m["delta_ci"]
+    return [arm, str(len(runs)), str(row["n_eval"]), _pct(m["acc_t1"]), _pct(m["acc_t2"]),
+            f"{100 * m['delta']:+.1f} [{100 * lo:.1f}, {100 * hi:.1f}]", per_seed, _pct(m["p_fix"]),
+            _pct(m["p_break"]), _pct(m["changed_answer_rate"]), f"{_pct(m['no_answer_t1'])} / {_pct(m['no_answer_t2'])}"]
+
+
+def arm_table(results: Mapping[str, Sequence[RunResult]], arms: Sequence[str] | None = None) -> str:
+    """Markdown table of `arms` (default: all) that have runs, one pooled row each."""
+    names = [a for a in (arms if arms is not None else results) if results.get(a)]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(arm_row(a, results[a])) + " |" for a in names]
+    return "\n".join(lines)
+
+
+def reproduction_box(lesson: str, root: Path | None = None,
+                     results: Mapping[str, Sequence[RunResult]] | None = None) -> str:
+    """Markdown for the end of lesson `lesson`: the reproduction's runs of its methods pooled over seeds, with
+    how many of their seeds are finished, and the verdicts of its claims on them. Says so when none is there."""
+    root = Path(root) if root is not None else repro_root()
+    if results is None:
+        results = load_results(root, PROFILE) if root.is_dir() else {}
+    arms = LESSON_ARMS.get(lesson, ())
+    head = [f"### The reproduction's numbers for this lesson (`make reproduce`: repro profile, up to {SEEDS} seeds)",
+            ""]
+    present = [a for a in arms if results.get(a)]
+    if not present:
+        return "\n".join(head + [f"No run of this lesson's methods ({', '.join(arms) or 'none'}) is finished under "
+                                 "results/repro yet: `make reproduce` makes them, resuming where it stopped."])
+    missing = [a for a in arms if not results.get(a)]
+    seeds = ", ".join(f"{a} {len(results[a])} of {SEEDS}" for a in present)
+    out = head + [f"Greedy evaluation on held-out test problems, in %; seeds finished: {seeds}"
+                  + (f"; not yet run: {', '.join(missing)}" if missing else "") + ". P(fix) = P(right at t2 | wrong "
+                  "at t1), P(break) = P(wrong at t2 | right at t1).", "", arm_table(results, present), ""]
+    from .lessons import LESSON_CLAIMS, MARKS
+
+    wanted = LESSON_CLAIMS.get(lesson, ())
+    judged = [c.check(c, results, None) for c in CLAIMS if c.id in wanted]
+    if judged:
+
+        out += ["**Verdicts on the reproduction's runs** (`scoreutils.verdicts`; a claim needing a run not yet made "
+                "is inconclusive):", ""]
+        out += [f"- {MARKS.get(v['verdict'], v['verdict'])} — {v['claim']}. *{v['evidence']}*" for v in judged]
+    return "\n".join(out)
+
