@@ -32,8 +32,9 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 
 
 def test_the_table_has_every_method_and_the_controls():
-    assert list(reproduce.RUNS) == ["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "score",
-                                    "naive_rl", "stage2", "stage1", "score-alpha0", "score-control"]
+    assert sorted(reproduce.RUNS) == sorted(["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus",
+                                             "score", "naive_rl", "stage2", "stage1", "score-alpha0", "score-control"])
+    assert set(reproduce.FIRST) <= set(reproduce.RUNS)
     assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
 
@@ -51,7 +52,12 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     assert reproduce.main(_args(tmp_path, "--dry-run")) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     runs = [line.split()[0] for line in lines[:-1]]
-    assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in reproduce.RUNS]
+    first = [name for name in reproduce.RUNS if name in reproduce.FIRST]
+    rest = [name for name in reproduce.RUNS if name not in reproduce.FIRST]
+    assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in first] + [
+        f"{name}/seed{k}" for k in (0, 1, 2) for name in rest]
+    assert runs.index("score/seed0") < runs.index("stage1/seed0") and runs.index("score-alpha0/seed2") < runs.index(
+        "stage2/seed0")  # Stage I shares score's first steps; SCoRe's own runs come first for every seed
     states = {line.split()[0]: line.split(None, 1)[1] for line in lines[:-1]}
     assert all(state == "to run" for run, state in states.items() if not run.startswith("score-control"))
     assert states["score-control/seed1"] == "waits for score/seed1"

@@ -26,8 +26,8 @@ from scoreutils.reproduction import arm_table  # noqa: E402
 from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
-REPRO_RUNS = ("base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus", "score", "naive_rl", "stage2",
-              "stage1", "score-alpha0", "score-control")
+REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
+              "star_plus", "pair_sft", "pair_sft_plus")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
 RECIPE_PANELS = (("reward/attempt1", "sampled reward, attempt 1"), ("reward/attempt2", "sampled reward, attempt 2"),
                  ("changed_answer_rate", "changed-answer rate (sampled)"))
