@@ -12,6 +12,8 @@
         /proc/self/clear_refs (Linux >= 4.0), so it reads the step's own peak; `null` where unsupported;
       - a sampler thread reading /proc/self/statm every few milliseconds during the step (can miss a
         spike shorter than its interval; a cross-check on VmHWM).
+    The same step is measured a second time without `train.release_memory` (glibc's malloc_trim between the
+    step's phases), under "cpu_without_release", to show what the trim saves.
 (b) GPU, only when `torch.cuda.is_available()`: `torch.cuda.max_memory_allocated()` during one Stage II
     step of the Qwen2.5-0.5B and Qwen2.5-1.5B architectures, built from their published config dimensions
     (`QWEN25`) with RANDOM weights, loaded by the kit's `load_policy` in 4-bit NF4 with fp16 compute and
@@ -189,6 +191,10 @@ def measure_cpu(spec: dict[str, Any]) -> dict[str, Any]:
 
     if spec.get("threads"):
         torch.set_num_threads(spec["threads"])
+    if not spec.get("release", True):  # the step as it was before `train.release_memory`
+        import scoreutils.train
+
+        scoreutils.train.release_memory = lambda: None
     rss_imports = rss_bytes()
     profile = _profile(spec["profile"], spec["overrides"])
     policy = load_policy(profile.model, dtype=profile.dtype, lora=_lora(profile), seed=profile.seed, device="cpu")
@@ -202,6 +208,7 @@ def measure_cpu(spec: dict[str, Any]) -> dict[str, Any]:
     hwm = hwm_bytes() if hwm_was_reset else None
     return {
         "model": profile.model, "profile": profile.name, "torch_threads": torch.get_num_threads(),
+        "release_memory": spec.get("release", True),
         "problems_per_step": profile.problems_per_step, "k": profile.samples_per_problem,
         "micro_batch": profile.micro_batch, "batch_size": profile.batch_size,
         "max_new_tokens": profile.max_new_tokens, "lora": _lora(profile), **_lengths(episodes),
@@ -326,6 +333,11 @@ def print_table(result: dict[str, Any]) -> None:
     print("| part | model | peak | note |\n|---|---|---|---|")
     print(f"| CPU step (RSS) | {cpu['model']} | {step_peak / GB:.2f} GB | before step "
           f"{cpu['rss_before_step_bytes'] / GB:.2f} GB; lifetime ru_maxrss {cpu['ru_maxrss_bytes'] / GB:.2f} GB |")
+    without = result.get("cpu_without_release")
+    if without:
+        peak = without["step_peak_rss_hwm_bytes"] or without["step_peak_rss_sampled_bytes"]
+        print(f"| CPU step without release_memory | {without['model']} | {peak / GB:.2f} GB | "
+              f"{without['step_s']:.0f} s (with it: {cpu['step_s']:.0f} s) |")
     gpu = result["gpu"]
     if gpu["skipped"]:
         print(f"| GPU | - | - | skipped: {gpu['reason']} |")
@@ -363,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         cpu_spec = {"kind": "cpu", "profile": "cpu", "threads": threads, "overrides": {}}
     print("CPU: one Stage II step in a subprocess ...", flush=True)
     cpu = run_child(cpu_spec, args.timeout)
+    print("CPU: the same step without `train.release_memory` (glibc's malloc_trim between phases) ...", flush=True)
+    cpu_without = run_child({**cpu_spec, "release": False}, args.timeout)
 
     reason = gpu_skip_reason()
     gpu: dict[str, Any]
@@ -389,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         gpu = {"skipped": False, "cap_bytes": CAP_BYTES, "note": RANDOM_NOTE, "measurements": measurements,
                "all_under_cap": all(m["under_cap"] for m in measurements)}
 
-    result = {"benchmark": "memory", "smoke": args.smoke, **machine_info(), "cpu": cpu, "gpu": gpu,
+    result = {"benchmark": "memory", "smoke": args.smoke, **machine_info(), "cpu": cpu, "cpu_without_release": cpu_without, "gpu": gpu,
               "wall_s": time.perf_counter() - t0,
               "method": {"cpu": "one subprocess per measurement; ru_maxrss (lifetime), VmHWM reset after load via "
                                 "/proc/self/clear_refs (step peak), and an RSS sampler thread; no tracemalloc",

@@ -15,6 +15,9 @@ step's problems across processes and averages gradients. Not here: the losses th
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import json
 import random
 import time
@@ -49,6 +52,24 @@ class JsonlLog:
         if self.enabled:
             with open(self.path, "a") as f:
                 f.write(json.dumps(row) + "\n")
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    return getattr(libc, "malloc_trim", None)  # glibc only
+
+
+def release_memory() -> None:
+    """Give the memory freed since the last call back to the operating system (glibc's `malloc_trim`; a no-op
+    where there is none). Tensors below glibc's mmap threshold (which grows to 32 MB after the first large
+    free) live in its heap and stay resident once freed, scattered among live blocks: without a trim between
+    a step's phases, each phase's peak sits on the last one's leftovers. Measured on one cpu-profile
+    micro-batch of the bundled model: peak 3.3 GB without, 2.2-2.4 GB with, same time (benchmarks/memory.py)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _accelerator(accelerator: Any = None) -> Any:
@@ -105,6 +126,7 @@ def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch) -> tup
     """Both attempts from one policy forward (with grad) and one reference forward (no grad)."""
     with torch.no_grad(), policy.reference():
         ref = losses.token_logprobs(policy.model, batch)
+    release_memory()  # the reference's logits, before the policy's forward allocates its own
     lp, seq1, seq2 = losses.attempt_logprobs(model, batch)
     return (losses.Attempt(seq1, losses.kl_per_attempt(lp, ref, batch.mask1), batch.r1),
             losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2))
@@ -121,6 +143,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
                                temperature=profile.temperature, samples_per_problem=k,
                                batch_size=profile.batch_size, seed=profile.seed * 100_003 + step,
                                progress=False)
+    release_memory()
     t1 = time.perf_counter()
     model.train()
     opt.zero_grad(set_to_none=True)
@@ -133,6 +156,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
         out = rl_loss(stage, a1, a2, profile)
         _finite(out.loss, step)
         accelerator.backward(out.loss / len(chunks))
+        release_memory()
         sums["loss"] += out.loss.item() / len(chunks)
         sums["kl/attempt1"] += a1.kl.mean().item() / len(chunks)
         sums["kl/attempt2"] += a2.kl.mean().item() / len(chunks)
@@ -257,6 +281,7 @@ def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_di
             step += 1
             _finite(loss, step)
             acc.backward(loss)
+            release_memory()
             acc.clip_grad_norm_(policy.trainable_parameters(), 1.0)
             opt.step()
             sched.step()

@@ -68,6 +68,8 @@ def test_memory_smoke(tmp_path):
                 "step_peak_rss_sampled_bytes", "step_increase_bytes"):
         assert _positive(cpu[key]), (key, cpu[key])
     assert cpu["model"] == "tiny" and cpu["torch_threads"] == 1
+    assert cpu["release_memory"] is True and res["cpu_without_release"]["release_memory"] is False
+    assert _positive(res["cpu_without_release"]["step_peak_rss_sampled_bytes"])
     assert cpu["ru_maxrss_bytes"] >= cpu["rss_before_step_bytes"]
     if cpu["hwm_reset_supported"]:
         assert _positive(cpu["step_peak_rss_hwm_bytes"])

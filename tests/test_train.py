@@ -5,6 +5,8 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -169,3 +171,26 @@ def test_checkpointing_leaves_the_gradients_as_they_are():
         losses.stage2_loss(a1, a2, 2, beta1=0.01, alpha=10.0).loss.backward()
         grads.append([p.grad.clone() for p in policy.trainable_parameters()])
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(*grads))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim and /proc are glibc / Linux")
+def test_release_memory_returns_freed_heap_blocks_to_the_system():
+    script = textwrap.dedent("""
+        import ctypes, ctypes.util
+        import torch
+        from scoreutils.train import release_memory
+        def rss():
+            return int(open("/proc/self/statm").read().split()[1]) * 4096
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc.mallopt(-3, 16 * 2**20)  # M_MMAP_THRESHOLD: a 2 MB block comes from the heap (as after a large free)
+        libc.mallopt(-1, 2**30)  # M_TRIM_THRESHOLD: free() alone never shrinks the heap
+        blocks, keep = [], []
+        for _ in range(300):  # 2 MB blocks, each followed by a small live one: freed, they are holes
+            blocks.append(torch.ones(2**20 // 2)); keep.append(torch.ones(16))
+        del blocks
+        before = rss(); release_memory(); after = rss()
+        print(before - after)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=Path(__file__).resolve().parent.parent)
+    assert int(out.stdout.split()[-1]) > 400 * 2**20  # most of the 600 MB freed leaves the process

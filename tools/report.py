@@ -287,7 +287,12 @@ def _benchmarks() -> list[str]:
         cpu = mem["cpu"]
         peak = max(v for v in (cpu.get("ru_maxrss_bytes"), cpu.get("step_peak_rss_hwm_bytes"),
                                cpu.get("step_peak_rss_sampled_bytes")) if v)
-        out += ["", f"Peak RSS of one cpu-profile Stage II step (bundled model): {peak / 2**30:.2f} GiB."]
+        line = f"Peak RSS of one cpu-profile Stage II step (bundled model): {peak / 2**30:.2f} GiB"
+        without = mem.get("cpu_without_release")
+        if without:
+            before = max(v for v in (without.get("step_peak_rss_hwm_bytes"), without.get("step_peak_rss_sampled_bytes")) if v)
+            line += f" ({before / 2**30:.2f} GiB without `train.release_memory`)"
+        out += ["", line + "."]
     if out:
         out += ["", "Re-run: `python benchmarks/rollout.py`, `python benchmarks/train_step.py`, "
                 "`python benchmarks/memory.py` (each writes `results/bench_*.json`), then `make report`."]
