@@ -84,7 +84,8 @@ def reproduction_box(lesson: str, root: Path | None = None,
                                  "results/repro yet: `make reproduce` makes them, resuming where it stopped."])
     missing = [a for a in arms if not results.get(a)]
     seeds = ", ".join(f"{a} {len(results[a])} of {SEEDS}" for a in present)
-    out = head + [f"Greedy evaluation on held-out test problems, in %; seeds finished: {seeds}"
+    out = head + [f"Held-out test problems, in %, greedy (the controls: sampled at the training temperature, "
+                  f"attempt 2 a fresh first attempt); seeds finished: {seeds}"
                   + (f"; not yet run: {', '.join(missing)}" if missing else "") + ". P(fix) = P(right at t2 | wrong "
                   "at t1), P(break) = P(wrong at t2 | right at t1).", "", arm_table(results, present), ""]
     from .lessons import LESSON_CLAIMS, MARKS
