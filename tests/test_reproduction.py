@@ -1,0 +1,103 @@
+"""scoreutils.reproduction: the lessons' box of `make reproduce`'s runs, on made-up run folders."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scoreutils import reproduction
+from scoreutils.config import get_profile
+from scoreutils.rollout import Episode
+from scoreutils.tasks import Problem
+from scoreutils.verdicts import CLAIMS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _write_run(folder: Path, method: str, seed: int, outcomes, label: str, answers=None, **changes):
+    prof = {**get_profile("repro", **changes).to_dict(), "seed": seed}
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"method": method, "profile": prof}))
+    (folder / "metrics.json").write_text(json.dumps({"n": len(outcomes), "label": label, "split": "test",
+                                                     "profile": prof}))
+    eps = []
+    for i, (r1, r2) in enumerate(outcomes):
+        problem = Problem(id=f"arithmetic/test/L6/{i:04d}", prompt=f"What is {i} + 1?", reference=str(i + 1),
+                          split="test", source="arithmetic")
+        a1, a2 = answers(i, r1, r2) if answers else (i + 1 if r1 else i, i + 1 if r2 else i)
+        eps.append(Episode(problem=problem, x1_ids=[1], y1_ids=[2], p_ids=[3], y2_ids=[4], y1=f"\\boxed{{{a1}}}",
+                           y2=f"\\boxed{{{a2}}}", truncated1=False, truncated2=False, r1=float(r1), r2=float(r2)))
+    (folder / "metrics.episodes.jsonl").write_text("".join(json.dumps(e.to_dict()) + "\n" for e in eps))
+
+
+def test_a_lesson_box_pools_seeds_counts_them_and_judges_its_claims(tmp_path):
+    for seed in (0, 1):  # base: 100 of 500 broken, none fixed -> Δ -20 per seed; it changes 20% of answers
+        _write_run(tmp_path / "base" / f"seed{seed}", "eval", seed, [(1, 0)] * 100 + [(1, 1)] * 200 + [(0, 0)] * 200,
+                   "base")
+    _write_run(tmp_path / "naive_rl" / "seed0", "naive_rl", 0, [(1, 1)] * 300 + [(0, 0)] * 200, "naive_rl")
+    box = reproduction.reproduction_box("04", root=tmp_path)
+    rows = {line.split(" | ")[0][2:]: line for line in box.splitlines() if line.startswith("| ") and "---" not in line}
+    assert "| 2 | 500 | 60.0 | 40.0 | -20.0 [" in rows["base"] and "| -20.0, -20.0 |" in rows["base"]
+    assert "| 1 | 500 | 60.0 | 60.0 | +0.0 [0.0, 0.0] |" in rows["naive_rl"]
+    assert "base 2 of 3, naive_rl 1 of 3" in box and "not yet run" not in box
+    claim = next(c.claim for c in CLAIMS if c.id == "naive_rl_stops_changing")
+    assert f"✅ reproduced — {claim}." in box  # changed answers: 0% vs the base model's 20%, paired over 500
+
+
+def test_a_box_names_what_is_missing_and_says_so_when_nothing_is_there(tmp_path):
+    _write_run(tmp_path / "base" / "seed0", "eval", 0, [(1, 1)] * 300 + [(0, 0)] * 200, "base")
+    box = reproduction.reproduction_box("05", root=tmp_path)
+    assert "not yet run: stage1" in box and "❔ inconclusive" in box
+    empty = reproduction.reproduction_box("06", root=tmp_path / "nowhere")
+    assert "No run of this lesson's methods (base, stage2, score, score[alpha=0]) is finished" in empty
+    assert "| method |" not in empty
+
+
+def test_the_alpha0_arm_of_make_reproduce_is_named_as_the_lessons_expect(tmp_path):
+    _write_run(tmp_path / "score-alpha0" / "seed0", "score", 0, [(0, 1)] * 10 + [(1, 1)] * 490, "score", alpha=0.0)
+    box = reproduction.reproduction_box("06", root=tmp_path)
+    assert any(line.startswith("| score[alpha=0] | 1 | 500 |") for line in box.splitlines())
+
+
+def test_every_lesson_arm_is_a_run_of_make_reproduce():
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("reproduce", ROOT / "tools" / "reproduce.py")
+    module = sys.modules["reproduce"] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    made = {"score[alpha=0]" if name == "score-alpha0" else name for name in module.RUNS}
+    for lesson, arms in reproduction.LESSON_ARMS.items():
+        assert set(arms) <= made, lesson
+
+
+def test_every_lesson_with_arms_shows_its_reproduction_box_last():
+    import nbformat
+
+    for lesson in reproduction.LESSON_ARMS:
+        path = next((ROOT / "notebooks").glob(f"{lesson}_*.ipynb"))
+        last = nbformat.read(path, as_version=4).cells[-1]
+        assert f'display(Markdown(reproduction_box("{lesson}")))' in last.source, path.name
+
+
+def test_a_lesson_in_the_repro_profile_loads_the_reproductions_runs(tmp_path, monkeypatch):
+    from scoreutils import runs
+
+    monkeypatch.setenv("SCORE_RESULTS", str(tmp_path))
+    monkeypatch.setattr(runs, "run_train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained")))
+    monkeypatch.setattr(runs, "run_eval", lambda *a, **k: (_ for _ in ()).throw(AssertionError("evaluated")))
+    _write_run(tmp_path / "repro" / "base" / "seed0", "eval", 0, [(1, 0)] * 300 + [(1, 1)] * 200, "base")
+    _write_run(tmp_path / "repro" / "naive_rl" / "seed0", "naive_rl", 0, [(1, 1)] * 5, "naive_rl")
+    _write_run(tmp_path / "repro" / "score-alpha0" / "seed0", "score", 0, [(0, 1)] * 5, "score", alpha=0.0)
+    prof = get_profile("repro")
+    assert runs.load_or_train("naive_rl", prof).metrics["label"] == "naive_rl"
+    assert [e.r2 for e in runs.load_or_train("score", prof.with_(alpha=0.0), name="score_alpha0").episodes] == [1.0] * 5
+    base = runs.load_or_eval(prof, "demo/base", label="base")
+    assert base.name == "demo/base" and len(base.episodes) == 500
+    for other in (lambda: runs.load_or_train("score", prof), lambda: runs.load_or_train("naive_rl", prof.with_(seed=1)),
+                  lambda: runs.load_or_eval(prof, "demo/base", n=3)):
+        try:
+            other()
+        except AssertionError as e:
+            assert str(e) in ("trained", "evaluated")
+        else:
+            raise AssertionError("a run of another configuration was loaded")
