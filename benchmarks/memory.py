@@ -403,7 +403,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         gpu = {"skipped": False, "cap_bytes": CAP_BYTES, "note": RANDOM_NOTE, "measurements": measurements,
                "all_under_cap": all(m["under_cap"] for m in measurements)}
 
-    result = {"benchmark": "memory", "smoke": args.smoke, **machine_info(), "cpu": cpu, "cpu_without_release": cpu_without, "gpu": gpu,
+    result = {"benchmark": "memory", "smoke": args.smoke, **machine_info(), "cpu": cpu,
+              "cpu_without_release": cpu_without, "gpu": gpu,
               "wall_s": time.perf_counter() - t0,
               "method": {"cpu": "one subprocess per measurement; ru_maxrss (lifetime), VmHWM reset after load via "
                                 "/proc/self/clear_refs (step peak), and an RSS sampler thread; no tracemalloc",

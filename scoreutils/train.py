@@ -65,8 +65,8 @@ def release_memory() -> None:
     """Give the memory freed since the last call back to the operating system (glibc's `malloc_trim`; a no-op
     where there is none). Tensors below glibc's mmap threshold (which grows to 32 MB after the first large
     free) live in its heap and stay resident once freed, scattered among live blocks: without a trim between
-    a step's phases, each phase's peak sits on the last one's leftovers. Measured on one cpu-profile
-    micro-batch of the bundled model: peak 3.3 GB without, 2.2-2.4 GB with, same time (benchmarks/memory.py)."""
+    a step's phases, each phase's peak sits on the last one's leftovers. benchmarks/memory.py measures one
+    cpu-profile step with and without it (results/bench_memory.json)."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
