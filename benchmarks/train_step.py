@@ -3,7 +3,8 @@
 What is timed, per arm, for one optimizer step:
 - kit: `scoreutils.train.rl_step("stage2", ...)`: sample both attempts of k episodes per problem (one
   batched generate() call per attempt), score them, then per micro-batch a reference forward (adapter off,
-  no grad) and one policy forward + backward over [x1, y1, p, y2], then clip and the optimizer step.
+  no grad) and one policy forward + backward over [x1, y1, p, y2], then clip and the optimizer step. The
+  k samples of a problem share one forward of x1 (`Profile.share_prompt`; `--flat-update`: one per sample).
 - TRL: one `GRPOTrainer` optimizer step, timed from the trainer's `on_step_begin` to its `on_step_end`
   callback: one generate() call for the whole generation batch, the reward function, a reference forward
   (beta > 0; with a fresh LoRA adapter TRL disables the adapter, like the kit), then per micro-batch the
@@ -319,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--max-new-tokens", type=int, default=None, help="per attempt (default: the profile's)")
     ap.add_argument("--micro-batch", type=int, default=None, help="sequences per forward/backward")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's; smoke 1)")
+    ap.add_argument("--flat-update", action="store_true",
+                    help="kit: the flat update layout (Profile.share_prompt off), as before prompts were shared")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (1 if args.smoke else 3)
@@ -328,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if threads is not None:
         torch.set_num_threads(threads)
     model, profile = bench_profile(args.smoke, args)
+    profile = profile.with_(share_prompt=not args.flat_update)
     problems = load_task("arithmetic", "train", n=profile.problems_per_step, seed=profile.seed,
                          level=list(profile.level) if isinstance(profile.level, tuple) else profile.level)
 
@@ -356,6 +360,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                    "trl_steps_per_generation": trl.config.steps_per_generation,
                    "trl_gradient_accumulation_steps": trl.config.gradient_accumulation_steps,
                    "trl_activation_checkpointing": trl.config.activation_checkpointing,
+                   "kit_share_prompt": profile.share_prompt,
                    "dtype": profile.dtype, "device": str(kit.policy.device),
                    "repeats": repeats, "warmup": args.warmup,
                    "problem_ids": [p.id for p in problems]},

@@ -32,6 +32,10 @@ class Profile:
     activation_checkpointing: bool = True
     """Recompute each layer's activations in backward (`train.enable_checkpointing`): less memory for ~17%
     more update time and the same gradients. The repro profile turns it off (its runs fit in memory)."""
+    share_prompt: bool = True
+    """RL update without activation checkpointing: the k samples of a problem share one forward of its
+    prompt x1 (`losses.collate(share_prompt=True)`). Same values up to float rounding, a third less update
+    time (results/bench_train_step.json); False runs the flat layout, as runs made before it existed did."""
     task: str = "arithmetic"
     level: int | tuple[int, ...] = 1
     """Arithmetic difficulty level(s), see `tasks.LEVELS`."""

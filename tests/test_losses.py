@@ -238,3 +238,67 @@ def test_single_pass_logprobs_equal_per_attempt_forwards(tiny_policy):
     outside = (batch.mask1 + batch.mask2) == 0
     assert torch.all(lp[outside] == 0)
     assert math.isfinite(lp.sum().item())
+
+
+def test_collate_shared_prompt_layout():
+    pad = 2
+    e1 = _episode([5, 6, 7], [8, 2], [9, 10], [11, 2])
+    e2 = _episode([5, 6, 7], [8], [9, 10], [12, 13, 2])  # same x1 as e1: one prompt row
+    e3 = _episode([4, 5], [8, 2], [9], [14, 2])
+    b = losses.collate([e1, e2, e3], pad_id=pad, share_prompt=True)
+    assert b.prompt_ids.tolist() == [[5, 6, 7], [pad, 4, 5]]
+    assert b.prompt_mask.tolist() == [[1, 1, 1], [0, 1, 1]]
+    assert b.prompt_of.tolist() == [0, 0, 1]
+    # the rest [y1, p, y2], right-padded
+    assert b.input_ids[1].tolist() == [8, 9, 10, 12, 13, 2]
+    assert b.attention_mask[0].tolist() == [1, 1, 1, 1, 1, 1] and b.attention_mask[2].tolist() == [1, 1, 1, 1, 1, 0]
+    assert b.mask1[0].tolist() == [1, 1, 0, 0, 0, 0] and b.mask2[0].tolist() == [0, 0, 0, 0, 1, 1]
+    assert b.mask1[2].tolist() == [1, 1, 0, 0, 0, 0] and b.mask2[2].tolist() == [0, 0, 0, 1, 1, 0]
+
+
+def _grouped_episodes():
+    """Two problems (x1 of different lengths), three samples each with attempts of different lengths."""
+    out = []
+    for x1 in ([1, 20, 30, 40, 41], [1, 21]):
+        for j, (y1, y2) in enumerate((([50, 60, 2], [90, 2]), ([51, 2], [93, 94, 95, 2]), ([52, 61, 62, 63], [96]))):
+            out.append(_episode(x1, y1, [70, 80, 81], y2, r1=float(j == 1), r2=float(j != 0)))
+    return out
+
+
+def _attempt_grads(policy, batch):
+    for p in policy.trainable_parameters():
+        p.grad = None
+    _, seq1, seq2 = losses.attempt_logprobs(policy.model, batch)
+    (-(seq1 * torch.arange(1.0, 7.0)).mean() - (seq2 * torch.arange(6.0, 0.0, -1)).mean()).backward()
+    return seq1.detach(), seq2.detach(), torch.cat([p.grad.flatten() for p in policy.trainable_parameters()])
+
+
+def test_shared_prompt_logprobs_and_gradients_equal_the_flat_layout(tiny_lora_policy):
+    policy = tiny_lora_policy
+    torch.manual_seed(3)
+    with torch.no_grad():  # LoRA's B starts at zero; make the adapter matter
+        for name, p in policy.model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.05)
+    policy.model.train()
+    eps = _grouped_episodes()
+    flat = _attempt_grads(policy, losses.collate(eps, pad_id=2))
+    shared = _attempt_grads(policy, losses.collate(eps, pad_id=2, share_prompt=True))
+    assert torch.allclose(flat[0], shared[0], atol=1e-4) and torch.allclose(flat[1], shared[1], atol=1e-4)
+    assert flat[2].norm() > 0
+    assert torch.allclose(flat[2], shared[2], rtol=1e-3, atol=1e-6 * flat[2].abs().max().item())
+    # the reference (adapter off) through the same layout
+    with torch.no_grad(), policy.reference():
+        ref_flat = losses.attempt_logprobs(policy.model, losses.collate(eps, pad_id=2))
+        ref_shared = losses.attempt_logprobs(policy.model, losses.collate(eps, pad_id=2, share_prompt=True))
+    assert torch.allclose(ref_flat[1], ref_shared[1], atol=1e-4) and torch.allclose(ref_flat[2], ref_shared[2], atol=1e-4)
+    assert not torch.allclose(ref_flat[1], flat[0], atol=1e-3)  # the adapter changes the log-probs
+
+
+def test_shared_prompt_refuses_activation_checkpointing(tiny_lora_policy):
+    from scoreutils.train import enable_checkpointing
+
+    enable_checkpointing(tiny_lora_policy)
+    tiny_lora_policy.model.train()
+    with pytest.raises(ValueError, match="activation checkpointing"):
+        losses.token_logprobs(tiny_lora_policy.model, losses.collate(_grouped_episodes(), pad_id=2, share_prompt=True))

@@ -154,6 +154,23 @@ def test_profile_activation_checkpointing_reaches_training(on, tmp_path, monkeyp
     assert get_profile("repro").activation_checkpointing is False and get_profile("cpu").activation_checkpointing
 
 
+@pytest.mark.parametrize("checkpointing,share,expected", [(False, True, True), (True, True, False),
+                                                         (False, False, False)])
+def test_rl_shares_the_prompt_forward_only_without_checkpointing(checkpointing, share, expected, tmp_path,
+                                                                 monkeypatch):
+    """`Profile.share_prompt` reaches the update's batches, except under activation checkpointing."""
+    import scoreutils.train as train
+    from scoreutils import losses
+
+    seen = []
+    real = losses.collate
+    monkeypatch.setattr(losses, "collate", lambda eps, pad, share_prompt=False: (seen.append(share_prompt),
+                                                                                 real(eps, pad, share_prompt))[1])
+    profile = PROFILE.with_(steps=1, share_prompt=share)
+    rows = train_rl(_policy(), profile, PROBLEMS, tmp_path, stage="stage2", checkpointing=checkpointing)
+    assert seen and set(seen) == {expected} and math.isfinite(rows[0]["loss"])
+
+
 def test_checkpointing_leaves_the_gradients_as_they_are():
     from scoreutils import losses
     from scoreutils.train import enable_checkpointing, policy_and_reference
