@@ -1,4 +1,4 @@
-"""Configuration: the three profiles (smoke / cpu / gpu), the cache directory, and the hub check.
+"""Configuration: the profiles (smoke / cpu / repro / gpu), the cache and results directories, and the hub check.
 
 A profile fixes every size a notebook or CLI run uses: model, task, numbers of problems, lengths,
 sampling temperature, LoRA shape and the RL hyperparameters (docs/paper.md#hyperparameters, scaled down).
@@ -183,6 +183,15 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("SCORE_CACHE", Path.home() / ".cache" / "scoreutils"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def results_root() -> Path | None:
+    """Where results live: $SCORE_RESULTS if set, else the `results/` of the working directory or of its
+    parent (notebooks run from notebooks/), else None."""
+    if os.environ.get("SCORE_RESULTS"):
+        return Path(os.environ["SCORE_RESULTS"])
+    here = Path.cwd()
+    return next((c for c in (here / "results", here.parent / "results") if c.is_dir()), None)
 
 
 def hub_reachable(timeout_s: float = 2.0) -> bool:

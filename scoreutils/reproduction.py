@@ -8,10 +8,10 @@ runs (`lessons.closing_box`).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from .config import results_root
 from .metrics import episode_metrics
 from .verdicts import CLAIMS, RunResult, load_results, summary
 
@@ -34,18 +34,13 @@ COLUMNS = ("method", "seeds", "n per seed", "Acc@t1", "Acc@t2", "Δ pooled [95%]
 
 
 def repro_root() -> Path:
-    """results/repro: under $SCORE_RESULTS if set, else the `results/` of the working directory or its parent
-    (notebooks run from notebooks/), else the repository's next to this package."""
-    if os.environ.get("SCORE_RESULTS"):
-        return Path(os.environ["SCORE_RESULTS"]) / PROFILE
-    here = Path.cwd()
-    for cand in (here / "results", here.parent / "results"):
-        if cand.is_dir():
-            return cand / PROFILE
-    return Path(__file__).resolve().parent.parent / "results" / PROFILE
+    """results/repro under `config.results_root()`, else the repository's next to this package. (Not
+    `runs.results_dir`, which sends the smoke profile to a temporary folder.)"""
+    return (results_root() or Path(__file__).resolve().parent.parent / "results") / PROFILE
 
 
-def _pct(x: float | None) -> str:
+def percent(x: float | None) -> str:
+    """A rate as a table cell: 0.123 -> "12.3", None -> "–"."""
     return "–" if x is None else f"{100 * x:.1f}"
 
 
@@ -55,9 +50,9 @@ def arm_row(arm: str, runs: Sequence[RunResult]) -> list[str]:
     row = summary({arm: runs})[0]
     per_seed = ", ".join(f"{100 * d:+.1f}" for d in row["delta_per_seed"])
     lo, hi = m["delta_ci"]
-    return [arm, str(len(runs)), str(row["n_eval"]), _pct(m["acc_t1"]), _pct(m["acc_t2"]),
-            f"{100 * m['delta']:+.1f} [{100 * lo:.1f}, {100 * hi:.1f}]", per_seed, _pct(m["p_fix"]),
-            _pct(m["p_break"]), _pct(m["changed_answer_rate"]), f"{_pct(m['no_answer_t1'])} / {_pct(m['no_answer_t2'])}"]
+    return [arm, str(len(runs)), str(row["n_eval"]), percent(m["acc_t1"]), percent(m["acc_t2"]),
+            f"{100 * m['delta']:+.1f} [{100 * lo:.1f}, {100 * hi:.1f}]", per_seed, percent(m["p_fix"]),
+            percent(m["p_break"]), percent(m["changed_answer_rate"]), f"{percent(m['no_answer_t1'])} / {percent(m['no_answer_t2'])}"]
 
 
 def arm_table(results: Mapping[str, Sequence[RunResult]], arms: Sequence[str] | None = None) -> str:

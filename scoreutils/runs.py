@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .checkpoints import config_difference
-from .config import Profile, profile_defaults
+from .config import Profile, profile_defaults, results_root
 from .models import Policy
 from .pipeline import Run, load_run, run_eval, run_train, trained_policy  # noqa: F401 (trained_policy: for lessons)
 
@@ -33,11 +33,7 @@ def results_dir(profile: Profile) -> Path:
         if _SMOKE_DIR is None:
             _SMOKE_DIR = Path(tempfile.mkdtemp(prefix="score-smoke-results-"))
         return _SMOKE_DIR
-    if os.environ.get("SCORE_RESULTS"):
-        root = Path(os.environ["SCORE_RESULTS"])
-    else:
-        here = Path.cwd()
-        root = next((c for c in (here / "results", here.parent / "results") if c.is_dir()), here / "results")
+    root = results_root() or Path.cwd() / "results"
     root.mkdir(parents=True, exist_ok=True)
     return root
 

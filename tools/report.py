@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
 from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
 from scoreutils.config import PROFILES  # noqa: E402
-from scoreutils.reproduction import arm_table  # noqa: E402
+from scoreutils.reproduction import arm_table, percent  # noqa: E402
 from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
@@ -122,10 +122,6 @@ def verdict_section() -> list[str]:
     return out
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
-
-
 def repro_section() -> list[str]:
     """`make reproduce`'s table: per arm pooled metrics over its seeds, progress, wall times, mechanism figures."""
     from scoreutils.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
@@ -181,8 +177,8 @@ def recipe_section() -> list[str]:
         ci = m.get("delta_ci") or [0, 0]
         delta = (f"{100 * m['delta']:+.1f} (no problem changed outcome)" if ci[0] == ci[1] else
                  f"{100 * m['delta']:+.1f} [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]")
-        lines.append(f"| {name} | {changes} | {_pct(m['acc_t1'])} | {_pct(m['acc_t2'])} | {delta} | "
-                     f"{_pct(m.get('p_fix'))} | {_pct(m.get('p_break'))} | {_pct(m.get('changed_answer_rate'))} |")
+        lines.append(f"| {name} | {changes} | {percent(m['acc_t1'])} | {percent(m['acc_t2'])} | {delta} | "
+                     f"{percent(m.get('p_fix'))} | {percent(m.get('p_break'))} | {percent(m.get('changed_answer_rate'))} |")
     chosen = (f"**chosen: {data['chosen']}**" if data.get("chosen") else
               f"**no choice yet** (pending: {', '.join(data['pending'])})" if data.get("pending") else
               "**no candidate qualifies**")
