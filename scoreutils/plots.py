@@ -215,17 +215,18 @@ def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Se
                     panels: Sequence[tuple[str, str]], path: str | Path, title: str | None = None) -> Path:
     """One panel per (log key, panel title) over training steps, one line per method: a method given several
     logs (seeds) is its mean per step with a band from the lowest to the highest seed, and the legend says how
-    many seeds. A key no log holds leaves its panel empty with a note (e.g. runs logged before it existed)."""
+    many seeds. A rate's axis runs from 0 to just above its highest value. A key no log holds leaves its panel
+    empty with a note (e.g. runs logged before it existed)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6), squeeze=False)
     seeded = any(len(_seeds(value)) > 1 for value in logs.values())
     for ax, (key, panel_title) in zip(axes[0], panels):
-        drawn = False
+        drawn, top = False, 0.0
         for name, value in logs.items():
             runs = _seeds(value)
             steps, mean, lo, hi = _mean_and_range(runs, key)
             if not steps:
                 continue
-            drawn = True
+            drawn, top = True, max(top, *hi)
             label = name if len(runs) == 1 else f"{name} ({len(runs)} seeds)"
             line, = ax.plot(steps, mean, label=label, marker="." if len(steps) < 30 else None)
             if len(runs) > 1:
@@ -234,8 +235,9 @@ def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Se
             ax.text(0.5, 0.5, f"no run logged {key}", ha="center", va="center", transform=ax.transAxes, fontsize=8)
         if key.startswith("kl/"):
             ax.axhline(0.0, color="#999999", lw=0.8, ls=":")
-        else:
-            ax.set_ylim(-0.02, 1.02)
+        else:  # a rate: from 0 to a little above the highest value drawn (rates near 0 stay readable)
+            top = min(1.0, max(0.05, 1.15 * top))
+            ax.set_ylim(-0.02 * top, top)
         ax.set_title(panel_title, fontsize=9)
         ax.set_xlabel("training step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

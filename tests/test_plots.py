@@ -110,6 +110,7 @@ def test_mechanism_panels_draw_seed_bands_and_say_what_no_run_logged(figures, tm
     assert len(changed.collections) == 1  # a band for the seeded method only
     assert len(fixed.lines) == 2 and not broken.lines
     assert any("no run logged c_to_i" in t.get_text() for t in broken.texts)
+    assert changed.get_ylim()[1] == pytest.approx(0.69) and fixed.get_ylim()[1] == pytest.approx(0.345)
     assert "bands: lowest to highest seed" in fig._suptitle.get_text()
     plots.plot_log_panels({"score": rows([0.5], [0.2])}, plots.MECHANISM_PANELS, tmp_path / "one.png", title="one")
     assert figures[1]._suptitle.get_text() == "one"  # one seed: no bands to explain
