@@ -174,3 +174,22 @@ def test_stage1_and_score_alpha0_start_from_score_after_its_stage1(tmp_path):
         assert [r["step"] for r in log] == [1, 2] and log[0] == score_log[0]
         assert log[1]["stage"] == ("stage1" if name == "stage1" else "stage2")
     assert json.loads((out / "score-alpha0" / "seed0" / CONFIG).read_text())["profile"]["alpha"] == 0.0
+
+
+def test_sft_runs_of_a_seed_share_the_traces_they_would_have_sampled(tmp_path):
+    args = _args(tmp_path, "--only", "star", "pair_sft", "--seeds", "0", "--jobs", "1", "--poll", "0.2")
+    assert reproduce.main(args) == 0
+    out = tmp_path / "repro"
+    shared = (out / "pair_sft" / "seed0" / "traces.jsonl").read_text()
+    assert shared == (out / "star" / "seed0" / "traces.jsonl").read_text()
+    assert "SFT traces taken from star/seed0" in (tmp_path / "logs" / "reproduce" / "pair_sft-seed0.log").read_text()
+    # alone, pair_sft samples exactly those traces itself
+    alone = _args(tmp_path / "alone", "--only", "pair_sft", "--seeds", "0", "--poll", "0.2")
+    assert reproduce.main(alone) == 0
+    assert (tmp_path / "alone" / "repro" / "pair_sft" / "seed0" / "traces.jsonl").read_text() == shared
+    assert json.loads((tmp_path / "alone" / "repro" / "pair_sft" / "seed0" / "metrics.json").read_text())["acc_t2"] == \
+        json.loads((out / "pair_sft" / "seed0" / "metrics.json").read_text())["acc_t2"]
+    # nothing is taken from a sibling of another seed, or when the run has its own
+    assert reproduce.share_traces(reproduce.Job("star_plus", 1), out, "smoke", "tiny") is None
+    assert reproduce.share_traces(reproduce.Job("pair_sft", 0), out, "smoke", "tiny") is None
+    assert reproduce.share_traces(reproduce.Job("star_plus", 0), out, "smoke", "tiny") == reproduce.Job("star", 0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,6 +56,10 @@ PREFIX = {"stage1": "score", "score-alpha0": "score"}
 plays no part, seeded by step number): they start from that run's checkpoint there when it has one
 (`checkpoints.start_from`). RUNS lists them after the runs they share with and after two runs that share
 nothing, so that the shared checkpoint is usually there when they start."""
+SFT = ("star", "star_plus", "pair_sft", "pair_sft_plus")
+"""The SFT runs of one seed build their data sets from the same traces (the untrained model's samples of the same
+problems with the same seed, identical: a fresh adapter changes nothing): a run starts with those of a sibling
+that has sampled them already (`share_traces`) instead of sampling them again."""
 FIRST = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0")
 """The runs behind SCoRe's own claims (Δ > 0, above naive RL, the bonus, Stage I, sequential vs parallel): they
 run for every seed before the rest (Stage II alone and the SFT baselines), so that a reproduction made over
@@ -126,6 +131,28 @@ def status(job: Job, out: Path, profile: str, model: str | None) -> str:
     return f"resumes after step {int(ckpt.name.split('_')[1])}" if ckpt else "to run"
 
 
+def share_traces(job: Job, out: Path, profile: str, model: str | None) -> Job | None:
+    """Copy into `job`'s folder the SFT traces of a sibling SFT run of the same seed and profile (`SFT`) that has
+    all of them, unless it has its own; returns the sibling, or None."""
+    prof = job_profile(job, profile, model)
+    dest = job.folder(out) / "traces.jsonl"
+    if job.name not in SFT or dest.exists():
+        return None
+    want = min(prof.sft_problems, prof.n_train) * prof.sft_samples_per_problem
+    for name in SFT:
+        sibling = Job(name, job.seed)
+        src = sibling.folder(out) / "traces.jsonl"
+        if name == job.name or not src.exists() or job_profile(sibling, profile, model) != prof:
+            continue
+        if sum(1 for line in src.open() if line.strip()) == want:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(dest.name + ".tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dest)
+            return sibling
+    return None
+
+
 def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
     """Make one run in this process (the scheduler starts one process per job)."""
     import torch
@@ -141,6 +168,9 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
         if source and job_profile(source, profile, model).with_(alpha=prof.alpha) == prof:
             if start_from(folder, source.folder(out), prof.stage1_steps):
                 print(f"{job.label()}: steps 1-{prof.stage1_steps} (Stage I) taken from {source.label()}", flush=True)
+        sibling = share_traces(job, out, profile, model)
+        if sibling:
+            print(f"{job.label()}: SFT traces taken from {sibling.label()} (the same samples)", flush=True)
         pipeline.run_train(method, prof, folder)
         return
     with claim_run_dir(folder, job_config(job, profile, model), defaults={"profile": profile_defaults()}):
