@@ -96,10 +96,34 @@ def _collate_shared(episodes: Sequence[Any], pad_id: int) -> Batch:
     return Batch(ids, att.long(), m1, m2, *_rewards(episodes), prompt_ids, prompt_mask, prompt_of)
 
 
-def _decoder_and_head(model: Any) -> tuple[Any, Any]:
-    """The transformer body (hidden states) and the output layer of a causal LM, LoRA-wrapped or not."""
+def _decoder_and_head(model: Any) -> tuple[Any, Any] | None:
+    """The transformer body (hidden states) and the output layer of a causal LM, LoRA-wrapped or not; None
+    for a wrapper that must be called as a whole (DistributedDataParallel syncs gradients in its forward)."""
     net = model.get_base_model() if hasattr(model, "get_base_model") else model
+    if not hasattr(net, "get_decoder"):
+        return None
     return net.get_decoder(), net.get_output_embeddings()
+
+
+def can_share_prompt(model: Any) -> bool:
+    """Whether `token_logprobs` can run `model` on the shared-prompt layout: a model (not a wrapper such as
+    DistributedDataParallel) without activation checkpointing."""
+    parts = _decoder_and_head(model)
+    return parts is not None and not getattr(parts[0], "gradient_checkpointing", False)
+
+
+def _logprobs_whole_model(model: Any, batch: Batch) -> torch.Tensor:
+    """The flat layout through the model's own forward: logits from the first attempt token onwards."""
+    ids, att = batch.input_ids, batch.attention_mask
+    wanted = (batch.mask1 + batch.mask2) > 0
+    first = int(wanted.float().argmax(dim=1).min().item())
+    position_ids = (att.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=ids, attention_mask=att, position_ids=position_ids,
+                   logits_to_keep=ids.shape[1] - first + 1).logits[:, :-1]  # predictions for tokens first .. T-1
+    sel = wanted[:, first:]
+    out = torch.zeros(ids.shape, dtype=torch.float32, device=ids.device)
+    out[:, first:][sel] = _picked_logprobs(lambda h: h, logits[sel], ids[:, first:][sel])
+    return out
 
 
 def _picked_logprobs(head: Any, hidden: torch.Tensor, targets: torch.Tensor, chunk: int = 256) -> torch.Tensor:
@@ -123,7 +147,12 @@ def token_logprobs(model: Any, batch: Batch) -> torch.Tensor:
     row). That layout cannot run under activation checkpointing: a layer's recomputation would append to
     the cache a second time.
     """
-    decoder, head = _decoder_and_head(model)
+    parts = _decoder_and_head(model)
+    if parts is None:
+        if batch.prompt_ids is not None:
+            raise ValueError("the shared-prompt layout needs the model itself, not a wrapper of it")
+        return _logprobs_whole_model(model, batch)
+    decoder, head = parts
     wanted = (batch.mask1 + batch.mask2) > 0  # (B, T)
     ids, att = batch.input_ids, batch.attention_mask
     if batch.prompt_ids is None:

@@ -148,7 +148,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     model.train()
     opt.zero_grad(set_to_none=True)
     chunks = [episodes[i:i + profile.micro_batch] for i in range(0, len(episodes), profile.micro_batch)]
-    share = profile.share_prompt and not getattr(policy.model, "is_activation_checkpointing", False)
+    share = profile.share_prompt and losses.can_share_prompt(model)
     sums = dict.fromkeys(("loss", "kl/attempt1", "kl/attempt2", "pg/attempt1", "pg/attempt2", "bonus"), 0.0)
     for chunk in chunks:
         batch = losses.collate(chunk, policy.tokenizer.pad_token_id, share_prompt=share).to(policy.device)

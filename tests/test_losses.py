@@ -298,7 +298,32 @@ def test_shared_prompt_logprobs_and_gradients_equal_the_flat_layout(tiny_lora_po
 def test_shared_prompt_refuses_activation_checkpointing(tiny_lora_policy):
     from scoreutils.train import enable_checkpointing
 
+    assert losses.can_share_prompt(tiny_lora_policy.model)
     enable_checkpointing(tiny_lora_policy)
     tiny_lora_policy.model.train()
+    assert not losses.can_share_prompt(tiny_lora_policy.model)
     with pytest.raises(ValueError, match="activation checkpointing"):
         losses.token_logprobs(tiny_lora_policy.model, losses.collate(_grouped_episodes(), pad_id=2, share_prompt=True))
+
+
+def test_a_wrapped_model_runs_the_flat_layout_through_its_own_forward(tiny_lora_policy):
+    """A wrapper such as DistributedDataParallel must be called as a whole (it syncs gradients in its forward)."""
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, **kwargs):
+            return self.module(**kwargs)
+
+    wrapped = Wrapper(tiny_lora_policy.model)
+    assert not losses.can_share_prompt(wrapped)
+    eps = _grouped_episodes()
+    with torch.no_grad():
+        direct = losses.token_logprobs(tiny_lora_policy.model, losses.collate(eps, pad_id=2))
+        through = losses.token_logprobs(wrapped, losses.collate(eps, pad_id=2))
+    assert torch.allclose(direct, through, atol=1e-5) and (direct != 0).sum() == sum(
+        len(e.y1_ids) + len(e.y2_ids) for e in eps)
+    with pytest.raises(ValueError, match="wrapper"):
+        losses.token_logprobs(wrapped, losses.collate(eps, pad_id=2, share_prompt=True))
