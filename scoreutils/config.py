@@ -34,8 +34,8 @@ class Profile:
     more update time and the same gradients. The repro profile turns it off (its runs fit in memory)."""
     share_prompt: bool = True
     """RL update without activation checkpointing: the k samples of a problem share one forward of its
-    prompt x1 (`losses.collate(share_prompt=True)`). Same values up to float rounding, a third less update
-    time (results/bench_train_step.json); False runs the flat layout, as runs made before it existed did."""
+    prompt x1 (`losses.collate(share_prompt=True)`). Same values up to float rounding, less update time
+    (docs/design.md); False runs the flat layout, as runs made before it existed did."""
     task: str = "arithmetic"
     level: int | tuple[int, ...] = 1
     """Arithmetic difficulty level(s), see `tasks.LEVELS`."""
