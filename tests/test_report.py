@@ -68,7 +68,7 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
     assert "| 2 | 500 |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
     score = next(line for line in text.splitlines() if line.startswith("| score |"))
     assert "| +25.0 [" in score and "| 100.0 | 0.0 |" in score  # P(fix), P(break)
-    assert "score 35 min" in text
+    assert "score 30, 40 min" in text  # seed by seed
     assert (tmp_path / "figures" / "repro_collapse.png").exists() and "repro_stage1" not in text
 
 

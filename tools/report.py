@@ -132,13 +132,14 @@ def repro_section() -> list[str]:
     prof = PROFILES["repro"]
     done = sorted(p.parent.parent.name + "/" + p.parent.name for p in (RESULTS / "repro").glob("*/seed*/metrics.json"))
     total = len(REPRO_RUNS) * 3
-    walls = {}
+    walls: dict[str, dict[int, int]] = {}  # run -> seed -> seconds (the last time it was made)
     log = RESULTS / "logs" / "reproduce.log"
     for line in (log.read_text().splitlines() if log.exists() else []):
-        found = re.search(r" done (\S+)/seed\d+ rc=0 wall=(\d+)s", line)
+        found = re.search(r" done (\S+)/seed(\d+) rc=0 wall=(\d+)s", line)
         if found:
-            walls.setdefault(found.group(1), []).append(int(found.group(2)))
-    wall = "; ".join(f"{name} {sum(v) / len(v) / 60:.0f} min" for name, v in walls.items())
+            walls.setdefault(found.group(1), {})[int(found.group(2))] = int(found.group(3))
+    wall = "; ".join(f"{name} " + ", ".join(f"{v[k] / 60:.0f}" for k in sorted(v)) + " min"
+                     for name, v in walls.items())
     out = ["### The reproduction (repro profile, `make reproduce`)",
            f"Bundled SmolLM2-135M-Instruct on arithmetic level {prof.level} (turn-1 format \"{prof.turn1_format}\", "
            f"chosen on validation problems: docs/reproduction.md), {prof.n_eval} held-out test problems per seed "
@@ -149,7 +150,9 @@ def repro_section() -> list[str]:
            "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
            "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", arm_table(res), ""]
     if wall:
-        out += [f"Mean wall time per run, one thread beside another one-thread job on 2 cores: {wall}.", ""]
+        out += [f"Wall time per run, seed by seed, one thread beside another one-thread job on 2 cores: {wall}. "
+                "Training runs whose config.json records `share_prompt` share each prompt's forward in the update "
+                "and are faster (docs/reproduction.md).", ""]
     logs = {arm: [r.log for r in runs if r.log] for arm, runs in res.items()}
     collapse = {a: logs[a] for a in ("naive_rl", "score") if logs.get(a)}
     if collapse:
