@@ -135,15 +135,22 @@ def load_scaling(root: Path, profile: str = "cpu") -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------------
 # Statistics of arms
 # ---------------------------------------------------------------------------------------------
+def _problems(run: RunResult) -> set[tuple[str, str]]:
+    return {(e.problem.id, e.problem.prompt) for e in run.episodes}
+
+
 def seed_pairs(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult]) -> list[tuple[RunResult, RunResult]]:
-    """Runs of two arms to compare: by seed; an arm with a single run (e.g. the greedy base evaluation, which
-    no seed changes) pairs it with every run of the other."""
-    if len(runs_b) == 1:
-        return [(a, runs_b[0]) for a in runs_a]
-    if len(runs_a) == 1:
-        return [(runs_a[0], b) for b in runs_b]
+    """Runs of two arms to compare: by seed. An arm with a single run (e.g. a greedy base evaluation that no
+    seed changes) also pairs it with each run of the other arm that has no run of its seed, when both were
+    evaluated on the same problems: where each seed draws its own problems (the repro profile), ids repeat
+    across seeds for other problems, and such runs must not pair."""
     by_seed = {b.seed: b for b in runs_b}
-    return [(a, by_seed[a.seed]) for a in runs_a if a.seed in by_seed]
+    pairs = [(a, by_seed[a.seed]) for a in runs_a if a.seed in by_seed]
+    if len(runs_b) == 1:
+        pairs += [(a, runs_b[0]) for a in runs_a if a.seed != runs_b[0].seed and _problems(a) == _problems(runs_b[0])]
+    elif len(runs_a) == 1:
+        pairs += [(runs_a[0], b) for b in runs_b if b.seed != runs_a[0].seed and _problems(runs_a[0]) == _problems(b)]
+    return sorted(pairs, key=lambda p: (p[0].seed, p[1].seed))
 
 
 def arm_delta(runs: Sequence[RunResult]) -> dict[str, Any]:

@@ -199,6 +199,22 @@ def test_seed_pairs():
     assert [(x.seed, y.seed) for x, y in V.seed_pairs(base, b)] == [(0, 1), (0, 2), (0, 3)]
 
 
+def test_a_single_run_does_not_pair_with_seeds_that_drew_other_problems():
+    """Each repro seed draws its own problems under the same ids: a lone run pairs only with its own seed."""
+    def drawn(arm, seed, transitions):
+        run = _run(arm, transitions, seed=seed)
+        for e in run.episodes:
+            e.problem = Problem(e.problem.id, f"question {e.problem.id} of seed {seed}", "3", "test", "arithmetic")
+        return run
+
+    base = [drawn("base", s, [(1, 1)] * 40) for s in (0, 1, 2)]
+    stage1 = [drawn("stage1", 1, [(0, 1)] * 40)]
+    assert [(x.seed, y.seed) for x, y in V.seed_pairs(stage1, base)] == [(1, 1)]
+    assert [(x.seed, y.seed) for x, y in V.seed_pairs(base, stage1)] == [(1, 1)]
+    d = V.compare({"stage1": stage1, "base": base}, "stage1", "base")
+    assert d["n"] == 40 and d["seeds"] == [1] and d["diff"] == pytest.approx(1.0)
+
+
 def test_summary_rows():
     runs = {"score": [_run("score", _mix(i2c=2, i2i=8), seed=0), _run("score", _mix(i2c=4, i2i=6), seed=1)]}
     (row,) = V.summary(runs)
