@@ -31,7 +31,8 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, fl
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at p = 0 (p = 1) the lower (upper) end is exactly 0 (1); computed, it is off by float rounding
+    return (0.0 if successes <= 0 else max(0.0, centre - half)), (1.0 if successes >= n else min(1.0, centre + half))
 
 
 def paired_interval(diffs: Sequence[float], z: float = Z95, bound: float = 1.0) -> tuple[float, float]:

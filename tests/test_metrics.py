@@ -76,6 +76,8 @@ def test_wilson_edges():
     lo, hi = wilson_interval(20, 20)
     assert hi == pytest.approx(1.0) and lo == pytest.approx(1 - 0.1611, abs=1e-4)
     assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert [wilson_interval(0, n)[0] for n in (7, 100, 500)] == [0.0] * 3  # exactly, not 3e-16
+    assert [wilson_interval(n, n)[1] for n in (7, 100, 500)] == [1.0] * 3
     # Narrower with more data.
     assert (lambda a, b: b - a)(*wilson_interval(50, 100)) < (lambda a, b: b - a)(*wilson_interval(5, 10))
 
