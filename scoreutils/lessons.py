@@ -65,7 +65,9 @@ def _pts(x: float, signed: bool = True) -> str:
 
 def _end(x: float) -> str:
     """An interval's end in points, one decimal; a nonzero end that would round to 0.0 keeps its sign and
-    first digit ("-0.004"), so that an interval excluding 0 never reads as touching it."""
+    first digit ("-0.004"), so that an interval excluding 0 never reads as touching it. Float rounding
+    (|x| < 1e-12, e.g. a Wilson end stored by an older run as 3e-16) is 0."""
+    x = 0.0 if abs(x) < 1e-12 else x
     text = f"{100 * x:.1f}"
     return f"{100 * x:.1g}" if x != 0 and float(text) == 0 else text
 

@@ -134,3 +134,4 @@ def test_every_lesson_ends_with_its_generated_box():
 def test_an_interval_end_near_zero_keeps_its_sign():
     assert lessons._ci((-0.14, -0.00004)) == "[-14.0, -0.004]"
     assert lessons._ci((0.0, 0.0312)) == "[0.0, 3.1]"
+    assert lessons._ci((3e-16, 0.037)) == "[0.0, 3.7]"  # float rounding of an exact 0
