@@ -37,7 +37,7 @@ import torch
 
 from scoreutils import get_profile, load_policy, load_task, sample_episodes, score
 from scoreutils.prompts import first_turn_ids, second_turn_ids
-from scoreutils.rollout import _left_pad
+from scoreutils.rollout import left_pad
 
 
 def plain_generate(policy, problems, max_new_tokens, batch_size, temperature=0.0):
@@ -49,7 +49,7 @@ def plain_generate(policy, problems, max_new_tokens, batch_size, temperature=0.0
         batch = problems[s:s + batch_size]
         ctx = [first_turn_ids(tok, p) for p in batch]
         for turn in range(2):
-            ids, mask = _left_pad(ctx, tok.pad_token_id, policy.device)
+            ids, mask = left_pad(ctx, tok.pad_token_id, policy.device)
             with torch.no_grad():
                 out = policy.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                             pad_token_id=tok.pad_token_id, **sampling)

@@ -22,6 +22,8 @@ from typing import Any, Sequence
 
 import torch
 
+from .rollout import left_pad
+
 
 @dataclass
 class Batch:
@@ -76,12 +78,7 @@ def collate(episodes: Sequence[Any], pad_id: int, share_prompt: bool = False) ->
 
 def _collate_shared(episodes: Sequence[Any], pad_id: int) -> Batch:
     prompts = list(dict.fromkeys(tuple(e.x1_ids) for e in episodes))
-    pwidth = max(len(x) for x in prompts)
-    prompt_ids = torch.full((len(prompts), pwidth), pad_id, dtype=torch.long)
-    prompt_mask = torch.zeros((len(prompts), pwidth), dtype=torch.long)
-    for g, x in enumerate(prompts):
-        prompt_ids[g, pwidth - len(x):] = torch.tensor(x, dtype=torch.long)
-        prompt_mask[g, pwidth - len(x):] = 1
+    prompt_ids, prompt_mask = left_pad([list(x) for x in prompts], pad_id, torch.device("cpu"))
     rest = [e.y1_ids + e.p_ids + e.y2_ids for e in episodes]
     width, b = max(len(r) for r in rest), len(episodes)
     ids = torch.full((b, width), pad_id, dtype=torch.long)

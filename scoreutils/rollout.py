@@ -79,7 +79,7 @@ class Episode:
         return cls(**d)
 
 
-def _left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, T) ids and attention mask, left-padded so every row's last token is at T-1."""
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
@@ -274,7 +274,7 @@ def _turn2_context(seq: torch.Tensor, mask: torch.Tensor, first: list[tuple[list
     turn1_mask = torch.cat([mask, torch.zeros_like(seq[:, width:])], dim=1)
     for i, (y1, _) in enumerate(first):
         turn1_mask[i, width:width + len(y1)] = 1
-    p_tensor, p_mask = _left_pad(p_ids, pad_id, seq.device)
+    p_tensor, p_mask = left_pad(p_ids, pad_id, seq.device)
     return torch.cat([seq, p_tensor], dim=1), torch.cat([turn1_mask, p_mask], dim=1)
 
 
@@ -308,7 +308,7 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
             index = [i for i, _ in jobs[start:start + batch_size]]
             batch = [(problems[i], s) for i, s in jobs[start:start + batch_size]]
             x1 = [first_turn_ids(tok, p) for p, _ in batch]
-            ids, mask = _left_pad(x1, tok.pad_token_id, policy.device)
+            ids, mask = left_pad(x1, tok.pad_token_id, policy.device)
             if reuse_cache:
                 seq, cache = _decode(policy, ids, mask, max_new_tokens, temperature,
                                      _shared_prefill(policy, ids, mask, index), keep_cache=True)
@@ -321,7 +321,7 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
                 ids, mask = _turn2_context(seq, mask, first, p_ids, tok.pad_token_id)
                 seq, _ = _decode(policy, ids, mask, max_new_tokens, temperature, cache, keep_cache=False)
             else:
-                ids, mask = _left_pad([a + y1 + p for a, (y1, _), p in zip(x1, first, p_ids)],
+                ids, mask = left_pad([a + y1 + p for a, (y1, _), p in zip(x1, first, p_ids)],
                                       tok.pad_token_id, policy.device)
                 seq, _ = _generate(policy, ids, mask, max_new_tokens, temperature)
             del cache

@@ -14,7 +14,7 @@ import torch
 from scoreutils import Episode, load_task, sample_episodes, score
 from scoreutils import rollout
 from scoreutils.prompts import first_turn_ids, second_turn_ids
-from scoreutils.rollout import _generate, _left_pad
+from scoreutils.rollout import _generate, left_pad
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MAX_NEW = 6
@@ -284,7 +284,7 @@ def test_padding_would_matter_without_the_mask(varied_policy):
     """Sanity for the test above: these contexts give different greedy ids when padding is attended to."""
     tok = varied_policy.tokenizer
     contexts = [first_turn_ids(tok, p) for p in _problems(6)]
-    ids, mask = _left_pad(contexts, tok.pad_token_id, varied_policy.device)
+    ids, mask = left_pad(contexts, tok.pad_token_id, varied_policy.device)
     assert (mask.sum(1).tolist() == [len(c) for c in contexts]) and ids[0, -1].item() == contexts[0][-1]
     kw = dict(max_new_tokens=4, do_sample=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     right = varied_policy.model.generate(input_ids=ids, attention_mask=mask, **kw)
@@ -293,7 +293,7 @@ def test_padding_would_matter_without_the_mask(varied_policy):
 
 
 def test_left_pad():
-    ids, mask = _left_pad([[5, 6, 7], [8]], pad_id=0, device=torch.device("cpu"))
+    ids, mask = left_pad([[5, 6, 7], [8]], pad_id=0, device=torch.device("cpu"))
     assert ids.tolist() == [[5, 6, 7], [0, 0, 8]]
     assert mask.tolist() == [[1, 1, 1], [0, 0, 1]]
 
