@@ -61,15 +61,31 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
         _write_run(repro / "score" / f"seed{seed}", "score", seed, [(0, 1)] * 125 + [(1, 1)] * 375, "score", log)
     (tmp_path / "results" / "logs").mkdir(parents=True)
     (tmp_path / "results" / "logs" / "reproduce.log").write_text(
-        "2026-01-01 00:00:00 done score/seed0 rc=0 wall=1800s\n2026-01-01 00:00:00 done score/seed1 rc=0 wall=2400s\n")
+        "2026-01-01 00:00:00 done score/seed0 rc=0 wall=1800s\n2026-01-01 00:00:00 start score/seed1 (pid 1)\n"
+        "2026-01-01 00:10:00 interrupted score/seed1: a re-run resumes it\n"
+        "2026-01-01 01:00:00 start score/seed1 (pid 2)\n2026-01-01 01:30:00 done score/seed1 rc=0 wall=1800s\n")
     text = "\n".join(report.repro_section())
     assert "**4 of 36 runs finished**" in text
     base = next(line for line in text.splitlines() if line.startswith("| base |"))
     assert "| 2 | 500 |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
     score = next(line for line in text.splitlines() if line.startswith("| score |"))
     assert "| +25.0 [" in score and "| 100.0 | 0.0 |" in score  # P(fix), P(break)
-    assert "score 30, 40 min" in text  # seed by seed
+    assert "score 30, 40* min" in text and "(* made in parts" in text  # seed by seed, seed 1 resumed
     assert (tmp_path / "figures" / "repro_collapse.png").exists() and "repro_stage1" not in text
+
+
+def test_a_resumed_run_s_wall_time_is_the_sum_of_its_parts():
+    log = ("2026-01-01 10:00:00 start score/seed2 (pid 1)\n"
+           "2026-01-01 10:00:05 start base/seed2 (pid 2)\n"
+           "2026-01-01 10:05:05 done base/seed2 rc=0 wall=300s\n"
+           "2026-01-01 10:30:00 interrupted score/seed2: a re-run resumes it\n"
+           "2026-01-01 11:00:00 start score/seed2 (pid 3)\n"
+           "2026-01-01 11:10:00 FAILED score/seed2 rc=1 wall=600s\n"
+           "2026-01-01 11:10:00 start score/seed2 (pid 4)\n"
+           "2026-01-01 11:30:00 done score/seed2 rc=0 wall=1200s\n")
+    walls = report.run_walls(log)
+    assert walls == {"base": {2: (300, 1)}, "score": {2: (1800 + 600 + 1200, 3)}}
+    assert report.run_walls("2026-01-01 10:00:00 start score/seed0 (pid 1)\n") == {}  # running: no time yet
 
 
 def test_recipe_section_states_the_rule_and_what_is_pending(tmp_path, monkeypatch):

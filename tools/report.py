@@ -14,6 +14,7 @@ import functools
 import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +123,30 @@ def verdict_section() -> list[str]:
     return out
 
 
+def run_walls(log: str) -> dict[str, dict[int, tuple[float, int]]]:
+    """Per run and seed, (seconds, parts) from `make reproduce`'s log: a run stopped and resumed is the sum of
+    its parts (each from its start line to the stop), the finished part's own wall time last."""
+    started: dict[tuple[str, int], datetime] = {}
+    spent: dict[tuple[str, int], tuple[float, int]] = {}
+    walls: dict[str, dict[int, tuple[float, int]]] = {}
+    for line in log.splitlines():
+        found = re.match(r"(\S+ \S+) (start|done|FAILED|interrupted) (\S+)/seed(\d+)(?:.* rc=(-?\d+) wall=(\d+)s)?", line)
+        if not found:
+            continue
+        when, event, key = datetime.fromisoformat(found.group(1)), found.group(2), (found.group(3), int(found.group(4)))
+        if event == "start":
+            started[key] = when
+            continue
+        before, parts = spent.pop(key, (0.0, 0))
+        start = started.pop(key, when)
+        took = int(found.group(6)) if found.group(6) else (when - start).total_seconds()
+        if event == "done" and found.group(5) == "0":
+            walls.setdefault(key[0], {})[key[1]] = (before + took, parts + 1)
+        else:  # stopped or failed: a re-run resumes it
+            spent[key] = (before + took, parts + 1)
+    return walls
+
+
 def repro_section() -> list[str]:
     """`make reproduce`'s table: per arm pooled metrics over its seeds, progress, wall times, mechanism figures."""
     from scoreutils.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
@@ -132,14 +157,10 @@ def repro_section() -> list[str]:
     prof = PROFILES["repro"]
     done = sorted(p.parent.parent.name + "/" + p.parent.name for p in (RESULTS / "repro").glob("*/seed*/metrics.json"))
     total = len(REPRO_RUNS) * 3
-    walls: dict[str, dict[int, int]] = {}  # run -> seed -> seconds (the last time it was made)
     log = RESULTS / "logs" / "reproduce.log"
-    for line in (log.read_text().splitlines() if log.exists() else []):
-        found = re.search(r" done (\S+)/seed(\d+) rc=0 wall=(\d+)s", line)
-        if found:
-            walls.setdefault(found.group(1), {})[int(found.group(2))] = int(found.group(3))
-    wall = "; ".join(f"{name} " + ", ".join(f"{v[k] / 60:.0f}" for k in sorted(v)) + " min"
-                     for name, v in walls.items())
+    walls = run_walls(log.read_text() if log.exists() else "")
+    wall = "; ".join(f"{name} " + ", ".join(f"{s / 60:.0f}" + ("*" * (parts > 1)) for s, parts in
+                                            (v[k] for k in sorted(v))) + " min" for name, v in walls.items())
     out = ["### The reproduction (repro profile, `make reproduce`)",
            f"Bundled SmolLM2-135M-Instruct on arithmetic level {prof.level} (turn-1 format \"{prof.turn1_format}\", "
            f"chosen on validation problems: docs/reproduction.md), {prof.n_eval} held-out test problems per seed "
@@ -150,7 +171,10 @@ def repro_section() -> list[str]:
            "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
            "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", arm_table(res), ""]
     if wall:
+        resumed = any(parts > 1 for v in walls.values() for _, parts in v.values())
         out += [f"Wall time per run, seed by seed, one thread beside another one-thread job on 2 cores: {wall}. "
+                + ("(* made in parts: stopped and resumed from its last checkpoint; the sum of the parts, steps "
+                   "after that checkpoint counted twice.) " if resumed else "") +
                 "Training runs whose config.json records `share_prompt` share each prompt's forward in the update "
                 "and are faster (docs/reproduction.md).", ""]
     logs = {arm: [r.log for r in runs if r.log] for arm, runs in res.items()}
