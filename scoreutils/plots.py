@@ -31,7 +31,8 @@ CELLS = {"c->c": "kept right", "c->i": "broken", "i->c": "fixed", "i->i": "still
 MODEL_LABELS = {"bundled": "SmolLM2-135M-Instruct", "tiny": "tiny random Llama", "tiny-qwen2": "tiny random Qwen2"}
 KL_NOTE = ("KL: the k1 estimate, a sample mean of Σ_t log π(y_t)/π_ref(y_t) over the step's sampled attempts. "
            "A term is negative whenever a sampled token is less likely under π than under π_ref, so one step's "
-           "estimate can dip below 0; only its expectation, KL(π‖π_ref), is ≥ 0.")
+           "estimate can dip below 0. Sampled at T = 1, its expectation is KL(π‖π_ref) ≥ 0; sampled at T < 1 "
+           "(scored at T = 1) it is not a KL at all and can stay below 0.")
 Pairs = tuple[Sequence[float], Sequence[float]]
 
 

@@ -315,9 +315,12 @@ def _stage1(claim: "Claim", results: Results) -> dict[str, str]:
     kls = [(row["kl/attempt1"], row["kl/attempt2"]) for r in results["stage1"] for row in r.log[-4:]
            if "kl/attempt1" in row and "kl/attempt2" in row]
     if kls:
-        ev.append(f"training KL to the base model, mean of the last 4 logged steps of {len(results['stage1'])} "
-                  f"run(s): attempt 1 {sum(k[0] for k in kls) / len(kls):.3f}, "
-                  f"attempt 2 {sum(k[1] for k in kls) / len(kls):.3f}")
+        temps = sorted({r.metrics.get("profile", {}).get("temperature", 1.0) for r in results["stage1"]})
+        ev.append(f"training log π/π_ref of the sampled attempts (k1), mean of the last 4 logged steps of "
+                  f"{len(results['stage1'])} run(s): attempt 1 {sum(k[0] for k in kls) / len(kls):.3f}, "
+                  f"attempt 2 {sum(k[1] for k in kls) / len(kls):.3f}"
+                  + ("" if temps == [1.0] else f" (sampled at T = {', '.join(f'{t:g}' for t in temps)}, scored "
+                     "at T = 1: not an estimate of KL(π‖π_ref), and it can stay below 0)"))
     return _result(claim, interval_verdict(gap["diff_ci"], ">0", gap["n"]), ev)
 
 

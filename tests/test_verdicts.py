@@ -125,7 +125,12 @@ def test_stage1_turn1_stays():
                    log=[{"kl/attempt1": 0.01, "kl/attempt2": 0.5}] * 6)]
     out = _judge("stage1_turn1_stays", {"base": base, "stage1": moved2})
     assert out["verdict"] == R and "attempt 1 0.010, attempt 2 0.500" in out["evidence"]
-    assert "Acc@t1(stage1) − Acc@t1(base)" in out["evidence"]
+    assert "Acc@t1(stage1) − Acc@t1(base)" in out["evidence"] and "not an estimate of KL" not in out["evidence"]
+    tempered = [V.RunResult("stage1", 0, None, {"profile": {"temperature": 0.4}}, moved2[0].episodes,
+                            [{"kl/attempt1": -0.9, "kl/attempt2": 0.2}] * 4)]
+    out = _judge("stage1_turn1_stays", {"base": base, "stage1": tempered})
+    assert "attempt 1 -0.900" in out["evidence"] and "sampled at T = 0.4, scored at T = 1: not an estimate of KL" \
+        in out["evidence"]
     moved1 = [_run("stage1", _mix(i2i=20), texts=[("The final answer is 5.", "The final answer is 3.")] * 20)]
     assert _judge("stage1_turn1_stays", {"base": base, "stage1": moved1})["verdict"] == N
     unmoved = [_run("stage1", _mix(i2i=20))]  # nothing moved at all: turn 2 did not change
