@@ -66,6 +66,12 @@ class Profile:
     """KL weight on every trained attempt."""
     beta2: float = 0.1
     """Stage I's strong KL weight on attempt 1 (Eq. 3)."""
+    score_at_temperature: bool = False
+    """RL update: score the sampled attempts with log softmax(logits / `temperature`) for the policy and the
+    reference, the distribution the sampler draws from, so the policy gradient is on-policy and the logged
+    k1 estimates KL(π_T‖π_ref,T). False (the default, and every run made before it existed): log π at T = 1,
+    as the paper's equations read; below T = 1 its gradient is then off-policy and its k1 not a KL
+    (docs/paper.md#the-kits-choices)."""
     normalize_advantages: bool = False
     """Divide each attempt's RLOO advantages by their group's std (`losses.normalized_rloo_advantages`)."""
     stage1_steps: int = 8
@@ -102,6 +108,8 @@ class Profile:
                 raise ValueError(f"{name} must be a finite number >= 0, not {value}")
         if self.lr <= 0 or self.sft_lr <= 0:
             raise ValueError("lr and sft_lr must be > 0")
+        if self.score_at_temperature and self.temperature <= 0:
+            raise ValueError("score_at_temperature needs a sampling temperature > 0")
         from .prompts import ARITHMETIC_FORMATS  # imports nothing of the package: safe while profiles are built
 
         if self.turn1_format not in ARITHMETIC_FORMATS:

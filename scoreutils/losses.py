@@ -109,7 +109,7 @@ def can_share_prompt(model: Any) -> bool:
     return parts is not None and not getattr(parts[0], "gradient_checkpointing", False)
 
 
-def _logprobs_whole_model(model: Any, batch: Batch) -> torch.Tensor:
+def _logprobs_whole_model(model: Any, batch: Batch, temperature: float = 1.0) -> torch.Tensor:
     """The flat layout through the model's own forward: logits from the first attempt token onwards."""
     ids, att = batch.input_ids, batch.attention_mask
     wanted = (batch.mask1 + batch.mask2) > 0
@@ -119,23 +119,27 @@ def _logprobs_whole_model(model: Any, batch: Batch) -> torch.Tensor:
                    logits_to_keep=ids.shape[1] - first + 1).logits[:, :-1]  # predictions for tokens first .. T-1
     sel = wanted[:, first:]
     out = torch.zeros(ids.shape, dtype=torch.float32, device=ids.device)
-    out[:, first:][sel] = _picked_logprobs(lambda h: h, logits[sel], ids[:, first:][sel])
+    out[:, first:][sel] = _picked_logprobs(lambda h: h, logits[sel], ids[:, first:][sel], temperature=temperature)
     return out
 
 
-def _picked_logprobs(head: Any, hidden: torch.Tensor, targets: torch.Tensor, chunk: int = 256) -> torch.Tensor:
-    """log softmax(head(h))[target] for N hidden states (N, H) and their targets (N,), `chunk` rows of
-    logits at a time: the token's logit minus a logsumexp, never a full log-softmax."""
+def _picked_logprobs(head: Any, hidden: torch.Tensor, targets: torch.Tensor, chunk: int = 256,
+                     temperature: float = 1.0) -> torch.Tensor:
+    """log softmax(head(h) / temperature)[target] for N hidden states (N, H) and their targets (N,), `chunk`
+    rows of logits at a time: the token's logit minus a logsumexp, never a full log-softmax."""
     picked = []
     for s in range(0, hidden.shape[0], chunk):
         lg = head(hidden[s:s + chunk]).float()
+        if temperature != 1.0:
+            lg = lg / temperature
         tgt = targets[s:s + chunk]
         picked.append(lg.gather(-1, tgt.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(lg, dim=-1))
     return torch.cat(picked) if picked else hidden.new_zeros(0)
 
 
-def token_logprobs(model: Any, batch: Batch) -> torch.Tensor:
-    """log pi(ids_t | ids_<t) at every attempt token, from ONE forward pass over [x1, y1, p, y2].
+def token_logprobs(model: Any, batch: Batch, temperature: float = 1.0) -> torch.Tensor:
+    """log pi(ids_t | ids_<t) at every attempt token, from ONE forward pass over [x1, y1, p, y2]; with
+    `temperature` T, log pi_T = log softmax(logits / T): the distribution a sampler at T draws from.
 
     Returns the shape of `batch.input_ids`, zero outside mask1 | mask2. The output layer runs only on the
     hidden states that predict an attempt token (the prompt's and instruction's logits are never formed).
@@ -144,11 +148,13 @@ def token_logprobs(model: Any, batch: Batch) -> torch.Tensor:
     row). That layout cannot run under activation checkpointing: a layer's recomputation would append to
     the cache a second time.
     """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0 to score tokens at it, not {temperature}")
     parts = _decoder_and_head(model)
     if parts is None:
         if batch.prompt_ids is not None:
             raise ValueError("the shared-prompt layout needs the model itself, not a wrapper of it")
-        return _logprobs_whole_model(model, batch)
+        return _logprobs_whole_model(model, batch, temperature)
     decoder, head = parts
     wanted = (batch.mask1 + batch.mask2) > 0  # (B, T)
     ids, att = batch.input_ids, batch.attention_mask
@@ -158,7 +164,7 @@ def token_logprobs(model: Any, batch: Batch) -> torch.Tensor:
         # hidden state t predicts token t + 1
         h, tgt = hidden[:, :-1][wanted[:, 1:]], ids[:, 1:][wanted[:, 1:]]
         out = torch.zeros(ids.shape, dtype=torch.float32, device=ids.device)
-        out[:, 1:][wanted[:, 1:]] = _picked_logprobs(head, h, tgt)
+        out[:, 1:][wanted[:, 1:]] = _picked_logprobs(head, h, tgt, temperature=temperature)
         return out
     if getattr(decoder, "gradient_checkpointing", False) and decoder.training:
         raise ValueError("the shared-prompt layout cannot run under activation checkpointing; "
@@ -176,13 +182,14 @@ def token_logprobs(model: Any, batch: Batch) -> torch.Tensor:
                      past_key_values=cache, use_cache=True).last_hidden_state
     hidden = torch.cat([last[rows].unsqueeze(1), hidden[:, :-1]], dim=1)  # hidden t predicts token t
     out = torch.zeros(ids.shape, dtype=torch.float32, device=ids.device)
-    out[wanted] = _picked_logprobs(head, hidden[wanted], ids[wanted])
+    out[wanted] = _picked_logprobs(head, hidden[wanted], ids[wanted], temperature=temperature)
     return out
 
 
-def attempt_logprobs(model: Any, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(token log-probs (B, T), log pi(y1|x1) (B,), log pi(y2|x2) (B,)) from one forward pass."""
-    lp = token_logprobs(model, batch)
+def attempt_logprobs(model: Any, batch: Batch, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                  torch.Tensor]:
+    """(token log-probs (B, T), log pi(y1|x1) (B,), log pi(y2|x2) (B,)) from one forward pass, at `temperature`."""
+    lp = token_logprobs(model, batch, temperature)
     return lp, (lp * batch.mask1).sum(-1), (lp * batch.mask2).sum(-1)
 
 

@@ -122,12 +122,14 @@ def rl_loss(stage: str, a1: losses.Attempt, a2: losses.Attempt, profile: Profile
     raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
 
 
-def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch) -> tuple[losses.Attempt, losses.Attempt]:
-    """Both attempts from one policy forward (with grad) and one reference forward (no grad)."""
+def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch,
+                         temperature: float = 1.0) -> tuple[losses.Attempt, losses.Attempt]:
+    """Both attempts from one policy forward (with grad) and one reference forward (no grad), both scored
+    at `temperature` (`Profile.score_at_temperature`; 1.0: the untempered policy, as the paper's equations)."""
     with torch.no_grad(), policy.reference():
-        ref = losses.token_logprobs(policy.model, batch)
+        ref = losses.token_logprobs(policy.model, batch, temperature)
     release_memory()  # the reference's logits, before the policy's forward allocates its own
-    lp, seq1, seq2 = losses.attempt_logprobs(model, batch)
+    lp, seq1, seq2 = losses.attempt_logprobs(model, batch, temperature)
     return (losses.Attempt(seq1, losses.kl_per_attempt(lp, ref, batch.mask1), batch.r1),
             losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2))
 
@@ -149,11 +151,12 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     opt.zero_grad(set_to_none=True)
     chunks = [episodes[i:i + profile.micro_batch] for i in range(0, len(episodes), profile.micro_batch)]
     share = profile.share_prompt and losses.can_share_prompt(model)
+    scoring = profile.temperature if profile.score_at_temperature else 1.0
     sums = dict.fromkeys(("loss", "kl/attempt1", "kl/attempt2", "pg/attempt1", "pg/attempt2", "bonus"), 0.0)
     for chunk in chunks:
         batch = losses.collate(chunk, policy.tokenizer.pad_token_id, share_prompt=share).to(policy.device)
         with autocast(profile.autocast, policy.device):  # None (the default): float32 as it is
-            a1, a2 = policy_and_reference(model, policy, batch)
+            a1, a2 = policy_and_reference(model, policy, batch, scoring)
         out = rl_loss(stage, a1, a2, profile)
         _finite(out.loss, step)
         accelerator.backward(out.loss / len(chunks))

@@ -327,3 +327,47 @@ def test_a_wrapped_model_runs_the_flat_layout_through_its_own_forward(tiny_lora_
         len(e.y1_ids) + len(e.y2_ids) for e in eps)
     with pytest.raises(ValueError, match="wrapper"):
         losses.token_logprobs(wrapped, losses.collate(eps, pad_id=2, share_prompt=True))
+
+
+def _direct_attempt_logprobs(model, eps, temperature):
+    """Σ log softmax(logits / T) over each attempt's tokens, one plain forward per attempt (the reference)."""
+    out = []
+    for e in eps:
+        row = []
+        for ctx, target in [(e.x1_ids, e.y1_ids), (e.x1_ids + e.y1_ids + e.p_ids, e.y2_ids)]:
+            logits = model(input_ids=torch.tensor([ctx + target])).logits[0, len(ctx) - 1:-1] / temperature
+            row.append(torch.log_softmax(logits.float(), -1).gather(-1, torch.tensor(target).unsqueeze(-1)).sum())
+        out.append(torch.stack(row))
+    return torch.stack(out)  # (B, 2)
+
+
+def test_logprobs_at_a_temperature_are_the_samplers_distribution_by_values_and_gradients(tiny_lora_policy):
+    policy = tiny_lora_policy
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for name, p in policy.model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.05)
+    policy.model.train()
+    eps, t = _grouped_episodes(), 0.4
+    weights = torch.arange(1.0, 13.0).view(6, 2)  # any fixed weighting of the 12 attempt log-probs
+
+    def grads(fn):
+        for p in policy.trainable_parameters():
+            p.grad = None
+        vals = fn()
+        (vals * weights).sum().backward()
+        return vals.detach(), torch.cat([p.grad.flatten() for p in policy.trainable_parameters()])
+
+    want = grads(lambda: _direct_attempt_logprobs(policy.model, eps, t))
+    for share in (False, True):
+        got = grads(lambda: torch.stack(losses.attempt_logprobs(
+            policy.model, losses.collate(eps, pad_id=2, share_prompt=share), temperature=t)[1:], dim=1))
+        assert torch.allclose(got[0], want[0], atol=1e-4), share
+        assert torch.allclose(got[1], want[1], rtol=1e-3, atol=1e-6 * want[1].abs().max().item()), share
+    untempered = grads(lambda: torch.stack(losses.attempt_logprobs(policy.model, losses.collate(eps, pad_id=2))[1:], 1))
+    assert torch.allclose(untempered[0], _direct_attempt_logprobs(policy.model, eps, 1.0).detach(), atol=1e-4)
+    assert not torch.allclose(untempered[0], want[0], atol=1e-2)  # the temperature changes the values
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        losses.token_logprobs(policy.model, losses.collate(eps, pad_id=2), temperature=0.0)
+

@@ -171,6 +171,22 @@ def test_rl_shares_the_prompt_forward_only_without_checkpointing(checkpointing, 
     assert seen and set(seen) == {expected} and math.isfinite(rows[0]["loss"])
 
 
+@pytest.mark.parametrize("switch", [False, True])
+def test_rl_scores_the_update_at_the_sampling_temperature_only_when_asked(switch, tmp_path, monkeypatch):
+    """`Profile.score_at_temperature` reaches the reference's and the policy's log-probs of every micro-batch."""
+    from scoreutils import losses
+
+    seen = []
+    real = losses.token_logprobs
+    monkeypatch.setattr(losses, "token_logprobs", lambda m, b, temperature=1.0: (seen.append(temperature),
+                                                                                real(m, b, temperature))[1])
+    profile = PROFILE.with_(steps=1, temperature=0.7, score_at_temperature=switch)
+    rows = train_rl(_policy(), profile, PROBLEMS, tmp_path, stage="stage2")
+    assert seen and set(seen) == {0.7 if switch else 1.0} and math.isfinite(rows[0]["loss"])
+    with pytest.raises(ValueError, match="score_at_temperature"):
+        PROFILE.with_(temperature=0.0, score_at_temperature=True)
+
+
 def test_checkpointing_leaves_the_gradients_as_they_are():
     from scoreutils import losses
     from scoreutils.train import enable_checkpointing, policy_and_reference
