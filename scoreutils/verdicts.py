@@ -315,12 +315,13 @@ def _stage1(claim: "Claim", results: Results) -> dict[str, str]:
     kls = [(row["kl/attempt1"], row["kl/attempt2"]) for r in results["stage1"] for row in r.log[-4:]
            if "kl/attempt1" in row and "kl/attempt2" in row]
     if kls:
-        temps = sorted({r.metrics.get("profile", {}).get("temperature", 1.0) for r in results["stage1"]})
+        profiles = [r.metrics.get("profile", {}) for r in results["stage1"]]
+        temps = sorted({p.get("temperature", 1.0) for p in profiles if not p.get("score_at_temperature")} - {1.0})
         ev.append(f"training log π/π_ref of the sampled attempts (k1), mean of the last 4 logged steps of "
                   f"{len(results['stage1'])} run(s): attempt 1 {sum(k[0] for k in kls) / len(kls):.3f}, "
                   f"attempt 2 {sum(k[1] for k in kls) / len(kls):.3f}"
-                  + ("" if temps == [1.0] else f" (sampled at T = {', '.join(f'{t:g}' for t in temps)}, scored "
-                     "at T = 1: not an estimate of KL(π‖π_ref), and it can stay below 0)"))
+                  + (f" (sampled at T = {', '.join(f'{t:g}' for t in temps)}, scored at T = 1: not an estimate "
+                     "of KL(π‖π_ref), and it can stay below 0)" if temps else ""))
     return _result(claim, interval_verdict(gap["diff_ci"], ">0", gap["n"]), ev)
 
 

@@ -131,6 +131,8 @@ def test_stage1_turn1_stays():
     out = _judge("stage1_turn1_stays", {"base": base, "stage1": tempered})
     assert "attempt 1 -0.900" in out["evidence"] and "sampled at T = 0.4, scored at T = 1: not an estimate of KL" \
         in out["evidence"]
+    tempered[0].metrics["profile"]["score_at_temperature"] = True  # scored at the sampling temperature: a KL again
+    assert "not an estimate" not in _judge("stage1_turn1_stays", {"base": base, "stage1": tempered})["evidence"]
     moved1 = [_run("stage1", _mix(i2i=20), texts=[("The final answer is 5.", "The final answer is 3.")] * 20)]
     assert _judge("stage1_turn1_stays", {"base": base, "stage1": moved1})["verdict"] == N
     unmoved = [_run("stage1", _mix(i2i=20))]  # nothing moved at all: turn 2 did not change

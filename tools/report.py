@@ -130,7 +130,8 @@ def run_walls(log: str) -> dict[str, dict[int, tuple[float, int]]]:
     spent: dict[tuple[str, int], tuple[float, int]] = {}
     walls: dict[str, dict[int, tuple[float, int]]] = {}
     for line in log.splitlines():
-        found = re.match(r"(\S+ \S+) (start|done|FAILED|interrupted) (\S+)/seed(\d+)(?:.* rc=(-?\d+) wall=(\d+)s)?", line)
+        found = re.match(r"(\S+ \S+) (start|done|FAILED|interrupted) (\S+)/seed(\d+)"
+                         r"(?:.* rc=(-?\d+) wall=(\d+)s)?", line)
         if not found:
             continue
         when, event, key = datetime.fromisoformat(found.group(1)), found.group(2), (found.group(3), int(found.group(4)))
