@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from .config import results_root
 from .metrics import episode_metrics
-from .verdicts import CLAIMS, RunResult, load_results, summary
+from .verdicts import CLAIMS, TARGET, RunResult, load_results, summary, target
 
 PROFILE = "repro"
 SEEDS = 3
@@ -92,5 +92,7 @@ def reproduction_box(lesson: str, root: Path | None = None,
         out += ["**Verdicts on the reproduction's runs** (`scoreutils.verdicts`; a claim needing a run not yet made "
                 "is inconclusive):", ""]
         out += [f"- {MARKS.get(v['verdict'], v['verdict'])} — {v['claim']}. *{v['evidence']}*" for v in judged]
+        if set(TARGET) <= set(wanted):
+            out += ["", target(judged)]
     return "\n".join(out)
 

@@ -410,3 +410,19 @@ CLAIMS: list[Claim] = [
 def verdicts(results: Results, scaling: dict[str, Any] | None = None) -> list[dict[str, str]]:
     """Every claim of `CLAIMS` judged on `results` (arm -> runs) and the majority-voting curves `scaling`."""
     return [claim.check(claim, results, scaling) for claim in CLAIMS]
+
+
+TARGET = ("score_delta_positive", "score_beats_naive_rl")
+"""The reproduction's target: both of these claims reproduced (SCoRe's Δ > 0, and above naive RL's, each on an
+interval that excludes 0)."""
+
+
+def target(found: Sequence[Mapping[str, str]]) -> str:
+    """One sentence, from the verdicts `found`: whether SCoRe's target is met, and the evidence of each part."""
+    by_id = {v["id"]: v for v in found}
+    parts = [by_id.get(i) for i in TARGET]
+    met = all(v is not None and v["verdict"] == REPRODUCED for v in parts)
+    said = "; ".join(f"{v['claim']}: **{v['verdict']}** ({v['evidence']})" if v else f"{i}: not judged"
+                     for i, v in zip(TARGET, parts))
+    return (f"**SCoRe's target {'is met' if met else 'is not reached'}** (its Δ above 0 and above naive multi-turn "
+            f"RL's, each on a 95% interval that excludes 0): {said}.")

@@ -71,6 +71,7 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
     score = next(line for line in text.splitlines() if line.startswith("| score |"))
     assert "| +25.0 [" in score and "| 100.0 | 0.0 |" in score  # P(fix), P(break)
     assert "score 30, 40* min" in text and "(* made in parts" in text  # seed by seed, seed 1 resumed
+    assert "these 2 runs took 1.2 h of one-thread work: about 0.6 h of wall time" in text
     assert (tmp_path / "figures" / "repro_collapse.png").exists() and "repro_stage1" not in text
 
 
@@ -107,3 +108,26 @@ def test_recipe_section_states_the_rule_and_what_is_pending(tmp_path, monkeypatc
     monkeypatch.setattr(report, "FIGURES", tmp_path / "figures")
     assert "figures/recipe_search_curves.png" in "\n".join(report.recipe_section())
     assert (tmp_path / "figures" / "recipe_search_curves.png").exists()
+
+
+def test_the_verdicts_say_whether_score_s_target_is_met_and_what_the_recipe_search_found(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    row = {"acc_t1": 0.4, "acc_t2": 0.45, "delta": 0.05, "n": 190}
+    data = {"n": 190, "chosen": "a1", "candidates": {"a1": {**row, "delta_ci": [-0.01, 0.1]},
+                                                      "a10": {**row, "delta_ci": [0.01, 0.1]},
+                                                      "a3": {**row, "delta_ci": [0.0, 0.1]}}}
+    (tmp_path / "recipe_search.json").write_text(json.dumps(data))
+    assert report.recipe_outcome() == ("The recipe search on 190 validation problems tried 3 candidates; 1 of them "
+                                       "had a Δ whose 95% interval lies above 0 (a10); its rule chose a1 (validation "
+                                       "Δ +5.0 [-1.0, 10.0]), the recipe of every run above.")
+    found = [{"profile": p, "id": "score_delta_positive", "claim": "c", "verdict": "reproduced", "evidence": "e"}
+             for p in ("cpu", "repro")]
+    monkeypatch.setattr(report, "judged", lambda: (found, []))
+    text = "\n".join(report.verdict_section())
+    assert text.count("**SCoRe's target is not reached**") == 2  # score_beats_naive_rl is not judged
+    assert text.count("The recipe search on 190") == 1  # the repro profile's section only
+    data["candidates"]["a10"]["delta_ci"] = [0.0, 0.1]
+    (tmp_path / "recipe_search.json").write_text(json.dumps(data))
+    assert "3 candidates; none of them had a Δ whose 95% interval lies above 0; its rule" in report.recipe_outcome()
+    (tmp_path / "recipe_search.json").unlink()
+    assert report.recipe_outcome() == "" and "recipe search" not in "\n".join(report.verdict_section())

@@ -41,6 +41,18 @@ def test_a_lesson_box_pools_seeds_counts_them_and_judges_its_claims(tmp_path):
     assert "base 2 of 3, naive_rl 1 of 3" in box and "not yet run" not in box
     claim = next(c.claim for c in CLAIMS if c.id == "naive_rl_stops_changing")
     assert f"✅ reproduced — {claim}." in box  # changed answers: 0% vs the base model's 20%, paired over 500
+    assert "SCoRe's target" not in box  # lesson 04 does not judge SCoRe
+
+
+def test_lesson_07_s_box_says_whether_score_s_target_is_met(tmp_path):
+    for seed in (0, 1, 2):  # SCoRe fixes 20 of 500 per seed, naive RL nothing
+        _write_run(tmp_path / "score" / f"seed{seed}", "score", seed, [(0, 1)] * 20 + [(1, 1)] * 280 + [(0, 0)] * 200,
+                   "score")
+        _write_run(tmp_path / "naive_rl" / f"seed{seed}", "naive_rl", seed, [(1, 1)] * 300 + [(0, 0)] * 200, "naive_rl")
+    assert "**SCoRe's target is met**" in reproduction.reproduction_box("07", root=tmp_path)
+    for seed in (0, 1, 2):
+        (tmp_path / "naive_rl" / f"seed{seed}" / "metrics.json").unlink()
+    assert "**SCoRe's target is not reached**" in reproduction.reproduction_box("07", root=tmp_path)
 
 
 def test_a_box_names_what_is_missing_and_says_so_when_nothing_is_there(tmp_path):

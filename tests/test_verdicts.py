@@ -315,3 +315,17 @@ def test_sequential_beats_parallel_from_the_score_control(tmp_path):
     assert _judge("sequential_beats_parallel", worse, scaling(0.2, 0.6))["verdict"] == N
     (tmp_path / "seed2" / "metrics.sequential.episodes.jsonl").unlink()  # no episodes: back to the curves
     assert _judge("sequential_beats_parallel", worse, scaling(0.2, 0.6))["verdict"] == R
+
+
+def test_target_is_met_only_when_both_of_its_claims_are_reproduced():
+    def found(a, b):
+        return [{"id": "score_delta_positive", "claim": "Δ > 0", "verdict": a, "evidence": "e1"},
+                {"id": "base_second_attempt_hurts", "claim": "base", "verdict": R, "evidence": "e0"},
+                {"id": "score_beats_naive_rl", "claim": "Δ > naive", "verdict": b, "evidence": "e2"}]
+    assert V.target(found(R, R)).startswith("**SCoRe's target is met**")
+    for a, b in ((R, I), (I, R), (N, R), (R, N), (I, I)):
+        text = V.target(found(a, b))
+        assert text.startswith("**SCoRe's target is not reached**")
+        assert f"Δ > 0: **{a}** (e1)" in text and f"Δ > naive: **{b}** (e2)" in text and "e0" not in text
+    assert "is not reached" in V.target(found(R, R)[:2]) and "score_beats_naive_rl: not judged" in V.target([])
+    assert "is not reached" in V.target(V.verdicts({}, None))

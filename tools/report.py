@@ -24,7 +24,7 @@ from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
 from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
 from scoreutils.config import PROFILES  # noqa: E402
 from scoreutils.reproduction import arm_table, percent  # noqa: E402
-from scoreutils.verdicts import load_results, load_scaling, summary, verdicts  # noqa: E402
+from scoreutils.verdicts import load_results, load_scaling, summary, target, verdicts  # noqa: E402
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
@@ -119,8 +119,26 @@ def verdict_section() -> list[str]:
                 "*reproduced* when its 95% interval excludes the null on the paper's side, *not reproduced* when "
                 "it excludes the paper's side, *inconclusive* otherwise or when a run is missing; comparisons "
                 "pair problems by id and pool seeds. Rules and evidence: `results/verdicts.json`; one row per "
-                "method (seeds, n, Δ across seeds): `results/summary.json`.", "", *lines, ""]
+                "method (seeds, n, Δ across seeds): `results/summary.json`.", "", *lines, "",
+                target([v for v in found if v["profile"] == prof])
+                + (" " + searched if prof == "repro" and (searched := recipe_outcome()) else ""), ""]
     return out
+
+
+def recipe_outcome() -> str:
+    """One sentence: how many recipe-search candidates had a validation Δ interval above 0, and the chosen one."""
+    data = _load("recipe_search.json")
+    if not data or not data.get("candidates"):
+        return ""
+    rows = data["candidates"]
+    above = [name for name, m in rows.items() if (m.get("delta_ci") or [0, 0])[0] > 0]
+    chosen = rows.get(data.get("chosen") or "")
+    pick = (f"; its rule chose {data['chosen']} (validation Δ {100 * chosen['delta']:+.1f} "
+            f"[{100 * chosen['delta_ci'][0]:.1f}, {100 * chosen['delta_ci'][1]:.1f}]), the recipe of every run above"
+            if chosen and chosen.get("delta_ci") else "")
+    return (f"The recipe search on {data['n']} validation problems tried {len(rows)} candidates; "
+            f"{f'{len(above)} of them' if above else 'none of them'} had a Δ whose 95% interval lies above 0"
+            + (f" ({', '.join(above)})" if above else "") + pick + ".")
 
 
 def run_walls(log: str) -> dict[str, dict[int, tuple[float, int]]]:
@@ -172,12 +190,15 @@ def repro_section() -> list[str]:
            "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
            "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", arm_table(res), ""]
     if wall:
+        runs = sum(len(v) for v in walls.values())
+        hours = sum(s for v in walls.values() for s, _ in v.values()) / 3600
         resumed = any(parts > 1 for v in walls.values() for _, parts in v.values())
         out += [f"Wall time per run, seed by seed, one thread beside another one-thread job on 2 cores: {wall}. "
                 + ("(* made in parts: stopped and resumed from its last checkpoint; the sum of the parts, steps "
                    "after that checkpoint counted twice.) " if resumed else "") +
                 "Training runs whose config.json records `share_prompt` share each prompt's forward in the update "
-                "and are faster (docs/reproduction.md).", ""]
+                f"and are faster (docs/reproduction.md). In all, these {runs} runs took {hours:.1f} h of one-thread "
+                f"work: about {hours / 2:.1f} h of wall time for `make reproduce`, two at a time on 2 cores.", ""]
     logs = {arm: [r.log for r in runs if r.log] for arm, runs in res.items()}
     collapse = {a: logs[a] for a in ("naive_rl", "score") if logs.get(a)}
     if collapse:
