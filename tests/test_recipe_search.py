@@ -106,3 +106,18 @@ def test_shared_steps_are_the_steps_two_candidates_run_alike():
     assert shared(base.with_(stage1_steps=16), base) == 8
     assert shared(base.with_(stage1_steps=16, steps=48), base.with_(alpha=3.0)) == 8
     assert shared(base.with_(lr=1e-4), base) == 0 and shared(base.with_(normalize_advantages=True), base) == 0
+
+
+def test_candidates_run_after_the_test_table_do_not_change_the_reproduction_s_recipe(tmp_path, monkeypatch):
+    monkeypatch.setattr(recipe_search, "CANDIDATES", {"a": {"alpha": 1.0}, "late": {"alpha": 3.0}})
+    monkeypatch.setattr(recipe_search, "AFTER_TEST", ("late",))
+    out = tmp_path / "search"
+    (out / "a").mkdir(parents=True)
+    (out / "base.json").write_text(json.dumps(_row(0.40, 0.37)))
+    (out / "a" / "metrics.json").write_text(json.dumps(_row(0.40, 0.42)))
+    table = recipe_search.table(out)
+    assert table["chosen"] == "a" and table["pending"] == ["late"] and table["chosen_with_after_test"] is None
+    (out / "late").mkdir()
+    (out / "late" / "metrics.json").write_text(json.dumps(_row(0.40, 0.50)))  # a better Δ, found after the test
+    table = recipe_search.table(out)
+    assert table["chosen"] == "a" and table["chosen_with_after_test"] == "late" and table["after_test"] == ["late"]

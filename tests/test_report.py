@@ -102,6 +102,18 @@ def test_recipe_section_states_the_rule_and_what_is_pending(tmp_path, monkeypatc
     data.update(pending=[], chosen="a1")
     (tmp_path / "recipe_search.json").write_text(json.dumps(data))
     assert "**chosen: a1**" in "\n".join(report.recipe_section())
+    data.update(candidates={**data["candidates"], "late": {"changes": {"alpha": 3.0}, **row}}, after_test=["late"],
+                chosen_with_after_test="late")
+    (tmp_path / "recipe_search.json").write_text(json.dumps(data))
+    assert ("**chosen: a1**. Candidates late ran after the test table, so the reproduction keeps the choice above "
+            "whatever they give; with them the rule would choose **late**: the reproduction's RL runs were not made "
+            "with it.") in "\n".join(report.recipe_section())
+    data.update(chosen_with_after_test="a1")
+    (tmp_path / "recipe_search.json").write_text(json.dumps(data))
+    assert "whatever they give; with them the rule still chooses a1." in "\n".join(report.recipe_section())
+    data.update(pending=["late"], chosen_with_after_test=None)
+    (tmp_path / "recipe_search.json").write_text(json.dumps(data))
+    assert "whatever they give; they are not finished yet." in "\n".join(report.recipe_section())
     (tmp_path / "recipe_search" / "a1").mkdir(parents=True)
     (tmp_path / "recipe_search" / "a1" / "log.jsonl").write_text(
         json.dumps({"step": 1, "reward/attempt1": 0.2, "reward/attempt2": 0.3, "changed_answer_rate": 0.1}) + "\n")

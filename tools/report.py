@@ -231,6 +231,14 @@ def recipe_section() -> list[str]:
     chosen = (f"**chosen: {data['chosen']}**" if data.get("chosen") else
               f"**no choice yet** (pending: {', '.join(data['pending'])})" if data.get("pending") else
               "**no candidate qualifies**")
+    late = data.get("after_test") or []
+    if late:
+        again = data.get("chosen_with_after_test")
+        chosen += (f". Candidates {', '.join(late)} ran after the test table, so the reproduction keeps the choice "
+                   "above whatever they give; " + (
+                       "they are not finished yet" if set(late) & set(data.get("pending") or []) else
+                       f"with them the rule still chooses {again}" if again == data.get("chosen") else
+                       f"with them the rule would choose **{again}**: the reproduction's RL runs were not made with it"))
     from scoreutils.plots import plot_log_panels
 
     logs = {name: [json.loads(line) for line in path.open() if line.strip()]
