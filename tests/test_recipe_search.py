@@ -40,11 +40,11 @@ def test_a_tie_within_one_problem_goes_to_the_higher_second_attempt():
 
 
 def test_candidates_change_the_repro_profile_and_evaluate_on_validation():
-    searched = {"alpha", "normalize_advantages", "stage1_steps", "beta2", "lr", "steps"}
+    searched = {"alpha", "normalize_advantages", "stage1_steps", "beta2", "lr", "steps", "score_at_temperature"}
     assert all(set(c) == searched for c in recipe_search.CANDIDATES.values())  # every searched field, every time
     profile = recipe_search.candidate_profile("a1-norm")
     assert profile == get_profile("repro", alpha=1.0, normalize_advantages=True, stage1_steps=8, beta2=0.1, lr=2e-4,
-                                  steps=24, seed=0, n_eval=recipe_search.N_VALIDATION)
+                                  steps=24, seed=0, n_eval=recipe_search.N_VALIDATION, score_at_temperature=False)
     assert len({json.dumps(c, sort_keys=True) for c in recipe_search.CANDIDATES.values()}) == len(recipe_search.CANDIDATES)
 
 
@@ -106,6 +106,7 @@ def test_shared_steps_are_the_steps_two_candidates_run_alike():
     assert shared(base.with_(stage1_steps=16), base) == 8
     assert shared(base.with_(stage1_steps=16, steps=48), base.with_(alpha=3.0)) == 8
     assert shared(base.with_(lr=1e-4), base) == 0 and shared(base.with_(normalize_advantages=True), base) == 0
+    assert shared(base.with_(score_at_temperature=True), base) == 0  # Stage I is scored otherwise too
 
 
 def test_candidates_run_after_the_test_table_do_not_change_the_reproduction_s_recipe(tmp_path, monkeypatch):

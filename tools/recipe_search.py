@@ -39,7 +39,7 @@ SEED = 0
 # name -> the values of the searched fields (all of them, so that a candidate stays what it was when the repro
 # profile takes the chosen one's values). Round 1: α x advantages, at the repro profile's other values. Round 2,
 # from round 1's choice (a1-norm): Stage I length, β2 and lr. Round 3: more steps.
-ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4, "steps": 24}
+ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4, "steps": 24, "score_at_temperature": False}
 CANDIDATES: dict[str, dict[str, Any]] = {
     "a10": {"alpha": 10.0, "normalize_advantages": False, **ROUND1},
     "a1": {"alpha": 1.0, "normalize_advantages": False, **ROUND1},
@@ -56,8 +56,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # steps). Round 1's α = 3 was left out because normalized advantages divide α out; plain ones do not.
     "a1-steps48": {"alpha": 1.0, "normalize_advantages": False, **ROUND1, "steps": 48},
     "a3-steps48": {"alpha": 3.0, "normalize_advantages": False, **ROUND1, "steps": 48},
+    # and round 3's choice with the update scoring its samples at the sampling temperature (on-policy below T = 1).
+    "a10-steps48-scoreT": {"alpha": 10.0, "normalize_advantages": False, **ROUND1, "steps": 48,
+                           "score_at_temperature": True},
 }
-AFTER_TEST = ("a1-steps48", "a3-steps48")
+AFTER_TEST = ("a1-steps48", "a3-steps48", "a10-steps48-scoreT")
 """Candidates run after the reproduction's test table: reported, and judged by the same rule in
 "chosen_with_after_test", but not in "chosen", the recipe every run of `make reproduce` was made with."""
 TURN1_SLACK = 0.05
