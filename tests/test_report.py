@@ -143,3 +143,15 @@ def test_the_verdicts_say_whether_score_s_target_is_met_and_what_the_recipe_sear
     assert "3 candidates; none of them had a Δ whose 95% interval lies above 0; its rule" in report.recipe_outcome()
     (tmp_path / "recipe_search.json").unlink()
     assert report.recipe_outcome() == "" and "recipe search" not in "\n".join(report.verdict_section())
+
+
+def test_the_repro_section_says_when_every_run_is_finished(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(report, "FIGURES", tmp_path / "figures")
+    monkeypatch.setattr(report, "REPRO_RUNS", ("base",))
+    for seed in (0, 1):
+        _write_run(tmp_path / "results" / "repro" / "base" / f"seed{seed}", "eval", seed, [(1, 1)] * 20, "base")
+    assert "**2 of 3 runs finished**; the table grows" in "\n".join(report.repro_section())
+    _write_run(tmp_path / "results" / "repro" / "base" / "seed2", "eval", 2, [(1, 1)] * 20, "base")
+    text = "\n".join(report.repro_section())
+    assert "**All 3 runs finished.** In %;" in text and "grows" not in text

@@ -185,8 +185,9 @@ def repro_section() -> list[str]:
            f"chosen on validation problems: docs/reproduction.md), {prof.n_eval} held-out test problems per seed "
            f"(each seed draws its own {prof.n_eval}), greedy evaluation; RL runs: {prof.steps} steps of "
            f"{prof.problems_per_step} problems × {prof.samples_per_problem} samples at T={prof.temperature}. "
-           f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
-           "where it stopped). In %; Δ pooled over seeds with its paired 95% interval; P(fix) = P(right at t2 | "
+           + (f"**All {total} runs finished.** " if len(done) >= total else
+              f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
+              "where it stopped). ") + "In %; Δ pooled over seeds with its paired 95% interval; P(fix) = P(right at t2 | "
            "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
            "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", arm_table(res), ""]
     if wall:
