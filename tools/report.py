@@ -191,14 +191,14 @@ def repro_section() -> list[str]:
            "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
            "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", arm_table(res), ""]
     if wall:
-        runs = sum(len(v) for v in walls.values())
+        n_runs = sum(len(v) for v in walls.values())
         hours = sum(s for v in walls.values() for s, _ in v.values()) / 3600
         resumed = any(parts > 1 for v in walls.values() for _, parts in v.values())
         out += [f"Wall time per run, seed by seed, one thread beside another one-thread job on 2 cores: {wall}. "
                 + ("(* made in parts: stopped and resumed from its last checkpoint; the sum of the parts, steps "
                    "after that checkpoint counted twice.) " if resumed else "") +
                 "Training runs whose config.json records `share_prompt` share each prompt's forward in the update "
-                f"and are faster (docs/reproduction.md). In all, these {runs} runs took {hours:.1f} h of one-thread "
+                f"and are faster (docs/reproduction.md). In all, these {n_runs} runs took {hours:.1f} h of one-thread "
                 f"work: about {hours / 2:.1f} h of wall time for `make reproduce`, two at a time on 2 cores.", ""]
     logs = {arm: [r.log for r in runs if r.log] for arm, runs in res.items()}
     collapse = {a: logs[a] for a in ("naive_rl", "score") if logs.get(a)}
