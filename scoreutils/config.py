@@ -43,7 +43,11 @@ class Profile:
     """Arithmetic only: the turn-1 answer-form line, a name in `prompts.ARITHMETIC_FORMATS` ("final-answer"
     asks for "The final answer is $answer$."; the repro profile's regime is chosen in docs/reproduction.md)."""
     n_eval: int = 200
-    """Held-out problems for greedy evaluation."""
+    """Held-out problems for greedy evaluation (with `test_set` "all": ignored on the test split)."""
+    test_set: str = "sample"
+    """Which test problems an evaluation gets: "sample" (`n_eval` of them, drawn with the run's seed, so each seed
+    sees its own draw) or "all" (arithmetic levels 0, 6, 7: every distinct test problem of the level, the same
+    for every seed and arm, `tasks.every_arithmetic_problem`). Runs made before it existed sampled."""
     n_train: int = 2000
     """Training problems available to the sampler."""
     max_new_tokens: int = 48
@@ -110,6 +114,8 @@ class Profile:
             raise ValueError("lr and sft_lr must be > 0")
         if self.score_at_temperature and self.temperature <= 0:
             raise ValueError("score_at_temperature needs a sampling temperature > 0")
+        if self.test_set not in ("sample", "all"):
+            raise ValueError(f"test_set must be 'sample' or 'all', not {self.test_set!r}")
         from .prompts import ARITHMETIC_FORMATS  # imports nothing of the package: safe while profiles are built
 
         if self.turn1_format not in ARITHMETIC_FORMATS:
@@ -142,7 +148,7 @@ PROFILES: dict[str, Profile] = {
     # choice (tools/recipe_search.py, results/recipe_search.json). Measured: ~67 s per RL step of 32 episodes,
     # an RL run with its 500-problem evaluation ~59 min. Temperature 0.4: at 0.7 a quarter of sampled second
     # attempts hold no answer.
-    "repro": Profile(name="repro", level=6, turn1_format="brief-boxed", n_eval=500, n_train=600, max_new_tokens=40,
+    "repro": Profile(name="repro", level=6, turn1_format="brief-boxed", n_eval=500, test_set="all", n_train=600, max_new_tokens=40,
                      batch_size=16, temperature=0.4, steps=48, problems_per_step=8, samples_per_problem=4,
                      micro_batch=8, stage1_steps=8, eval_every=48, save_every=4, sft_problems=128,
                      activation_checkpointing=False),

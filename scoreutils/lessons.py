@@ -16,22 +16,24 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from .metrics import Z95, pooled_paired_difference, self_correction_metrics
-from .verdicts import INCONCLUSIVE, MIN_N, NOT_REPRODUCED, REPRODUCED
+from .metrics import Z95, episode_metrics, pooled_paired_difference
+from .verdicts import INCONCLUSIVE, MIN_N, NOT_REPRODUCED, REPRODUCED, UNTESTABLE
 
 LESSON_CLAIMS: dict[str, tuple[str, ...]] = {
-    "00": ("base_second_attempt_hurts",),
-    "01": ("base_second_attempt_hurts",),
-    "02": ("sft_no_positive_delta",),
-    "03": ("sft_edits_shrink",),
-    "04": ("naive_rl_stops_changing",),
-    "05": ("stage1_turn1_stays",),
+    "00": ("base_delta_negative", "base_breaks_right_answers"),
+    "01": ("base_delta_negative", "base_breaks_right_answers"),
+    "02": ("sft_lowers_breaks", "sft_no_more_fixes"),
+    "03": ("sft_minimal_edits", "pair_sft_train_differs"),
+    "04": ("naive_rl_stops_proposing",),
+    "05": ("stage1_turn1_near_base",),
     "06": ("bonus_raises_delta",),
-    "07": ("score_delta_positive", "bonus_raises_delta", "score_beats_naive_rl", "sequential_beats_parallel"),
+    "07": ("score_delta_positive", "bonus_raises_delta", "stage1_raises_delta", "score_beats_naive_rl",
+           "sequential_beats_parallel"),
     "08": (),
 }
 """Lesson number -> the ids of `verdicts.CLAIMS` it is about (lesson 08's code claims have no rule yet)."""
-MARKS = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", INCONCLUSIVE: "❔ inconclusive"}
+MARKS = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", INCONCLUSIVE: "❔ inconclusive",
+         UNTESTABLE: "⛔ untestable"}
 NAMES = {"delta": "Δ", "changed_answer": "changed-answer rate", "edit_distance_ratio": "edit-distance ratio",
          "acc_t1": "Acc@t1", "acc_t2": "Acc@t2"}
 """How a per-problem value of `metrics.PER_PROBLEM` is named in a comparison."""
@@ -80,8 +82,8 @@ def _metrics(run: Any) -> dict[str, Any]:
     """A run's metrics with intervals: its `.metrics` (or the dict itself), recomputed from its episodes when
     an interval is missing."""
     m = dict(getattr(run, "metrics", run))
-    if "delta_ci" not in m and getattr(run, "episodes", None):
-        m.update(self_correction_metrics([e.r1 for e in run.episodes], [e.r2 for e in run.episodes]))
+    if ("delta_ci" not in m or "right_to_wrong" not in m) and getattr(run, "episodes", None):
+        m.update(episode_metrics(run.episodes))
     return m
 
 
@@ -95,12 +97,17 @@ def _paper_cell(vals: Sequence[float] | None) -> str:
 
 def run_table(runs: Mapping[str, Any], paper: Mapping[str, Sequence[float]] | None = None) -> str:
     """One Markdown row per run: n, Δ with interval and reading, i→c and c→i with intervals, the paper's row."""
-    lines = ["| run | n | Δ(t1,t2) [95%] | reading | Δ i→c [95%] | Δ c→i [95%] | paper |", "|---|---|---|---|---|---|---|"]
+    lines = ["| run | n | Δ(t1,t2) [95%] | reading | Δ i→c [95%] | Δ c→i [95%] | right→wrong / right→none | "
+             "different answer / gave up at t2 | paper |", "|---|---|---|---|---|---|---|---|---|"]
     for name, run in runs.items():
         m = _metrics(run)
+        split = (f"{_pts(m['right_to_wrong'], False)} / {_pts(m['right_to_none'], False)}" if "right_to_wrong" in m
+                 else "–")
+        changed = (f"{_pts(m['changed_answer_answered'], False)} / {_pts(m['gave_up_t2'], False)}"
+                   if "changed_answer_answered" in m else "–")
         lines.append(f"| {name} | {m['n']} | {_pts(m['delta'])} {_ci(m['delta_ci'])} | {delta_reading(m)} | "
                      f"{_pts(m['delta_i_to_c'], False)} {_ci(m['delta_i_to_c_ci'])} | "
-                     f"{_pts(m['delta_c_to_i'], False)} {_ci(m['delta_c_to_i_ci'])} | "
+                     f"{_pts(m['delta_c_to_i'], False)} {_ci(m['delta_c_to_i_ci'])} | {split} | {changed} | "
                      f"{_paper_cell((paper or {}).get(name))} |")
     return "\n".join(lines)
 
@@ -138,8 +145,8 @@ def lesson_verdicts(lesson: str, profile: Any) -> list[dict[str, str]]:
     if not wanted:
         return []
     root = results_dir(profile)
-    results, scaling = verdicts.load_results(root, profile.name), verdicts.load_scaling(root, profile.name)
-    return [c.check(c, results, scaling) for c in verdicts.CLAIMS if c.id in wanted]
+    return verdicts.verdicts(verdicts.load_results(root, profile.name), verdicts.load_scaling(root, profile.name),
+                             verdicts.load_train_evaluations(root, profile.name), ids=wanted)
 
 
 def closing_box(lesson: str, runs: Mapping[str, Any] | None = None, paper: Mapping[str, Sequence[float]] | None = None,
@@ -170,6 +177,8 @@ def closing_box(lesson: str, runs: Mapping[str, Any] | None = None, paper: Mappi
         from .plots import model_label
 
         foot.append(f"This kit: {model_label(profile.model)} on {profile.task} ({profile.name} profile).")
-    foot.append("Intervals are 95%; a reading names a direction only when its interval excludes 0.")
+    foot.append("Intervals are 95%; a reading names a direction only when its interval excludes 0. A broken "
+                "right answer is split into right→wrong (a wrong answer) and right→none (no answer at all); "
+                "\"different answer\" counts only pairs where both attempts answer.")
     out.append(" ".join(f for f in foot if f))
     return "\n".join(out)

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 from rapidfuzz.distance import Levenshtein
 
 from .answers import answers_differ, extract_answer
+from .rewards import NONE, RIGHT, WRONG, different_answers, outcome
 
 Z95 = 1.959963984540054
 METRIC_KEYS = ("n", "acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
@@ -36,15 +37,48 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, fl
 
 
 def paired_interval(diffs: Sequence[float], z: float = Z95, bound: float = 1.0) -> tuple[float, float]:
-    """Normal interval for the mean of paired differences, each in [-bound, bound] (default: {-1, 0, 1}),
-    clipped to that range; (-bound, bound) when there are none."""
+    """Interval for the mean of paired differences, each in [-bound, bound], clipped to that range;
+    (-bound, bound) when there are none.
+
+    Adjusted so that it never collapses to a point: half a pseudo-difference of +1 and of -1 and one of 0 join
+    the n differences (n + 2 in all) before a normal interval is taken. For differences of two binary outcomes
+    ({-1, 0, 1}) this is Agresti & Min's interval for matched proportions (Stat. Med. 2005): with no discordant
+    problem it is about ±z/(n+2), not [0, 0].
+
+    >>> lo, hi = paired_interval([0.0] * 500)
+    >>> round(lo, 4), round(hi, 4)
+    (-0.0039, 0.0039)
+    """
     n = len(diffs)
     if n == 0:
         return -bound, bound
-    mean = sum(diffs) / n
-    var = sum((d - mean) ** 2 for d in diffs) / (n - 1) if n > 1 else 0.0
-    half = z * math.sqrt(var / n)
+    total = n + 2
+    mean = sum(diffs) / total
+    second = (sum(d * d for d in diffs) + 1.0) / total
+    half = z * math.sqrt(max(0.0, second - mean * mean) / total)
     return max(-bound, mean - half), min(bound, mean + half)
+
+
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+"""Student's t quantile 0.975 for 1..30 degrees of freedom (above 30: `Z95`, within 2%)."""
+
+
+def seed_interval(values: Sequence[float]) -> tuple[float, float] | None:
+    """95% t-interval for the mean of per-seed values (one value per seed, e.g. each seed's Δ): between-seed
+    variance, which an interval over problems does not see. None with fewer than two seeds.
+
+    >>> lo, hi = seed_interval([0.040, 0.042, -0.002])
+    >>> round(lo, 3), round(hi, 3)
+    (-0.035, 0.088)
+    """
+    k = len(values)
+    if k < 2:
+        return None
+    mean = sum(values) / k
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (k - 1))
+    half = (T975[k - 2] if k - 1 <= len(T975) else Z95) * sd / math.sqrt(k)
+    return mean - half, mean + half
 
 
 def self_correction_metrics(r1: Sequence[float], r2: Sequence[float]) -> dict[str, float | list[float]]:
@@ -116,15 +150,68 @@ def no_answer_rate(texts: Sequence[str]) -> float:
     return sum(extract_answer(t) is None for t in texts) / len(texts) if texts else 0.0
 
 
+def outcomes(e: Any) -> tuple[str, str]:
+    """(outcome of attempt 1, of attempt 2): "right", "wrong" or "none" (`rewards.outcome`), as the episode
+    stores them, else graded from its text and rewards (episodes written before outcomes were stored)."""
+    o1 = getattr(e, "outcome1", None) or outcome(e.problem, e.y1, e.r1)
+    o2 = getattr(e, "outcome2", None) or outcome(e.problem, e.y2, e.r2)
+    return o1, o2
+
+
+TRANSITIONS = ("right_to_wrong", "right_to_none", "wrong_to_right", "none_to_right", "wrong_to_none",
+               "none_to_wrong")
+"""The outcome changes between attempts that `outcome_split` counts. Δc→i = right_to_wrong + right_to_none,
+Δi→c = wrong_to_right + none_to_right."""
+
+
+def outcome_split(episodes: Sequence) -> dict[str, Any]:
+    """The paper's transitions split by answer and non-answer, as fractions of the episodes with Wilson intervals:
+
+    right_to_wrong, right_to_none (a right answer broken into a wrong one / into no answer at all),
+    wrong_to_right, none_to_right (fixed from a wrong answer / from no answer), wrong_to_none, none_to_wrong;
+    gave_up_t2: an answer at attempt 1 and none at attempt 2; no_answer_t1, no_answer_t2;
+    changed_answer_answered: both attempts answer and the answers differ (the paper's "proposes a different
+    answer" without non-answers), with n_answered_pairs and its share among them (None when there are none);
+    edit_distance_ratio_answered: the mean edit-distance ratio over answered pairs (None when none).
+
+    >>> from scoreutils.tasks import Problem
+    >>> from types import SimpleNamespace as E
+    >>> p = Problem("p", "What is 2 + 3?", "5", "test", "arithmetic")
+    >>> eps = [E(problem=p, y1="5", y2="Sorry.", r1=1, r2=0), E(problem=p, y1="5", y2="6", r1=1, r2=0),
+    ...        E(problem=p, y1="4", y2="5", r1=0, r2=1), E(problem=p, y1="5", y2="5", r1=1, r2=1)]
+    >>> m = outcome_split(eps)
+    >>> m["right_to_none"], m["right_to_wrong"], m["wrong_to_right"], m["changed_answer_answered"], m["gave_up_t2"]
+    (0.25, 0.25, 0.25, 0.5, 0.25)
+    """
+    n = len(episodes)
+    pairs = [outcomes(e) for e in episodes]
+    counts = Counter(f"{a}_to_{b}" for a, b in pairs if a != b)
+    answered = [e for e, (a, b) in zip(episodes, pairs) if a != NONE and b != NONE]
+    changed = sum(different_answers(e.problem, e.y1, e.y2) for e in answered)
+    gave_up = sum(a != NONE and b == NONE for a, b in pairs)
+    out: dict[str, Any] = {}
+    for key, k in [*((t, counts[t]) for t in TRANSITIONS), ("gave_up_t2", gave_up),
+                   ("no_answer_t1", sum(a == NONE for a, _ in pairs)), ("no_answer_t2", sum(b == NONE for _, b in pairs)),
+                   ("changed_answer_answered", changed)]:
+        out[key] = k / n if n else 0.0
+        out[f"{key}_ci"] = list(wilson_interval(k, n))
+    out["n_answered_pairs"] = len(answered)
+    out["changed_answer_among_answered"] = changed / len(answered) if answered else None
+    out["edit_distance_ratio_answered"] = (sum(edit_distance_ratio(e.y1, e.y2) for e in answered) / len(answered)
+                                           if answered else None)
+    return out
+
+
 def episode_metrics(episodes: Sequence) -> dict[str, float | list[float]]:
-    """`self_correction_metrics` plus, over the episodes, the mean edit-distance ratio, the changed-answer
-    rate, the no-answer rates (`no_answer_t1`, `no_answer_t2`) and the truncation rates."""
+    """`self_correction_metrics` plus, over the episodes, the mean edit-distance ratio (all pairs), the
+    changed-answer rate (`changed_answer_rate`: a non-answer against an answer counts as changed), the outcome
+    split of `outcome_split` (non-answers apart), n_distinct (distinct problems) and the truncation rates."""
     out = self_correction_metrics([e.r1 for e in episodes], [e.r2 for e in episodes])
     out["edit_distance_ratio"] = (sum(edit_distance_ratio(e.y1, e.y2) for e in episodes) / len(episodes)
                                   if episodes else 0.0)
     out["changed_answer_rate"] = changed_answer_rate([e.y1 for e in episodes], [e.y2 for e in episodes])
-    out["no_answer_t1"] = no_answer_rate([e.y1 for e in episodes])
-    out["no_answer_t2"] = no_answer_rate([e.y2 for e in episodes])
+    out.update(outcome_split(episodes))
+    out["n_distinct"] = len({problem_key(e.problem) for e in episodes})
     out["truncated_t1"] = sum(e.truncated1 for e in episodes) / max(1, len(episodes))
     out["truncated_t2"] = sum(e.truncated2 for e in episodes) / max(1, len(episodes))
     return out
@@ -133,30 +220,56 @@ def episode_metrics(episodes: Sequence) -> dict[str, float | list[float]]:
 # ---------------------------------------------------------------------------------------------
 # Two methods on the same problems
 # ---------------------------------------------------------------------------------------------
-PER_PROBLEM: dict[str, Callable[[Any], float]] = {
+def _transition(name: str) -> Callable[[Any], float]:
+    a, b = name.split("_to_")
+    return lambda e: float(outcomes(e) == (a, b))
+
+
+def _answered(e: Any) -> bool:
+    return NONE not in outcomes(e)
+
+
+PER_PROBLEM: dict[str, Callable[[Any], float | None]] = {
     "acc_t1": lambda e: float(e.r1),
     "acc_t2": lambda e: float(e.r2),
     "delta": lambda e: float(e.r2) - float(e.r1),
     "changed_answer": lambda e: float(answers_differ(e.y1, e.y2)),
     "edit_distance_ratio": lambda e: edit_distance_ratio(e.y1, e.y2),
+    **{t: _transition(t) for t in TRANSITIONS},
+    "fixed": lambda e: float(e.r1 == 0 and e.r2 == 1),
+    "answered_net": lambda e: float(outcomes(e) == (WRONG, RIGHT)) - float(outcomes(e) == (RIGHT, WRONG)),
+    "gave_up_t2": lambda e: float(outcomes(e)[0] != NONE and outcomes(e)[1] == NONE),
+    "changed_answer_answered": lambda e: float(_answered(e) and different_answers(e.problem, e.y1, e.y2)),
+    "edit_distance_ratio_answered": lambda e: edit_distance_ratio(e.y1, e.y2) if _answered(e) else None,
 }
 """Per-episode values whose per-problem means `paired_difference` compares (names as in `episode_metrics`;
-`changed_answer` is one episode's share of `changed_answer_rate`)."""
-_RANGE = {"delta": 2.0}  # a difference of two deltas lies in [-2, 2]; of the other values in [-1, 1]
+`changed_answer` is one episode's share of `changed_answer_rate`; `fixed` is Δi→c's, `answered_net` is
+wrong_to_right − right_to_wrong, the net effect among answers). A value of None (an unanswered pair for
+`edit_distance_ratio_answered`) leaves the episode out."""
+_RANGE = {"delta": 2.0, "answered_net": 2.0}  # a difference of two such values lies in [-2, 2]; of others in [-1, 1]
+
+
+def problem_key(problem: Any) -> str:
+    """What identifies a problem across runs: its source and text (ids are positions in a seed's own draw, so
+    the same id can name different problems in two seeds' draws)."""
+    return f"{problem.source}\x1f{problem.prompt}"
 
 
 def per_problem(episodes: Sequence, key: str = "delta") -> dict[str, float]:
-    """problem.id -> the mean of `PER_PROBLEM[key]` over that problem's episodes (one, for greedy evaluation)."""
+    """`problem_key` -> the mean of `PER_PROBLEM[key]` over that problem's episodes (one, for greedy evaluation);
+    a problem whose every value is None is left out."""
     if key not in PER_PROBLEM:
         raise ValueError(f"unknown per-problem value {key!r}; choose one of {', '.join(PER_PROBLEM)}")
     values: dict[str, list[float]] = defaultdict(list)
     for e in episodes:
-        values[e.problem.id].append(PER_PROBLEM[key](e))
+        v = PER_PROBLEM[key](e)
+        if v is not None:
+            values[problem_key(e.problem)].append(v)
     return {pid: sum(v) / len(v) for pid, v in values.items()}
 
 
 def paired_difference(episodes_a: Sequence, episodes_b: Sequence, key: str = "delta") -> list[float]:
-    """Per problem, value(a) - value(b), over the problems both runs hold (matched by `problem.id`), in
+    """Per problem, value(a) - value(b), over the problems both runs hold (matched by `problem_key`), in
     a's order. Problems only one run holds are left out."""
     va, vb = per_problem(episodes_a, key), per_problem(episodes_b, key)
     return [va[pid] - vb[pid] for pid in va if pid in vb]

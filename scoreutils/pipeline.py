@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import random
 import time
 import warnings
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Any, Sequence
 from .config import Profile, profile_defaults
 from .models import Policy, load_policy
 from .rollout import Episode
-from .tasks import Problem, load_task
+from .tasks import Problem, every_arithmetic_problem, load_task
 
 METHODS = ("star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2", "score")
 SFT_METHODS = METHODS[:4]
@@ -62,7 +63,14 @@ def profile_problems(profile: Profile, split: str, n: int | None = None) -> list
     if profile.task != "arithmetic":
         return load_task(profile.task, split, n=n or profile.n_eval, seed=profile.seed)
     level = list(profile.level) if isinstance(profile.level, tuple) else profile.level
-    problems = load_task(profile.task, split, n=n or profile.n_eval, seed=profile.seed, level=level)
+    if split == "test" and profile.test_set == "all":
+        if not isinstance(level, int):
+            raise ValueError("test_set 'all' needs one arithmetic level, not several")
+        problems = every_arithmetic_problem(split, level)
+        if n is not None and n < len(problems):  # a shorter evaluation: the same draw for every seed
+            problems = random.Random(0).sample(problems, n)
+    else:
+        problems = load_task(profile.task, split, n=n or profile.n_eval, seed=profile.seed, level=level)
     if profile.turn1_format != "final-answer":
         problems = [replace(p, meta={**p.meta, "turn1_format": profile.turn1_format}) for p in problems]
     return problems
@@ -150,7 +158,7 @@ def parallel_control(policy: Policy, profile: Profile, split: str = "test",
     first, second = eps[0::2], eps[1::2]
     parallel = [Episode(problem=a.problem, x1_ids=a.x1_ids, y1_ids=a.y1_ids, p_ids=[], y2_ids=b.y1_ids,
                         y1=a.y1, y2=b.y1, truncated1=a.truncated1, truncated2=b.truncated1, r1=a.r1, r2=b.r1,
-                        extra={"control": "parallel"}) for a, b in zip(first, second)]
+                        outcome1=a.outcome1, outcome2=b.outcome1, extra={"control": "parallel"}) for a, b in zip(first, second)]
     return parallel, first
 
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from .config import results_root
 from .metrics import episode_metrics
-from .verdicts import CLAIMS, TARGET, RunResult, load_results, summary, target
+from .verdicts import TARGET, RunResult, load_results, summary, target, verdicts
 
 PROFILE = "repro"
 SEEDS = 3
@@ -29,8 +29,9 @@ LESSON_ARMS: dict[str, tuple[str, ...]] = {
 }
 """Lesson number -> the arms of the reproduction it shows (names as `verdicts.load_results` gives them); its
 box judges the lesson's claims (`lessons.LESSON_CLAIMS`) on them."""
-COLUMNS = ("method", "seeds", "n per seed", "Acc@t1", "Acc@t2", "Δ pooled [95%]", "Δ per seed", "P(fix)",
-           "P(break)", "changed answer", "no answer t1 / t2")
+COLUMNS = ("method", "seeds", "problems (distinct)", "Acc@t1", "Acc@t2", "Δ [95%, problems]", "Δ [95%, seeds]",
+           "Δ per seed", "right→wrong / right→none", "wrong→right / none→right", "different answer / gave up at t2",
+           "no answer t1 / t2")
 
 
 def repro_root() -> Path:
@@ -45,14 +46,18 @@ def percent(x: float | None) -> str:
 
 
 def arm_row(arm: str, runs: Sequence[RunResult]) -> list[str]:
-    """One arm's cells (`COLUMNS`), in %: its episodes pooled over seeds, Δ with the paired interval."""
+    """One arm's cells (`COLUMNS`), in %: its episodes pooled over seeds, Δ with both intervals, the outcome split."""
     m = episode_metrics([e for r in runs for e in r.episodes])
     row = summary({arm: runs})[0]
     per_seed = ", ".join(f"{100 * d:+.1f}" for d in row["delta_per_seed"])
-    lo, hi = m["delta_ci"]
-    return [arm, str(len(runs)), str(row["n_eval"]), percent(m["acc_t1"]), percent(m["acc_t2"]),
-            f"{100 * m['delta']:+.1f} [{100 * lo:.1f}, {100 * hi:.1f}]", per_seed, percent(m["p_fix"]),
-            percent(m["p_break"]), percent(m["changed_answer_rate"]), f"{percent(m['no_answer_t1'])} / {percent(m['no_answer_t2'])}"]
+    lo, hi = row["delta_ci"]
+    seeds = row["delta_ci_seeds"]
+    pair = lambda a, b: f"{percent(m[a])} / {percent(m[b])}"  # noqa: E731
+    return [arm, str(len(runs)), f"{row['n_eval']} ({row['n_distinct']})", percent(m["acc_t1"]), percent(m["acc_t2"]),
+            f"{100 * m['delta']:+.1f} [{100 * lo:.1f}, {100 * hi:.1f}]",
+            f"[{100 * seeds[0]:.1f}, {100 * seeds[1]:.1f}]" if seeds else "–", per_seed,
+            pair("right_to_wrong", "right_to_none"), pair("wrong_to_right", "none_to_right"),
+            pair("changed_answer_answered", "gave_up_t2"), pair("no_answer_t1", "no_answer_t2")]
 
 
 def arm_table(results: Mapping[str, Sequence[RunResult]], arms: Sequence[str] | None = None) -> str:
@@ -81,12 +86,12 @@ def reproduction_box(lesson: str, root: Path | None = None,
     seeds = ", ".join(f"{a} {len(results[a])} of {SEEDS}" for a in present)
     out = head + [f"Held-out test problems, in %, greedy (the controls: sampled at the training temperature, "
                   f"attempt 2 a fresh first attempt); seeds finished: {seeds}"
-                  + (f"; not yet run: {', '.join(missing)}" if missing else "") + ". P(fix) = P(right at t2 | wrong "
-                  "at t1), P(break) = P(wrong at t2 | right at t1).", "", arm_table(results, present), ""]
+                  + (f"; not yet run: {', '.join(missing)}" if missing else "") + ". A broken right answer is split into right→wrong and right→none (no answer); \"different answer\" "
+                  "counts pairs where both attempts answer.", "", arm_table(results, present), ""]
     from .lessons import LESSON_CLAIMS, MARKS
 
     wanted = LESSON_CLAIMS.get(lesson, ())
-    judged = [c.check(c, results, None) for c in CLAIMS if c.id in wanted]
+    judged = verdicts(results, ids=wanted) if wanted else []
     if judged:
 
         out += ["**Verdicts on the reproduction's runs** (`scoreutils.verdicts`; a claim needing a run not yet made "

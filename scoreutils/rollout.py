@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .models import Policy
 from .prompts import first_turn_ids, second_turn_ids
-from .rewards import score as score_fn
+from .rewards import outcome, score as score_fn
 from .tasks import Problem
 
 
@@ -44,6 +44,10 @@ class Episode:
     r2: float | None = None
     sample: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    outcome1: str | None = None
+    """"right", "wrong" or "none" (no answer), `rewards.outcome`; None in episodes written before it existed
+    (`metrics.outcomes` grades those from their text)."""
+    outcome2: str | None = None
 
     @property
     def ids(self) -> list[int]:
@@ -332,6 +336,7 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
                              y2=tok.decode(y2, skip_special_tokens=True), truncated1=t1, truncated2=t2, sample=s)
                 if score:
                     ep.r1, ep.r2 = score_fn(prob, ep.y1), score_fn(prob, ep.y2)
+                    ep.outcome1, ep.outcome2 = outcome(prob, ep.y1, ep.r1), outcome(prob, ep.y2, ep.r2)
                 episodes.append(ep)
             bar.update(len(batch))
     finally:

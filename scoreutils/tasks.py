@@ -225,6 +225,42 @@ def arithmetic_problems(split: str, n: int, seed: int = 0, level: int | list[int
     return problems
 
 
+def _level_space(level: int) -> list[str]:
+    """Every expression level `level`'s generator can draw (levels 0, 6 and 7 are finite and small)."""
+    if level == 0:
+        return [f"{a} {op} {b}" for a in range(1, 31) for op in "+-*" for b in range(1, 10)]
+    if level == 6:
+        return ([f"{a} + {b}" for a in range(1, 31) for b in range(1, 31)]
+                + [f"{a} - {b}" for a in range(1, 31) for b in range(1, a + 1)]
+                + [f"{a} * {b}" for a in range(1, 41) for b in range(1, 13)])
+    if level == 7:
+        return [f"{a} {op} {b}" for a in range(1, 100) for op in "+-*" for b in range(1, 13)]
+    raise ValueError(f"arithmetic level {level} has no enumerable problem space; use level 0, 6 or 7")
+
+
+def every_arithmetic_problem(split: str, level: int) -> list[Problem]:
+    """Every distinct problem of `split` at arithmetic level `level` (0, 6 or 7), in a fixed order that no seed
+    changes: the shared held-out set every run of a reproduction is evaluated on, so arms pair problem by
+    problem and seeds differ only in training. Ids are "arithmetic/<split>/L<level>/all/<index>".
+
+    >>> len(every_arithmetic_problem("test", 6)) >= 700
+    True
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train', 'validation' or 'test', not {split!r}")
+    if split == "validation" and level < VALIDATION_FROM:
+        raise ValueError(f"arithmetic levels below {VALIDATION_FROM} have no validation split")
+    problems: list[Problem] = []
+    for expr in _level_space(level):
+        value = eval(expr, {"__builtins__": {}})  # our own generated digits and operators only
+        text = f"What is {expr.replace('*', ' x ').replace('  ', ' ')}?"
+        if _split_of(text, validation=level >= VALIDATION_FROM) == split:
+            problems.append(Problem(id=f"arithmetic/{split}/L{level}/all/{len(problems):05d}", prompt=text,
+                                    reference=str(value), split=split, source="arithmetic", kind="math",
+                                    meta={"level": level}))
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # Hub and packaged data sets.
 # ---------------------------------------------------------------------------------------------

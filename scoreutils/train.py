@@ -175,6 +175,8 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     row = {"step": step, "stage": stage, **sums, "reward/attempt1": m["acc_t1"], "reward/attempt2": m["acc_t2"],
            "changed_answer_rate": m["changed_answer_rate"], "edit_distance_ratio": m["edit_distance_ratio"],
            "i_to_c": m["delta_i_to_c"], "c_to_i": m["delta_c_to_i"],
+           **{f"outcome/{k}": m[k] for k in ("right_to_wrong", "right_to_none", "wrong_to_right", "none_to_right",
+                                              "changed_answer_answered", "gave_up_t2")},
            "tokens_per_s": generated / max(t1 - t0, 1e-9), "trained_tokens": generated,
            "time/rollout_s": t1 - t0, "time/update_s": t2 - t1, "lr": sched.get_last_lr()[0]}
     return row, episodes

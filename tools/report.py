@@ -24,7 +24,8 @@ from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
 from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
 from scoreutils.config import PROFILES  # noqa: E402
 from scoreutils.reproduction import arm_table, percent  # noqa: E402
-from scoreutils.verdicts import load_results, load_scaling, summary, target, verdicts  # noqa: E402
+from scoreutils.verdicts import (MIN_N, load_results, load_scaling, load_train_evaluations, summary, target,  # noqa: E402
+                                 verdicts)
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
@@ -101,28 +102,89 @@ def judged() -> tuple[list[dict], list[dict]]:
     for name in PROFILES:
         res = load_results(RESULTS, name)
         if res:
-            found += [{"profile": name, **v} for v in verdicts(res, load_scaling(RESULTS, name))]
+            found += [{"profile": name, **v} for v in verdicts(res, load_scaling(RESULTS, name),
+                                                                 load_train_evaluations(RESULTS, name))]
             rows += [{"profile": name, **r} for r in summary(res)]
     return found, rows
 
 
+RULES_ONCE = ("Every verdict is computed by `scoreutils/verdicts.py` from the held-out episodes, never typed. Each "
+              "value a claim rests on gets two 95% intervals: **over problems** (each problem's value averaged over "
+              "the seeds that hold it, problems matched by their text; an adjusted paired interval that never "
+              "collapses to [0, 0]) and **over seeds** (a t-interval of the per-seed values: the variance that "
+              "training adds). A claim is *reproduced* or *not reproduced* only when both intervals say so; "
+              "*inconclusive* when they disagree, when either straddles the rule's boundary, when a trained arm has "
+              f"one seed (its between-seed variance is unknown), below {MIN_N} problems or with a run missing; "
+              "*untestable* when an arm cannot test the claim as made (an SFT data set of fewer than 200 pairs, "
+              "fewer than three compute budgets). Outcomes are three per attempt — right, wrong answer, no answer "
+              "— and a second attempt with no answer (\"I'm sorry for the confusion…\") is never counted as a "
+              "revision. Rules, both intervals and the paper's reference of each claim: `results/verdicts.json`; "
+              "one row per method with the outcome split: `results/summary.json`.")
+
+
 def verdict_section() -> list[str]:
     found, _ = judged()
-    out = []
-    for prof in dict.fromkeys(v["profile"] for v in found):
-        lines = ["| claim | verdict | evidence (Δ and differences in percentage points, 95% intervals) |",
-                 "|---|---|---|"]
-        lines += [f"| {v['claim']} | **{v['verdict']}** | {v['evidence'].replace('|', '/')} |"
+    out = ["### The paper's claims, judged", RULES_ONCE, ""]
+    profiles = sorted(dict.fromkeys(v["profile"] for v in found), key=lambda p: (p != "repro", p))
+    for prof in profiles:
+        lines = ["| claim | paper | verdict | evidence (percentage points; 95% intervals over problems, then over seeds) |",
+                 "|---|---|---|---|"]
+        lines += [f"| {v['claim']} | {v['paper_ref']} | **{v['verdict']}** | {v['evidence'].replace('|', '/')} |"
                   for v in found if v["profile"] == prof]
-        out += [f"### The paper's claims, judged from these runs ({prof} profile)",
-                "Computed by `scoreutils/verdicts.py` from the held-out episodes above, never typed: a claim is "
-                "*reproduced* when its 95% interval excludes the null on the paper's side, *not reproduced* when "
-                "it excludes the paper's side, *inconclusive* otherwise or when a run is missing; comparisons "
-                "pair problems by id and pool seeds. Rules and evidence: `results/verdicts.json`; one row per "
-                "method (seeds, n, Δ across seeds): `results/summary.json`.", "", *lines, "",
+        where = ("`make reproduce`, results/repro" if prof == "repro" else
+                 "the lessons' runs, one seed: no claim about a trained arm can be reproduced or refuted by rule")
+        out += [f"#### {prof} profile ({where})", "", *lines, "",
                 target([v for v in found if v["profile"] == prof])
                 + (" " + searched if prof == "repro" and (searched := recipe_outcome()) else ""), ""]
-    return out
+    return out + rejudged_section()
+
+
+def rejudged_section() -> list[str]:
+    """The verdicts of the committed runs before the re-judging (results/verdicts_v1.json, as the earlier rules
+    gave them) beside today's, claim by claim, with why each changed."""
+    before = _load("verdicts_v1.json")
+    if not before:
+        return []
+    now = {(v["profile"], v["id"]): v for v in judged()[0]}
+    lines = ["| profile | earlier claim | earlier verdict | now judged as | verdict now | why it changed |",
+             "|---|---|---|---|---|---|"]
+    for old in before:
+        new_ids = REJUDGED.get(old["id"], ((), ""))[0]
+        why = REJUDGED.get(old["id"], ((), "the claim is no longer judged"))[1]
+        news = [now[(old["profile"], i)] for i in new_ids if (old["profile"], i) in now]
+        lines.append(f"| {old['profile']} | {old['claim']} | {old['verdict']} | "
+                     + " / ".join(n["claim"] for n in news) + " | "
+                     + " / ".join(f"**{n['verdict']}**" for n in news) + f" | {why} |")
+    return ["### What the re-judging changed",
+            "The same committed episodes, judged first by the earlier rules (one interval over pooled problems, "
+            "non-answers counted as answers, claims stated more strictly or loosely than the paper; "
+            "`results/verdicts_v1.json`) and now by the rules above (`python tools/rejudge.py`, then `make report`).",
+            "", *lines, ""]
+
+
+REJUDGED: dict[str, tuple[tuple[str, ...], str]] = {
+    "base_second_attempt_hurts": (("base_delta_negative", "base_breaks_right_answers"),
+                                  "non-answers are now counted apart: beside Δ, the second attempt's breaks are judged "
+                                  "among answers (right→wrong against wrong→right)"),
+    "sft_no_positive_delta": (("sft_lowers_breaks", "sft_no_more_fixes"),
+                              "the paper does not claim Δ ≤ 0 for SFT (its Table 1 has +1.8 and +0.4); it claims "
+                              "fewer breaks and no more fixes. Arms trained on fewer than 200 pairs are untestable"),
+    "sft_edits_shrink": (("sft_minimal_edits",), "edit distance is now measured on pairs where both attempts answer "
+                         "(a non-answer is not an edit of an answer), and arms trained on fewer than 200 pairs are "
+                         "untestable"),
+    "naive_rl_stops_changing": (("naive_rl_stops_proposing",),
+                                "a second attempt with no answer no longer counts as a changed answer: only pairs where "
+                                "both attempts answer, with different answers, do"),
+    "stage1_turn1_stays": (("stage1_turn1_near_base",), "nearness is now a rule fixed in code (Acc@t1 within ±2 "
+                           "points, ≥ 90% the same turn-1 answer), not turn-1 agreement above turn-2 agreement"),
+    "bonus_raises_delta": (("bonus_raises_delta",), "the interval over seeds is now required too"),
+    "score_delta_positive": (("score_delta_positive",), "the interval over seeds is now required too"),
+    "score_beats_naive_rl": (("score_beats_naive_rl",), "the interval over seeds is now required too"),
+    "sequential_beats_parallel": (("sequential_beats_parallel",),
+                                  "the paper's claim is about majority voting at several budgets (Figure 1, right), "
+                                  "not one second attempt against one fresh sample"),
+}
+"""Earlier claim id -> (the claims that now judge it, why its verdict can differ): methodology, in words."""
 
 
 def recipe_outcome() -> str:
@@ -166,6 +228,18 @@ def run_walls(log: str) -> dict[str, dict[int, tuple[float, int]]]:
     return walls
 
 
+def _test_set_words(res, prof) -> str:
+    """How the runs shown were evaluated: each seed on its own draw, or all on the shared test set."""
+    shared = {r.path.parent.parent.name for runs in res.values() for r in runs
+              if r.metrics.get("profile", {}).get("test_set") == "all"}
+    n_all = max((r.metrics.get("n_distinct", 0) for runs in res.values() for r in runs), default=0)
+    if not shared:
+        return (f"{prof.n_eval} held-out test problems per seed (each seed drew its own {prof.n_eval}: runs made "
+                "before the shared test set)")
+    return (f"every run made on the shared test set, all {n_all} held-out problems of the level, is evaluated on the "
+            f"same problems ({len(shared)} arms so far); older runs drew {prof.n_eval} per seed")
+
+
 def repro_section() -> list[str]:
     """`make reproduce`'s table: per arm pooled metrics over its seeds, progress, wall times, mechanism figures."""
     from scoreutils.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
@@ -182,13 +256,13 @@ def repro_section() -> list[str]:
                                             (v[k] for k in sorted(v))) + " min" for name, v in walls.items())
     out = ["### The reproduction (repro profile, `make reproduce`)",
            f"Bundled SmolLM2-135M-Instruct on arithmetic level {prof.level} (turn-1 format \"{prof.turn1_format}\", "
-           f"chosen on validation problems: docs/reproduction.md), {prof.n_eval} held-out test problems per seed "
-           f"(each seed draws its own {prof.n_eval}), greedy evaluation; RL runs: {prof.steps} steps of "
+           f"chosen on validation problems: docs/reproduction.md), " + _test_set_words(res, prof) + ", greedy evaluation; RL runs: {prof.steps} steps of "
            f"{prof.problems_per_step} problems × {prof.samples_per_problem} samples at T={prof.temperature}. "
            + (f"**All {total} runs finished.** " if len(done) >= total else
               f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
-              "where it stopped). ") + "In %; Δ pooled over seeds with its paired 95% interval; P(fix) = P(right at t2 | "
-           "wrong at t1), P(break) = P(wrong at t2 | right at t1). `control` is the untrained model's parallel "
+              "where it stopped). ") + "In %; Δ pooled over seeds with its two 95% intervals (over problems, over seeds); "
+           "broken right answers split into right→wrong and right→none (no answer), fixes into wrong→right and "
+           "none→right; \"different answer\" counts pairs where both attempts answer. `control` is the untrained model's parallel "
            "sampling: its attempt 2 is a fresh turn-1 sample (`score-control`: the same for the trained SCoRe model).", "", arm_table(res), ""]
     if wall:
         n_runs = sum(len(v) for v in walls.values())
@@ -257,7 +331,7 @@ def recipe_section() -> list[str]:
 
 
 def results_section() -> str:
-    out = []
+    out = verdict_section()
     rows, paper, walls = {}, {}, []
     for name, rel, paper_row in METHODS:
         res = _load(rel)
@@ -288,7 +362,6 @@ def results_section() -> str:
                 ablation_table({n: m for n, m in abl.items() if m},
                                {n: p for n, rel, p in ABLATIONS if p and abl.get(n)}), ""]
     out += recipe_section() + repro_section()
-    out += verdict_section()
     code = _load("humaneval_base.json")
     if code:
         out += ["### Code: HumanEval, base model (lesson 08)", "",

@@ -64,6 +64,9 @@ FIRST = ("base", "score", "control", "naive_rl", "score-control", "stage1", "sco
 """The runs behind SCoRe's own claims (Δ > 0, above naive RL, the bonus, Stage I, sequential vs parallel): they
 run for every seed before the rest (Stage II alone and the SFT baselines), so that a reproduction made over
 several sittings has its main verdicts on all seeds first. Within a seed, runs go in RUNS' order."""
+ONE_SEED = ("base",)
+"""Untrained arms decoded greedily on the shared test set: every seed gives the same run, so only the first
+seed's is made (the verdicts pair it with every seed of the other arms, `arms.seed_pairs`)."""
 SEEDS = (0, 1, 2)
 MAX_JOBS = 2
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -98,7 +101,8 @@ def job_config(job: Job, profile: str, model: str | None) -> dict[str, Any]:
 def job_order(names: list[str], seeds: list[int]) -> list[Job]:
     """`names` x `seeds`: the runs of FIRST for every seed, then the others for every seed."""
     tiers = [[n for n in names if n in FIRST], [n for n in names if n not in FIRST]]
-    return [Job(name, seed) for tier in tiers for seed in seeds for name in tier]
+    return [Job(name, seed) for tier in tiers for seed in seeds for name in tier
+            if name not in ONE_SEED or seed == seeds[0]]
 
 
 def needs(job: Job) -> Job | None:

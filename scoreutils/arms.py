@@ -1,0 +1,259 @@
+"""Arms: held-out runs grouped by method and seed, and the two intervals every verdict reads.
+
+`load_results(root, profile)` finds every held-out evaluation under results/ (an evaluation F.json with
+F.episodes.jsonl, or a training run's metrics.json beside its config.json) and groups them into arms: the
+method (config.json's "method", else the evaluation's label) plus every profile field that differs from the
+named profile, e.g. "score[alpha=0]"; one run per seed. `load_train_evaluations` finds the evaluations of
+trained models on their own training problems (`<arm>_on_train.json`).
+
+Two sources of variance, two intervals (`estimate`): problems are matched across runs by their text
+(`metrics.problem_key`), each problem's value is averaged over the seeds that hold it, and
+- over problems: the adjusted paired interval (`metrics.paired_interval`) over the distinct problems;
+- over seeds: a t-interval (`metrics.seed_interval`) over the per-seed means, None with one seed.
+An arm that trains nothing (the base model, greedy) has no seed variance of its own. Not here: which claim
+an estimate supports (`verdicts.py`), the metrics themselves (`metrics.py`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .config import PROFILES, profile_defaults
+from .metrics import episode_metrics, paired_interval, per_problem, problem_key, seed_interval, wilson_interval
+
+NAMING_IGNORES = ("seed", "eval_every", "save_every", "batch_size", "n_eval", "test_set")
+"""Profile fields that do not make a run another arm (the seed makes it another run of the same arm; the test
+problems it was evaluated on are matched problem by problem)."""
+ORDER = ("base", "control", "Self-Refine", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1",
+         "stage2", "stage2[alpha=0]", "score", "score[alpha=0]", "score-control")
+UNTRAINED = ("base", "Self-Refine")
+"""Arms that train nothing and decode greedily: a seed does not change them, so they need no interval over seeds."""
+
+
+@dataclass
+class RunResult:
+    """One held-out evaluation of one arm and seed."""
+
+    arm: str
+    seed: int
+    path: Path | None
+    metrics: dict[str, Any]
+    episodes: list[Any]
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+Results = Mapping[str, Sequence[RunResult]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value))  # tuples -> lists, as config.json stores them
+
+
+def arm_name(method: str, profile: dict[str, Any], n: int | None = None) -> str:
+    """`method` plus "[field=value,...]" for each field of `profile` that differs from the profile it names
+    (fields a run predates count as their defaults; `NAMING_IGNORES` never count), and "n=..." when a sampled
+    evaluation holds another number of problems than its profile's n_eval."""
+    named = PROFILES.get(profile.get("name", ""))
+    if named is None:
+        return method
+    defaults, ref = _plain(profile_defaults()), _plain(named.to_dict())
+    diffs = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+             for k, v in ((k, _plain(profile.get(k, defaults.get(k)))) for k in ref)
+             if k not in NAMING_IGNORES and k != "name" and v != ref[k]]
+    sampled = profile.get("test_set", defaults["test_set"]) == "sample"
+    if sampled and n is not None and n != profile.get("n_eval", ref["n_eval"]):
+        diffs.append(f"n={n}")
+    return method + (f"[{','.join(diffs)}]" if diffs else "")
+
+
+def _evaluation(path: Path, split: str = "test") -> tuple[str, dict[str, Any], dict[str, Any]] | None:
+    """(method, metrics, profile) when `path` is an evaluation of `split` with its episodes, else None."""
+    episodes = path.with_suffix(".episodes.jsonl")
+    if not episodes.exists():
+        return None
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("profile"), dict) or "label" not in metrics:
+        return None
+    if metrics.get("split", "test") != split:
+        return None
+    config = path.parent / "config.json"
+    method = metrics["label"]
+    if path.name == "metrics.json" and config.exists():  # a training run's method; an evaluation keeps its label
+        configured = json.loads(config.read_text()).get("method")
+        method = configured if configured and configured != "eval" else method
+    return method, metrics, metrics["profile"]
+
+
+def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[RunResult]]:
+    from .pipeline import read_episodes, read_jsonl
+
+    root, out = Path(root), {}
+    for path in sorted(root.rglob("*.json")):
+        if {"checkpoints", "logs"} & set(path.relative_to(root).parts):
+            continue
+        found = _evaluation(path, split)
+        if found is None or found[2].get("name") != profile:
+            continue
+        method, metrics, prof = found
+        arm = name_of(path, method, prof, metrics)
+        if arm is None:
+            continue
+        seed = int(prof.get("seed", 0))
+        if any(r.seed == seed for r in out.get(arm, [])):
+            warnings.warn(f"{path}: a second run of {arm}, seed {seed}; kept the first", stacklevel=3)
+            continue
+        log = read_jsonl(path.parent / "log.jsonl") if path.name == "metrics.json" else []
+        out.setdefault(arm, []).append(RunResult(arm, seed, path, metrics,
+                                                 read_episodes(path.with_suffix(".episodes.jsonl")), log))
+    return {arm: sorted(runs, key=lambda r: r.seed) for arm, runs in sorted(out.items(), key=_order)}
+
+
+def load_results(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]:
+    """arm -> its runs (one per seed, by seed) of every held-out evaluation under `root` made in `profile`.
+    Checkpoint and log folders are skipped; a second run of the same arm and seed is skipped with a warning."""
+    return _load(root, profile, "test", lambda path, method, prof, m: arm_name(method, prof, m.get("n")))
+
+
+def load_train_evaluations(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]:
+    """arm -> evaluations of its trained model on training problems, from files named `<arm>_on_train.json`
+    (lesson 03 makes them; the arm is the file name's stem without "_on_train")."""
+    def name_of(path: Path, method: str, prof: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+        return path.stem[:-len("_on_train")] if path.stem.endswith("_on_train") else None
+
+    return _load(root, profile, "train", name_of)
+
+
+def _order(item: tuple[str, Any]) -> tuple[int, str]:
+    return (ORDER.index(item[0]) if item[0] in ORDER else len(ORDER), item[0])
+
+
+def load_scaling(root: Path, profile: str = "cpu") -> dict[str, Any] | None:
+    """results/scaling.json (lesson 07's majority-voting curves) when it was made in `profile`."""
+    path = Path(root) / "scaling.json"
+    data = json.loads(path.read_text()) if path.exists() else None
+    return data if data and data.get("profile", {}).get("name") == profile else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics: one value per problem and seed, two intervals
+# ---------------------------------------------------------------------------------------------
+def seed_pairs(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult]) -> list[tuple[RunResult, RunResult]]:
+    """Runs of two arms to compare: by seed. An arm with a single run (e.g. a greedy base evaluation that no
+    seed changes) pairs with every run of the other arm; problems are matched by text, never by id."""
+    by_seed = {b.seed: b for b in runs_b}
+    pairs = [(a, by_seed[a.seed]) for a in runs_a if a.seed in by_seed]
+    if len(runs_b) == 1:
+        pairs += [(a, runs_b[0]) for a in runs_a if a.seed != runs_b[0].seed]
+    elif len(runs_a) == 1:
+        pairs += [(runs_a[0], b) for b in runs_b if b.seed != runs_a[0].seed]
+    return sorted(pairs, key=lambda p: (p[0].seed, p[1].seed))
+
+
+def estimate(seed_maps: Sequence[Mapping[str, float]], seeds: Sequence[int], trained: bool = True,
+             bound: float = 1.0, proportion: bool = False) -> dict[str, Any]:
+    """The value behind a verdict, from one map problem -> value per seed (or seed pair), with both intervals.
+
+    value: the mean over distinct problems of each problem's mean over the seeds that hold it;
+    ci_problems: `metrics.paired_interval` over those problem means (a proportion: Wilson's interval);
+    ci_seeds: `metrics.seed_interval` over the per-seed means, None for one seed; for an untrained arm
+    (`trained=False`) the interval over problems (its seeds only redraw problems).
+
+    >>> e = estimate([{"a": 1.0, "b": 0.0}, {"a": 1.0, "c": 1.0}], seeds=[0, 1])
+    >>> e["value"], e["n_distinct"], e["per_seed"]
+    (0.6666666666666666, 3, [0.5, 1.0])
+    """
+    by_problem: dict[str, list[float]] = defaultdict(list)
+    for m in seed_maps:
+        for key, v in m.items():
+            by_problem[key].append(v)
+    means = [sum(v) / len(v) for v in by_problem.values()]
+    n = len(means)
+    value = sum(means) / n if n else 0.0
+    ci = list(wilson_interval(sum(means), n)) if proportion else list(paired_interval(means, bound=bound))
+    per_seed = [sum(m.values()) / len(m) for m in seed_maps if m]
+    by_seed = seed_interval(per_seed)
+    note = None
+    if not trained:  # seeds only redraw problems, which the interval over problems already counts
+        by_seed, note = tuple(ci), "no training, so a seed does not change it: the interval over problems"
+    return {"value": value, "ci_problems": ci, "n_distinct": n, "per_seed": per_seed,
+            "ci_seeds": list(by_seed) if by_seed is not None else None, "n_seeds": len(per_seed),
+            "seeds": list(seeds), "seed_note": note, "proportion": proportion}
+
+
+def is_trained(*arms: str) -> bool:
+    """Whether any of `arms` trains (and so needs an interval over seeds)."""
+    return any(a.split("[")[0] not in UNTRAINED for a in arms)
+
+
+def arm_value(runs: Sequence[RunResult], key: str, proportion: bool = False) -> dict[str, Any]:
+    """`estimate` of one arm's per-problem `key` (a `metrics.PER_PROBLEM` name)."""
+    return estimate([per_problem(r.episodes, key) for r in runs], [r.seed for r in runs],
+                    trained=bool(runs) and is_trained(runs[0].arm), proportion=proportion)
+
+
+def difference(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult], key: str,
+               bound: float | None = None) -> dict[str, Any]:
+    """`estimate` of arm a minus arm b on per-problem `key`, paired by problem within each seed pair, with the
+    means of each arm over the matched problems ("a", "b")."""
+    pairs = seed_pairs(runs_a, runs_b)
+    maps, a_vals, b_vals = [], [], []
+    for ra, rb in pairs:
+        va, vb = per_problem(ra.episodes, key), per_problem(rb.episodes, key)
+        common = [k for k in va if k in vb]
+        maps.append({k: va[k] - vb[k] for k in common})
+        a_vals += [va[k] for k in common]
+        b_vals += [vb[k] for k in common]
+    arms = [r.arm for r in (*runs_a[:1], *runs_b[:1])]
+    out = estimate(maps, sorted({ra.seed for ra, _ in pairs}), trained=is_trained(*arms),
+                   bound=bound or (2.0 if key in ("delta", "answered_net") else 1.0))
+    out.update(a=sum(a_vals) / len(a_vals) if a_vals else 0.0, b=sum(b_vals) / len(b_vals) if b_vals else 0.0)
+    return out
+
+
+def arm_delta(runs: Sequence[RunResult]) -> dict[str, Any]:
+    """Δ of one arm: pooled over its seeds' episodes (accuracies, Δ), its per-seed values with their mean and
+    standard deviation (None for one seed), and both intervals of `estimate`."""
+    eps = [e for r in runs for e in r.episodes]
+    n = len(eps)
+    per_seed = [sum(float(e.r2) - float(e.r1) for e in r.episodes) / len(r.episodes) if r.episodes else 0.0
+                for r in runs]
+    k = len(per_seed)
+    mean_seed = sum(per_seed) / k if k else 0.0
+    sd = math.sqrt(sum((d - mean_seed) ** 2 for d in per_seed) / (k - 1)) if k > 1 else None
+    est = arm_value(runs, "delta")
+    return {"n": n, "n_distinct": est["n_distinct"], "seeds": [r.seed for r in runs],
+            "n_eval": sorted({len(r.episodes) for r in runs}),
+            "acc_t1": sum(float(e.r1) for e in eps) / n if n else 0.0,
+            "acc_t2": sum(float(e.r2) for e in eps) / n if n else 0.0,
+            "delta": sum(float(e.r2) - float(e.r1) for e in eps) / n if n else 0.0,
+            "delta_ci": est["ci_problems"], "delta_ci_seeds": est["ci_seeds"],
+            "delta_per_seed": per_seed, "delta_seed_mean": mean_seed, "delta_seed_sd": sd}
+
+
+SUMMARY_KEYS = ("delta_i_to_c", "delta_c_to_i", "right_to_wrong", "right_to_none", "wrong_to_right", "none_to_right",
+                "gave_up_t2", "changed_answer_answered", "changed_answer_rate", "n_answered_pairs",
+                "edit_distance_ratio", "edit_distance_ratio_answered", "no_answer_t1", "no_answer_t2")
+
+
+def summary(results: Results) -> list[dict[str, Any]]:
+    """One row per arm: seeds, held-out problems per seed and distinct over seeds, pooled accuracies and Δ with
+    both intervals, Δ's across-seed mean and standard deviation, and the outcome split (`SUMMARY_KEYS`, pooled
+    over the seeds' episodes)."""
+    rows = []
+    for arm, runs in results.items():
+        d = arm_delta(runs)
+        m = episode_metrics([e for r in runs for e in r.episodes])
+        rows.append({"method": arm, **d, "n_eval": d["n_eval"][0] if len(d["n_eval"]) == 1 else d["n_eval"],
+                     **{k: m[k] for k in SUMMARY_KEYS}})
+    return rows
