@@ -26,9 +26,10 @@ from typing import Any, Mapping, Sequence
 from .config import PROFILES, profile_defaults
 from .metrics import episode_metrics, paired_interval, per_problem, problem_key, seed_interval, wilson_interval
 
-NAMING_IGNORES = ("seed", "eval_every", "save_every", "batch_size", "n_eval", "test_set")
+NAMING_IGNORES = ("seed", "eval_every", "save_every", "batch_size", "n_eval", "test_set", "sft_problems")
 """Profile fields that do not make a run another arm (the seed makes it another run of the same arm; the test
-problems it was evaluated on are matched problem by problem)."""
+problems it was evaluated on are matched problem by problem; how many problems' traces an SFT data set was
+built from changes its size, which the verdicts check run by run, `verdicts.MIN_SFT_PAIRS`)."""
 ORDER = ("base", "control", "Self-Refine", "star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1",
          "stage2", "stage2[alpha=0]", "score", "score[alpha=0]", "score-control")
 UNTRAINED = ("base", "Self-Refine")
@@ -110,18 +111,33 @@ def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[RunRe
         if arm is None:
             continue
         seed = int(prof.get("seed", 0))
-        if any(r.seed == seed for r in out.get(arm, [])):
-            warnings.warn(f"{path}: a second run of {arm}, seed {seed}; kept the first", stacklevel=3)
-            continue
+        same = [r for r in out.get(arm, []) if r.seed == seed]
+        if same:
+            if _shared(prof) and not _shared(same[0].metrics.get("profile", {})):
+                out[arm].remove(same[0])  # a run on the shared test set replaces one made on a seed's own draw
+            else:
+                if _shared(same[0].metrics.get("profile", {})) == _shared(prof):
+                    warnings.warn(f"{path}: a second run of {arm}, seed {seed}; kept the first", stacklevel=3)
+                continue
         log = read_jsonl(path.parent / "log.jsonl") if path.name == "metrics.json" else []
         out.setdefault(arm, []).append(RunResult(arm, seed, path, metrics,
                                                  read_episodes(path.with_suffix(".episodes.jsonl")), log))
+    for arm, runs in out.items():  # an untrained arm on the shared test set: its runs on sampled draws add nothing
+        if not is_trained(arm) and any(_shared(r.metrics.get("profile", {})) for r in runs):
+            out[arm] = [r for r in runs if _shared(r.metrics.get("profile", {}))]
     return {arm: sorted(runs, key=lambda r: r.seed) for arm, runs in sorted(out.items(), key=_order)}
+
+
+def _shared(profile: Mapping[str, Any]) -> bool:
+    """Whether a run was evaluated on the shared test set (`Profile.test_set` "all")."""
+    return profile.get("test_set") == "all"
 
 
 def load_results(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]:
     """arm -> its runs (one per seed, by seed) of every held-out evaluation under `root` made in `profile`.
-    Checkpoint and log folders are skipped; a second run of the same arm and seed is skipped with a warning."""
+    Checkpoint and log folders are skipped. Of two runs of the same arm and seed, one on the shared test set wins
+    over one on a seed's own draw (an earlier protocol, e.g. results/repro_v1); otherwise the first is kept, with a
+    warning. An untrained arm with a run on the shared test set keeps only such runs."""
     return _load(root, profile, "test", lambda path, method, prof, m: arm_name(method, prof, m.get("n")))
 
 
@@ -149,13 +165,14 @@ def load_scaling(root: Path, profile: str = "cpu") -> dict[str, Any] | None:
 # Statistics: one value per problem and seed, two intervals
 # ---------------------------------------------------------------------------------------------
 def seed_pairs(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult]) -> list[tuple[RunResult, RunResult]]:
-    """Runs of two arms to compare: by seed. An arm with a single run (e.g. a greedy base evaluation that no
-    seed changes) pairs with every run of the other arm; problems are matched by text, never by id."""
+    """Runs of two arms to compare: by seed. An untrained arm with a single run (a greedy base evaluation, which no
+    seed changes) pairs with every run of the other arm; a trained arm's single run pairs with its own seed only,
+    so that the other arm's seeds never pass for its replicates. Problems are matched by text, never by id."""
     by_seed = {b.seed: b for b in runs_b}
     pairs = [(a, by_seed[a.seed]) for a in runs_a if a.seed in by_seed]
-    if len(runs_b) == 1:
+    if len(runs_b) == 1 and not is_trained(runs_b[0].arm):
         pairs += [(a, runs_b[0]) for a in runs_a if a.seed != runs_b[0].seed]
-    elif len(runs_a) == 1:
+    elif len(runs_a) == 1 and not is_trained(runs_a[0].arm):
         pairs += [(runs_a[0], b) for b in runs_b if b.seed != runs_a[0].seed]
     return sorted(pairs, key=lambda p: (p[0].seed, p[1].seed))
 

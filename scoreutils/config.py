@@ -147,10 +147,11 @@ PROFILES: dict[str, Profile] = {
     # and one thread per run. Its RL recipe (α = 10, plain RLOO advantages, 48 steps) is the recipe search's
     # choice (tools/recipe_search.py, results/recipe_search.json). Measured: ~67 s per RL step of 32 episodes,
     # an RL run with its 500-problem evaluation ~59 min. Temperature 0.4: at 0.7 a quarter of sampled second
-    # attempts hold no answer.
+    # attempts hold no answer. Evaluated on the shared test set (all 756 level-6 test problems); SFT data from the
+    # traces of all 600 training problems (128 gave Pair-SFT 160-235 pairs per seed and STaR 3-9: too few to test).
     "repro": Profile(name="repro", level=6, turn1_format="brief-boxed", n_eval=500, test_set="all", n_train=600, max_new_tokens=40,
                      batch_size=16, temperature=0.4, steps=48, problems_per_step=8, samples_per_problem=4,
-                     micro_batch=8, stage1_steps=8, eval_every=48, save_every=4, sft_problems=128,
+                     micro_batch=8, stage1_steps=8, eval_every=48, save_every=4, sft_problems=600,
                      activation_checkpointing=False),
     # gpu: sized so that each lesson's training fits 45 min of a free Colab T4. ESTIMATE, NOT A MEASUREMENT
     # (benchmarks/gpu_profile.py measures it; results/bench_gpu.json is absent until it has run on a GPU).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from .metrics import Z95, episode_metrics, pooled_paired_difference
+from .metrics import Z95, outcome_split, pooled_paired_difference, self_correction_metrics
 from .verdicts import INCONCLUSIVE, MIN_N, NOT_REPRODUCED, REPRODUCED, UNTESTABLE
 
 LESSON_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -56,7 +56,11 @@ def reading(ci: Sequence[float], n: int, up: str, down: str, unchanged: str | No
 
 
 def delta_reading(m: Mapping[str, Any]) -> str:
-    """The reading of one run's Δ(t1,t2) (a `metrics.self_correction_metrics` dict)."""
+    """The reading of one run's Δ(t1,t2) (a `metrics.self_correction_metrics` dict); a run whose attempt 2 fixed
+    and broke nothing says so, with what its interval still allows."""
+    if m["n"] >= MIN_N and m.get("delta_i_to_c") == 0 and m.get("delta_c_to_i") == 0:
+        lo, hi = m["delta_ci"]
+        return f"no change: attempt 2 fixed no problem and broke none (the interval allows {_end(lo)} to {_end(hi)} pts)"
     return reading(m["delta_ci"], m["n"], "the second attempt helps", "the second attempt hurts",
                    "no change: attempt 2 fixed no problem and broke none")
 
@@ -82,8 +86,11 @@ def _metrics(run: Any) -> dict[str, Any]:
     """A run's metrics with intervals: its `.metrics` (or the dict itself), recomputed from its episodes when
     an interval is missing."""
     m = dict(getattr(run, "metrics", run))
-    if ("delta_ci" not in m or "right_to_wrong" not in m) and getattr(run, "episodes", None):
-        m.update(episode_metrics(run.episodes))
+    episodes = getattr(run, "episodes", None)
+    if "delta_ci" not in m and episodes:
+        m.update(self_correction_metrics([e.r1 for e in episodes], [e.r2 for e in episodes]))
+    if "right_to_wrong" not in m and episodes:
+        m.update(outcome_split(episodes))
     return m
 
 

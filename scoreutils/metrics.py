@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from rapidfuzz.distance import Levenshtein
 
 from .answers import answers_differ, extract_answer
-from .rewards import NONE, RIGHT, WRONG, different_answers, outcome
+from .rewards import NONE, RIGHT, WRONG, different_answers, has_answer, outcome
 
 Z95 = 1.959963984540054
 METRIC_KEYS = ("n", "acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
@@ -169,7 +169,7 @@ def outcome_split(episodes: Sequence) -> dict[str, Any]:
 
     right_to_wrong, right_to_none (a right answer broken into a wrong one / into no answer at all),
     wrong_to_right, none_to_right (fixed from a wrong answer / from no answer), wrong_to_none, none_to_wrong;
-    gave_up_t2: an answer at attempt 1 and none at attempt 2; no_answer_t1, no_answer_t2;
+    gave_up_t2: an answer at attempt 1 and none at attempt 2;
     changed_answer_answered: both attempts answer and the answers differ (the paper's "proposes a different
     answer" without non-answers), with n_answered_pairs and its share among them (None when there are none);
     edit_distance_ratio_answered: the mean edit-distance ratio over answered pairs (None when none).
@@ -191,7 +191,6 @@ def outcome_split(episodes: Sequence) -> dict[str, Any]:
     gave_up = sum(a != NONE and b == NONE for a, b in pairs)
     out: dict[str, Any] = {}
     for key, k in [*((t, counts[t]) for t in TRANSITIONS), ("gave_up_t2", gave_up),
-                   ("no_answer_t1", sum(a == NONE for a, _ in pairs)), ("no_answer_t2", sum(b == NONE for _, b in pairs)),
                    ("changed_answer_answered", changed)]:
         out[key] = k / n if n else 0.0
         out[f"{key}_ci"] = list(wilson_interval(k, n))
@@ -210,6 +209,9 @@ def episode_metrics(episodes: Sequence) -> dict[str, float | list[float]]:
     out["edit_distance_ratio"] = (sum(edit_distance_ratio(e.y1, e.y2) for e in episodes) / len(episodes)
                                   if episodes else 0.0)
     out["changed_answer_rate"] = changed_answer_rate([e.y1 for e in episodes], [e.y2 for e in episodes])
+    n = max(1, len(episodes))  # no answer: `rewards.has_answer` (math: no final answer; code: no program that parses)
+    out["no_answer_t1"] = sum(not has_answer(e.problem, e.y1) for e in episodes) / n
+    out["no_answer_t2"] = sum(not has_answer(e.problem, e.y2) for e in episodes) / n
     out.update(outcome_split(episodes))
     out["n_distinct"] = len({problem_key(e.problem) for e in episodes})
     out["truncated_t1"] = sum(e.truncated1 for e in episodes) / max(1, len(episodes))
@@ -252,7 +254,7 @@ _RANGE = {"delta": 2.0, "answered_net": 2.0}  # a difference of two such values 
 def problem_key(problem: Any) -> str:
     """What identifies a problem across runs: its source and text (ids are positions in a seed's own draw, so
     the same id can name different problems in two seeds' draws)."""
-    return f"{problem.source}\x1f{problem.prompt}"
+    return f"{getattr(problem, 'source', '')}\x1f{problem.prompt}"
 
 
 def per_problem(episodes: Sequence, key: str = "delta") -> dict[str, float]:

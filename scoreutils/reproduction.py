@@ -35,9 +35,10 @@ COLUMNS = ("method", "seeds", "problems (distinct)", "Acc@t1", "Acc@t2", "Δ [95
 
 
 def repro_root() -> Path:
-    """results/repro under `config.results_root()`, else the repository's next to this package. (Not
+    """The results folder (`config.results_root()`, else the repository's next to this package), whose repro-profile
+    runs the boxes read: results/repro, and results/repro_v1 for runs not yet remade on the shared test set. (Not
     `runs.results_dir`, which sends the smoke profile to a temporary folder.)"""
-    return (results_root() or Path(__file__).resolve().parent.parent / "results") / PROFILE
+    return results_root() or Path(__file__).resolve().parent.parent / "results"
 
 
 def percent(x: float | None) -> str:

@@ -41,7 +41,7 @@ def _program(problem: Problem, completion: str) -> str | None:
     from .sandbox import extract_code
 
     code = extract_code(completion, problem)
-    if not code.strip() or (problem.entry_point and code.strip() == problem.prompt.strip()):
+    if not code.strip() or (getattr(problem, "entry_point", None) and code.strip() == problem.prompt.strip()):
         return None
     try:
         ast.parse(code)
@@ -59,7 +59,7 @@ def has_answer(problem: Problem, completion: str) -> bool:
     """
     if not isinstance(completion, str):
         return False
-    if problem.kind == "code":
+    if getattr(problem, "kind", "math") == "code":
         return _program(problem, completion) is not None
     return extract_answer(completion) is not None
 
@@ -80,7 +80,7 @@ def outcome(problem: Problem, completion: str, reward: float | None = None) -> s
 def different_answers(problem: Problem, y1: str, y2: str) -> bool:
     """Whether two attempts that both give an answer give different ones (math: not equivalent final answers;
     code: different programs, compared without surrounding whitespace). False when either gives none."""
-    if problem.kind == "code":
+    if getattr(problem, "kind", "math") == "code":
         a, b = _program(problem, y1), _program(problem, y2)
         return a is not None and b is not None and a.strip() != b.strip()
     if extract_answer(y1) is None or extract_answer(y2) is None:

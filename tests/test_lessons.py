@@ -11,7 +11,8 @@ from scoreutils.metrics import self_correction_metrics
 def episodes(r1, r2, changed=None):
     """Made-up episodes of problems 0..n-1; `changed[i]` makes attempt 2 give another final answer."""
     changed = changed or [False] * len(r1)
-    return [SimpleNamespace(problem=SimpleNamespace(id=str(i)), r1=a, r2=b, y1="The final answer is $1$.",
+    return [SimpleNamespace(problem=SimpleNamespace(id=str(i), prompt=f"problem {i}"), r1=a, r2=b,
+                            y1="The final answer is $1$.",
                             y2="The final answer is $2$." if c else "The final answer is $1$.")
             for i, (a, b, c) in enumerate(zip(r1, r2, changed))]
 
@@ -32,7 +33,7 @@ FEW = run([0.0] * 5, [1.0] * 5)
     (HURTS, "the second attempt hurts (interval excludes 0)"),
     (HELPS, "the second attempt helps (interval excludes 0)"),
     (MIXED, "inconclusive: the interval includes 0"),
-    (STILL, "no change: attempt 2 fixed no problem and broke none"),
+    (STILL, "no change: attempt 2 fixed no problem and broke none (the interval allows -4.7 to 4.7 pts)"),
     (FEW, "too few problems to read (n = 5 < 10)"),
 ])
 def test_every_reading_of_delta_is_reachable(r, words):

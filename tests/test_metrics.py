@@ -8,7 +8,8 @@ import pytest
 
 from scoreutils import changed_answer_rate, edit_distance_ratio, episode_metrics, self_correction_metrics
 from scoreutils.metrics import (METRIC_KEYS, Z95, metrics_table, paired_delta_difference, paired_difference,
-                                paired_interval, per_problem, pooled_paired_difference, wilson_interval)
+                                paired_interval, per_problem, pooled_paired_difference, problem_key, seed_interval,
+                                wilson_interval)
 from scoreutils.rollout import Episode
 from scoreutils.tasks import Problem
 
@@ -37,7 +38,8 @@ def test_hand_computed_case_negative_delta_and_floats():
 def test_no_change():
     m = self_correction_metrics([0, 1, 1], [0, 1, 1])
     assert m["delta"] == m["delta_i_to_c"] == m["delta_c_to_i"] == 0.0
-    assert m["delta_ci"] == [0.0, 0.0]  # every paired difference is 0
+    lo, hi = m["delta_ci"]  # every paired difference is 0: never [0, 0] (Agresti-Min adjusted)
+    assert lo < 0 < hi and lo == pytest.approx(-hi)
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -83,15 +85,29 @@ def test_wilson_edges():
 
 
 def test_paired_interval_hand_value():
+    # Agresti & Min (2005): n12 = 1 (right -> wrong), n21 = 3 (wrong -> right) of n = 8, half a pair added to each
+    # of the four cells: θ = (3.5 - 1.5) / 10, var = (1.5 + 3.5) / 10 - θ², over n + 2 = 10
     diffs = [1, 0, 0, -1, 1, 1, 0, 0]
-    mean = 2 / 8
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 7)
+    theta = (3.5 - 1.5) / 10
+    half = Z95 * math.sqrt(((1.5 + 3.5) / 10 - theta ** 2) / 10)
     lo, hi = paired_interval(diffs)
-    assert lo == pytest.approx(mean - Z95 * sd / math.sqrt(8))
-    assert hi == pytest.approx(mean + Z95 * sd / math.sqrt(8))
+    assert (lo, hi) == pytest.approx((theta - half, theta + half))
     assert paired_interval([]) == (-1.0, 1.0)
-    assert paired_interval([1]) == (1.0, 1.0)
-    assert paired_interval([1, -1]) == (-1.0, 1.0)  # the normal interval (+-1.96) clipped to [-1, 1]
+    assert paired_interval([1, -1], z=10) == (-1.0, 1.0)  # clipped to [-1, 1]
+
+
+def test_paired_interval_with_no_discordant_problem_is_not_a_point():
+    lo, hi = paired_interval([0.0] * 500)
+    assert lo == pytest.approx(-Z95 * math.sqrt(1 / 502) / math.sqrt(502)) and hi == pytest.approx(-lo)
+    lo, hi = paired_interval([1.0] * 20)  # every problem fixed: the upper end is clipped, the lower end is not 1
+    assert hi == 1.0 and 0.7 < lo < 1.0
+
+
+def test_seed_interval():
+    assert seed_interval([0.1]) is None and seed_interval([]) is None
+    lo, hi = seed_interval([0.04, 0.042, -0.002])
+    mean, sd = 0.08 / 3, math.sqrt(sum((v - 0.08 / 3) ** 2 for v in (0.04, 0.042, -0.002)) / 2)
+    assert (lo, hi) == pytest.approx((mean - 4.303 * sd / math.sqrt(3), mean + 4.303 * sd / math.sqrt(3)))
 
 
 @pytest.mark.parametrize("r1, r2", [([0.5, 1], [1, 1]), ([1, 1], [2, 0]), ([None], [1]), ([1], [-1]),
@@ -218,7 +234,7 @@ def test_no_answer_rates():
 
 # ---------------------------------------------------------------- two methods, same problems
 def _ep(pid, r1, r2, y1="", y2=""):
-    prob = Problem(pid, "q", "5", "test", "arithmetic")
+    prob = Problem(pid, f"q {pid}", "5", "test", "arithmetic")
     return Episode(problem=prob, x1_ids=[1], y1_ids=[2], p_ids=[3], y2_ids=[4], y1=y1, y2=y2,
                    truncated1=False, truncated2=False, r1=r1, r2=r2)
 
@@ -234,8 +250,7 @@ def test_paired_delta_difference_matches_problems_by_id():
     assert out["n"] == 4 and out["n_seeds"] == 1
     assert out["diff"] == pytest.approx(0.25)
     assert out["a"] == pytest.approx(0.0) and out["b"] == pytest.approx(-0.25)
-    sd = math.sqrt(sum((d - 0.25) ** 2 for d in diffs) / 3)
-    assert out["diff_ci"] == pytest.approx([0.25 - Z95 * sd / 2, 0.25 + Z95 * sd / 2])
+    assert out["diff_ci"] == pytest.approx(list(paired_interval(diffs, bound=2.0)))
     # swapping the methods flips the sign
     back = paired_delta_difference(b, a)
     assert back["diff"] == pytest.approx(-0.25) and back["diff_ci"] == pytest.approx([-x for x in out["diff_ci"][::-1]])
@@ -246,8 +261,8 @@ def test_paired_delta_difference_range_is_two():
     a = [_ep(f"p{i}", 0, 1) for i in range(5)]
     b = [_ep(f"p{i}", 1, 0) for i in range(5)]
     out = paired_delta_difference(a, b)
-    assert out["diff"] == 2.0 and out["diff_ci"] == [2.0, 2.0]
-    assert paired_interval([2.0, -2.0], bound=2.0) == (-2.0, 2.0)
+    assert out["diff"] == 2.0 and out["diff_ci"][1] == 2.0 and 0.5 < out["diff_ci"][0] < 2.0
+    assert paired_interval([2.0, -2.0], z=10, bound=2.0) == (-2.0, 2.0)
     assert paired_delta_difference(a, [_ep("other", 0, 0)])["n"] == 0  # nothing shared
 
 
@@ -266,8 +281,38 @@ def test_per_problem_values_and_repeated_samples():
     eps = [_ep("p1", 0, 1, "The final answer is 4.", "The final answer is 5."),
            _ep("p1", 1, 1, "The final answer is 5.", "The final answer is 5."),
            _ep("p2", 1, 0, "abc", "abc")]
-    assert per_problem(eps, "delta") == {"p1": 0.5, "p2": -1.0}  # samples of one problem are averaged
-    assert per_problem(eps, "changed_answer") == {"p1": 0.5, "p2": 0.0}
-    assert per_problem(eps, "edit_distance_ratio")["p2"] == 0.0
+    k1, k2 = problem_key(eps[0].problem), problem_key(eps[2].problem)
+    assert per_problem(eps, "delta") == {k1: 0.5, k2: -1.0}  # samples of one problem are averaged
+    assert per_problem(eps, "changed_answer") == {k1: 0.5, k2: 0.0}
+    assert per_problem(eps, "edit_distance_ratio")[k2] == 0.0
+    assert per_problem(eps, "edit_distance_ratio_answered") == {k1: pytest.approx(0.5 * edit_distance_ratio(
+        "The final answer is 4.", "The final answer is 5."))}  # "abc" gives no answer: left out
     with pytest.raises(ValueError, match="unknown per-problem value"):
         per_problem(eps, "accuracy")
+
+
+# ---------------------------------------------------------------- three outcomes per attempt
+def test_outcome_split_on_hand_made_episodes():
+    right, wrong, none = "The final answer is 5.", "The final answer is 6.", "I'm sorry for the confusion."
+    eps = [_ep("a", 1, 0, right, none), _ep("b", 1, 0, right, wrong), _ep("c", 0, 1, wrong, right),
+           _ep("d", 0, 1, none, right), _ep("e", 0, 0, wrong, none), _ep("f", 0, 0, wrong, "The answer: 7"),
+           _ep("g", 1, 1, right, right), _ep("h", 0, 0, none, none)]
+    m = episode_metrics(eps)
+    n = len(eps)
+    assert (m["right_to_none"], m["right_to_wrong"]) == (1 / n, 1 / n)
+    assert (m["wrong_to_right"], m["none_to_right"], m["wrong_to_none"]) == (1 / n, 1 / n, 1 / n)
+    assert m["delta_c_to_i"] == m["right_to_wrong"] + m["right_to_none"]
+    assert m["delta_i_to_c"] == m["wrong_to_right"] + m["none_to_right"]
+    assert m["gave_up_t2"] == 2 / n  # a and e: an answer at attempt 1, none at attempt 2
+    assert m["n_answered_pairs"] == 4  # b, c, f, g
+    assert m["changed_answer_answered"] == 3 / n and m["changed_answer_among_answered"] == 3 / 4  # b, c, f
+    assert m["changed_answer_rate"] == 6 / n  # the old rate counts non-answers against answers as changes
+    assert m["no_answer_t1"] == 2 / n and m["no_answer_t2"] == 3 / n and m["n_distinct"] == n
+    ratios = [edit_distance_ratio(e.y1, e.y2) for e in (eps[1], eps[2], eps[5], eps[6])]
+    assert m["edit_distance_ratio_answered"] == pytest.approx(sum(ratios) / 4)
+
+
+def test_stored_outcomes_are_used():
+    e = _ep("a", 1, 0, "The final answer is 5.", "The final answer is 6.")
+    e.outcome1, e.outcome2 = "right", "none"  # as the rollout stored it: trusted over the text
+    assert episode_metrics([e])["right_to_none"] == 1.0

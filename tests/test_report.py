@@ -67,9 +67,10 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
     text = "\n".join(report.repro_section())
     assert "**4 of 36 runs finished**" in text
     base = next(line for line in text.splitlines() if line.startswith("| base |"))
-    assert "| 2 | 500 |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
+    assert "| 2 | 500 (500) |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
+    assert "| 10.0 / 0.0 |" in base  # right→wrong / right→none
     score = next(line for line in text.splitlines() if line.startswith("| score |"))
-    assert "| +25.0 [" in score and "| 100.0 | 0.0 |" in score  # P(fix), P(break)
+    assert "| +25.0 [" in score and "| 25.0 / 0.0 |" in score  # wrong→right / none→right
     assert "score 30, 40* min" in text and "(* made in parts" in text  # seed by seed, seed 1 resumed
     assert "these 2 runs took 1.2 h of one-thread work: about 0.6 h of wall time" in text
     assert (tmp_path / "figures" / "repro_collapse.png").exists() and "repro_stage1" not in text
@@ -132,8 +133,8 @@ def test_the_verdicts_say_whether_score_s_target_is_met_and_what_the_recipe_sear
     assert report.recipe_outcome() == ("The recipe search on 190 validation problems tried 3 candidates; 1 of them "
                                        "had a Δ whose 95% interval lies above 0 (a10); its rule chose a1 (validation "
                                        "Δ +5.0 [-1.0, 10.0]), the recipe of every run above.")
-    found = [{"profile": p, "id": "score_delta_positive", "claim": "c", "verdict": "reproduced", "evidence": "e"}
-             for p in ("cpu", "repro")]
+    found = [{"profile": p, "id": "score_delta_positive", "claim": "c", "paper_ref": "Table 2", "verdict": "reproduced",
+              "evidence": "e"} for p in ("cpu", "repro")]
     monkeypatch.setattr(report, "judged", lambda: (found, []))
     text = "\n".join(report.verdict_section())
     assert text.count("**SCoRe's target is not reached**") == 2  # score_beats_naive_rl is not judged

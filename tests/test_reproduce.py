@@ -54,14 +54,16 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     runs = [line.split()[0] for line in lines[:-1]]
     first = [name for name in reproduce.RUNS if name in reproduce.FIRST]
     rest = [name for name in reproduce.RUNS if name not in reproduce.FIRST]
-    assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in first] + [
+    assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in first
+                    if name not in reproduce.ONE_SEED or k == 0] + [
         f"{name}/seed{k}" for k in (0, 1, 2) for name in rest]
+    assert "base/seed0" in runs and "base/seed1" not in runs  # greedy and untrained: one seed is every seed
     assert runs.index("score/seed0") < runs.index("stage1/seed0") and runs.index("score-alpha0/seed2") < runs.index(
         "stage2/seed0")  # Stage I shares score's first steps; SCoRe's own runs come first for every seed
     states = {line.split()[0]: line.split(None, 1)[1] for line in lines[:-1]}
     assert all(state == "to run" for run, state in states.items() if not run.startswith("score-control"))
     assert states["score-control/seed1"] == "waits for score/seed1"
-    assert lines[-1].startswith("0 done, 36 to run, 0 blocked")
+    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 34
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
 
 

@@ -36,11 +36,15 @@ def test_a_lesson_box_pools_seeds_counts_them_and_judges_its_claims(tmp_path):
     _write_run(tmp_path / "naive_rl" / "seed0", "naive_rl", 0, [(1, 1)] * 300 + [(0, 0)] * 200, "naive_rl")
     box = reproduction.reproduction_box("04", root=tmp_path)
     rows = {line.split(" | ")[0][2:]: line for line in box.splitlines() if line.startswith("| ") and "---" not in line}
-    assert "| 2 | 500 | 60.0 | 40.0 | -20.0 [" in rows["base"] and "| -20.0, -20.0 |" in rows["base"]
-    assert "| 1 | 500 | 60.0 | 60.0 | +0.0 [0.0, 0.0] |" in rows["naive_rl"]
+    assert "| 2 | 500 (500) | 60.0 | 40.0 | -20.0 [" in rows["base"] and "| -20.0, -20.0 |" in rows["base"]
+    assert "| 1 | 500 (500) | 60.0 | 60.0 | +0.0 [-0.4, 0.4] | – |" in rows["naive_rl"]  # one seed: no seed interval
     assert "base 2 of 3, naive_rl 1 of 3" in box and "not yet run" not in box
-    claim = next(c.claim for c in CLAIMS if c.id == "naive_rl_stops_changing")
-    assert f"✅ reproduced — {claim}." in box  # changed answers: 0% vs the base model's 20%, paired over 500
+    claim = next(c.claim for c in CLAIMS if c.id == "naive_rl_stops_proposing")
+    assert f"❔ inconclusive — {claim}." in box and "between-seed variance unknown" in box
+    for seed in (1, 2):
+        _write_run(tmp_path / "naive_rl" / f"seed{seed}", "naive_rl", seed, [(1, 1)] * 300 + [(0, 0)] * 200, "naive_rl")
+    box = reproduction.reproduction_box("04", root=tmp_path)
+    assert f"✅ reproduced — {claim}." in box  # different answers: 0% vs the base model's 20%, on both intervals
     assert "SCoRe's target" not in box  # lesson 04 does not judge SCoRe
 
 
@@ -67,7 +71,7 @@ def test_a_box_names_what_is_missing_and_says_so_when_nothing_is_there(tmp_path)
 def test_the_alpha0_arm_of_make_reproduce_is_named_as_the_lessons_expect(tmp_path):
     _write_run(tmp_path / "score-alpha0" / "seed0", "score", 0, [(0, 1)] * 10 + [(1, 1)] * 490, "score", alpha=0.0)
     box = reproduction.reproduction_box("06", root=tmp_path)
-    assert any(line.startswith("| score[alpha=0] | 1 | 500 |") for line in box.splitlines())
+    assert any(line.startswith("| score[alpha=0] | 1 | 500 (500) |") for line in box.splitlines())
 
 
 def test_every_lesson_arm_is_a_run_of_make_reproduce():

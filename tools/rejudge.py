@@ -34,7 +34,9 @@ def rejudged(path: Path) -> dict | None:
     episodes = read_episodes(path.with_suffix(".episodes.jsonl"))
     if not episodes:
         return None
-    new = {**old, **episode_metrics(episodes)}
+    fresh = episode_metrics(episodes)
+    stale = {k for k in old if k.endswith("_ci") and k not in fresh and k[:-3] in fresh}  # an interval no longer kept
+    new = {**{k: v for k, v in old.items() if k not in stale}, **fresh}
     return json.loads(json.dumps(new))  # as written: tuples -> lists
 
 

@@ -244,7 +244,7 @@ def repro_section() -> list[str]:
     """`make reproduce`'s table: per arm pooled metrics over its seeds, progress, wall times, mechanism figures."""
     from scoreutils.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
 
-    res = load_results(RESULTS / "repro", "repro")
+    res = load_results(RESULTS, "repro")  # results/repro, and results/repro_v1 where not yet remade
     if not res:
         return []
     prof = PROFILES["repro"]
