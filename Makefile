@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test notebooks figures report bench reproduce clean
+.PHONY: setup demo test notebooks figures report rejudge bench reproduce clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ figures: notebooks
 # README's notebook map and Results section, regenerated from results/*.json and figures/.
 report: setup
 	$(BIN)/python tools/report.py
+
+# Every committed evaluation re-graded from its own episodes (outcome split, intervals); nothing is sampled again.
+rejudge: setup
+	$(BIN)/python tools/rejudge.py
 
 # Benchmarks at full size (each writes results/bench_*.json); `make report` puts them in README.
 bench: setup

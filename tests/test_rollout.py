@@ -15,6 +15,7 @@ from scoreutils import Episode, load_task, sample_episodes, score
 from scoreutils import rollout
 from scoreutils.prompts import first_turn_ids, second_turn_ids
 from scoreutils.rollout import _generate, left_pad
+from scoreutils.rewards import outcome
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MAX_NEW = 6
@@ -347,6 +348,8 @@ def test_rewards_are_binary_floats(eos_policy):
         for r, text in ((ep.r1, ep.y1), (ep.r2, ep.y2)):
             assert isinstance(r, float) and r in (0.0, 1.0)
             assert r == score(ep.problem, text)
+        for o, r, text in ((ep.outcome1, ep.r1, ep.y1), (ep.outcome2, ep.r2, ep.y2)):  # stored with the reward
+            assert o == outcome(ep.problem, text, r) and (o == "right") == (r == 1.0)
 
 
 def test_rewards_score_the_decoded_attempts(tiny_policy, monkeypatch):

@@ -398,3 +398,56 @@ def test_eval_cli_on_the_validation_split(tmp_path, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "have no validation split" in err
+
+
+# ---------------------------------------------------------------- the shared test set
+def test_every_problem_of_a_level_is_enumerated_once_and_keeps_its_split():
+    from scoreutils.tasks import arithmetic_problems, every_arithmetic_problem
+
+    test = every_arithmetic_problem("test", 6)
+    assert len(test) >= 700 and len({p.prompt for p in test}) == len(test)
+    assert all(p.split == "test" and p.meta == {"level": 6} for p in test)
+    train = {p.prompt for p in every_arithmetic_problem("train", 6)}
+    validation = {p.prompt for p in every_arithmetic_problem("validation", 6)}
+    assert not ({p.prompt for p in test} & train) and not (train & validation)
+    answers = {p.prompt: p.reference for p in test}
+    for seed in (0, 3):  # every seeded draw is a subset of the enumeration, with the same answers
+        drawn = arithmetic_problems("test", 300, seed, 6)
+        assert all(answers[p.prompt] == p.reference for p in drawn)
+    with pytest.raises(ValueError, match="no enumerable problem space"):
+        every_arithmetic_problem("test", 2)
+
+
+def test_the_repro_profile_evaluates_every_seed_on_the_same_problems():
+    from scoreutils.config import get_profile
+    from scoreutils.pipeline import profile_problems
+
+    repro = get_profile("repro")
+    assert repro.test_set == "all"
+    a, b = profile_problems(repro, "test"), profile_problems(repro.with_(seed=4), "test")
+    assert [p.prompt for p in a] == [p.prompt for p in b] and len(a) >= 700
+    assert all(p.meta["turn1_format"] == repro.turn1_format for p in a)
+    short = profile_problems(repro.with_(seed=2), "test", n=50)
+    assert [p.prompt for p in short] == [p.prompt for p in profile_problems(repro, "test", n=50)]
+    sampled = get_profile("cpu")  # the default: each seed draws its own
+    assert [p.prompt for p in profile_problems(sampled, "test")] != [
+        p.prompt for p in profile_problems(sampled.with_(seed=1), "test")]
+    with pytest.raises(ValueError, match="test_set must be"):
+        get_profile("cpu", test_set="some")
+
+
+def test_outcomes_of_one_attempt():
+    from scoreutils.rewards import different_answers, has_answer, outcome
+    from scoreutils.tasks import Problem, load_task
+
+    p = Problem("p", "What is 2 + 3?", "5", "test", "arithmetic")
+    assert [outcome(p, t) for t in ("2 + 3 = 5", "2 + 3 = 6", "I'm sorry for the confusion.")] == \
+        ["right", "wrong", "none"]
+    assert outcome(p, "The final answer is 5.", reward=0.0) == "wrong"  # a given reward is trusted
+    assert has_answer(p, "\\boxed{7}") and not has_answer(p, "Let me think again.")
+    assert different_answers(p, "5", "6") and not different_answers(p, "5", "Sorry.")
+    assert not different_answers(p, "The answer is 5.", "So it is 5.0")
+    code = load_task("humaneval", "test")[0]
+    body = "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
+    assert outcome(code, body, reward=0.0) == "wrong" and outcome(code, "I am sorry, I cannot.", reward=0.0) == "none"
+    assert different_answers(code, body, body.replace("any", "all")) and not different_answers(code, body, body)
