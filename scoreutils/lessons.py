@@ -34,7 +34,9 @@ LESSON_CLAIMS: dict[str, tuple[str, ...]] = {
 """Lesson number -> the ids of `verdicts.CLAIMS` it is about (lesson 08's code claims have no rule yet)."""
 MARKS = {REPRODUCED: "✅ reproduced", NOT_REPRODUCED: "❌ not reproduced", INCONCLUSIVE: "❔ inconclusive",
          UNTESTABLE: "⛔ untestable"}
-NAMES = {"delta": "Δ", "changed_answer": "changed-answer rate", "edit_distance_ratio": "edit-distance ratio",
+NAMES = {"delta": "Δ", "changed_answer": "changed-answer rate (a non-answer counts as a change)",
+         "changed_answer_answered": "different-answer rate (both attempts answer)",
+         "edit_distance_ratio": "edit-distance ratio", "edit_distance_ratio_answered": "edit-distance ratio (answered pairs)",
          "acc_t1": "Acc@t1", "acc_t2": "Acc@t2"}
 """How a per-problem value of `metrics.PER_PROBLEM` is named in a comparison."""
 

@@ -134,6 +134,31 @@ def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch,
             losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2))
 
 
+def signal_counts(episodes: Sequence[Episode], k: int, stage: str, alpha: float = 0.0) -> dict[str, int]:
+    """How many of the step's groups (k consecutive samples of one problem) carry a learning signal: a non-zero
+    RLOO advantage at attempt 1 / attempt 2 (its rewards not all equal within the group; in Stage II attempt 2's
+    reward is r2 + α·(r2 − r1), Eq. 4), and a non-zero bonus (some r2 ≠ r1). A group with none of them gives
+    the policy gradient nothing but the KL terms.
+
+    >>> from types import SimpleNamespace as E
+    >>> eps = [E(r1=0, r2=1), E(r1=0, r2=0), E(r1=1, r2=1), E(r1=1, r2=1)]
+    >>> signal_counts(eps, 2, "stage2", alpha=10.0)
+    {'signal/groups': 2, 'signal/groups_adv_attempt1': 0, 'signal/groups_adv_attempt2': 1, 'signal/groups_bonus': 1}
+    """
+    groups = [episodes[i:i + k] for i in range(0, len(episodes), k)]
+
+    def varies(values: list[float]) -> bool:
+        return len(set(values)) > 1
+
+    shaped = (lambda e: float(e.r2) + alpha * (float(e.r2) - float(e.r1))) if stage == "stage2" else (
+        lambda e: float(e.r2))
+    return {"signal/groups": len(groups),
+            "signal/groups_adv_attempt1": sum(varies([float(e.r1) for e in g]) for g in groups),
+            "signal/groups_adv_attempt2": sum(varies([shaped(e) for e in g]) for g in groups),
+            "signal/groups_bonus": sum(any(e.r2 != e.r1 for e in g) for g in groups) if alpha and stage == "stage2"
+            else 0}
+
+
 def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: Any, problems: Sequence[Problem],
             profile: Profile, accelerator: Any) -> tuple[dict[str, Any], list[Episode]]:
     """One on-policy step of `stage` on `problems`; returns the log row and the sampled episodes."""
@@ -177,6 +202,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
            "i_to_c": m["delta_i_to_c"], "c_to_i": m["delta_c_to_i"],
            **{f"outcome/{k}": m[k] for k in ("right_to_wrong", "right_to_none", "wrong_to_right", "none_to_right",
                                               "changed_answer_answered", "gave_up_t2")},
+           **signal_counts(episodes, k, stage, profile.alpha),
            "tokens_per_s": generated / max(t1 - t0, 1e-9), "trained_tokens": generated,
            "time/rollout_s": t1 - t0, "time/update_s": t2 - t1, "lr": sched.get_last_lr()[0]}
     return row, episodes
