@@ -142,9 +142,11 @@ def load_results(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]
 
 
 def load_train_evaluations(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]:
-    """arm -> evaluations of its trained model on training problems, from files named `<arm>_on_train.json`
-    (lesson 03 makes them; the arm is the file name's stem without "_on_train")."""
+    """arm -> evaluations of its trained model on training problems: files named `<arm>_on_train.json` (lesson 03
+    makes them) and `make reproduce`'s "<arm>-on_train" runs (config.json method "<arm>-on_train")."""
     def name_of(path: Path, method: str, prof: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+        if method.endswith("-on_train"):
+            return method[:-len("-on_train")]
         return path.stem[:-len("_on_train")] if path.stem.endswith("_on_train") else None
 
     return _load(root, profile, "train", name_of)

@@ -8,17 +8,23 @@ metrics. This module keeps that folder truthful across crashes and mistakes:
   log to the rows that checkpoint had seen, so no step is logged twice;
 - a folder remembers its configuration and refuses another one, naming the difference (`fresh=True`
   starts over instead);
-- a lock refuses a second concurrent run on the same folder.
+- a lock refuses a second concurrent run on the same folder, and a finished run loads without it (nor any
+  write), so a finished run in a read-only folder loads;
+- a half-written last row of log.jsonl (a crash or a full disk mid-write) is dropped with a warning;
+- no write replaces a path that is neither a regular file nor a folder (/dev/null, a FIFO, a socket);
+- a full disk while saving a checkpoint ends in one line, and the last intact checkpoint stays.
 Not here: the training loops (`train.py`).
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import random
 import shutil
+import stat
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -33,6 +39,61 @@ SHARED = "shared_prefix.json"
 
 class RunDirError(RuntimeError):
     """A run folder cannot be used as asked; the message says why and what to do (one line)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe targets and the training log
+# ---------------------------------------------------------------------------------------------
+_SPECIAL = ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISFIFO, "FIFO (named pipe)"),
+            (stat.S_ISSOCK, "socket"))
+
+
+def refuse_special_file(*paths: Path, action: str = "write over it") -> None:
+    """Raise ValueError (one line naming the path) when one of `paths` exists and is neither a regular file nor
+    a folder: a device such as /dev/null, a FIFO, a socket (a symbolic link counts as what it points to).
+    A write beside and rename would replace such a node (as root, even /dev/null), and a plain write to a
+    FIFO blocks. A path that does not exist, or cannot be examined, passes: its write says what is wrong."""
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            kind = next((name for test, name in _SPECIAL if test(mode)), "special file")
+            raise ValueError(f"{path} is a {kind}, not a regular file or folder: refusing to {action} "
+                             "(choose another path)")
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The rows of the JSONL log `path` (empty when it does not exist); see `_log_rows`."""
+    return [row for _, row in _log_rows(Path(path))]
+
+
+def _log_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(line, row) for every non-blank line of the JSONL log `path`. A malformed LAST row is what a crash or a
+    full disk mid-write leaves: it is dropped with a warning naming the file and line. A malformed row before
+    the last is an error (ValueError naming the file and line): the log was damaged some other way."""
+    if not path.exists():
+        return []
+    refuse_special_file(path, action="read it as a log")
+    lines = [(i, line) for i, line in enumerate(path.read_text().split("\n"), 1) if line.strip()]
+    rows = []
+    for k, (i, line) in enumerate(lines):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            problem = f"is not valid JSON ({err.msg})"
+        else:
+            if isinstance(row, dict):
+                rows.append((line, row))
+                continue
+            problem = f"is a JSON {type(row).__name__}, not an object"
+        if k < len(lines) - 1:
+            raise ValueError(f"{path}: line {i} {problem}; only a last row cut short by a crash is skipped: "
+                             "repair or delete that line")
+        warnings.warn(f"{path}: line {i} (the last) {problem}: a row cut short by a crash mid-write; "
+                      "ignoring it", stacklevel=3)
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,8 +135,12 @@ def claim_run_dir(out: Path, config: dict[str, Any], fresh: bool = False,
     configuration (unless `fresh`, which deletes the old run first). `defaults` are the values assumed
     for fields an older config.json lacks (see `config_difference`)."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    lock = open(out / LOCK, "a+")
+    refuse_special_file(out, out / LOCK, out / CONFIG, out / (CONFIG + ".tmp"))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = open(out / LOCK, "a+")
+    except OSError as err:
+        raise RunDirError(f"cannot write to {out} ({err.strerror}); choose another --out") from None
     try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -102,6 +167,16 @@ def claim_run_dir(out: Path, config: dict[str, Any], fresh: bool = False,
         lock.close()
 
 
+def finished_run(out: Path, config: dict[str, Any], defaults: dict[str, Any] | None = None) -> bool:
+    """True when `out` holds a finished run (metrics.json) of `config` (see `config_difference`). Reads only:
+    such a run is loaded without the lock or any write, so a finished run in a read-only folder loads."""
+    out = Path(out)
+    cfg = out / CONFIG
+    if not ((out / "metrics.json").is_file() and cfg.is_file()):
+        return False
+    return not config_difference(json.loads(cfg.read_text()), config, defaults)
+
+
 # ---------------------------------------------------------------------------------------------
 # Checkpoints: adapter + optimizer + scheduler + RNG + step. Written to a temp dir, then renamed.
 # ---------------------------------------------------------------------------------------------
@@ -115,10 +190,10 @@ def start_from(out: Path, source: Path, step: int) -> bool:
     ckpt = source / "checkpoints" / f"step_{step:06d}"
     if (out / "metrics.json").exists() or checkpoints(out) or not ckpt.is_dir():
         return False
+    refuse_special_file(out / LOG, out / SHARED)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     shutil.copytree(ckpt, out / "checkpoints" / (ckpt.name + ".tmp"))
-    rows = [line for line in (source / LOG).read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step] if (source / LOG).exists() else []
+    rows = [line for line, row in _log_rows(source / LOG) if row.get("step", 0) <= step]
     (out / LOG).write_text("".join(line + "\n" for line in rows))
     (out / SHARED).write_text(json.dumps({"from": os.path.relpath(source, out), "steps": step}))
     (out / "checkpoints" / (ckpt.name + ".tmp")).rename(out / "checkpoints" / ckpt.name)
@@ -126,20 +201,46 @@ def start_from(out: Path, source: Path, step: int) -> bool:
 
 
 def save_checkpoint(out: Path, step: int, policy: Any, opt: Any, sched: Any, extra: dict | None = None) -> Path:
-    """Write checkpoints/step_NNNNNN under `out` atomically (beside, then renamed)."""
+    """Write checkpoints/step_NNNNNN under `out` atomically (beside, then renamed). A full disk ends in a
+    `RunDirError` naming the folder and its free space; the half-written copy is removed, the older
+    checkpoints are untouched."""
     final = Path(out) / "checkpoints" / f"step_{step:06d}"
     tmp = final.with_name(final.name + ".tmp")
+    refuse_special_file(final, tmp)
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    policy.model.save_pretrained(tmp / "adapter")
-    torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng_torch": torch.get_rng_state(), "rng_python": random.getstate(), "extra": extra or {}},
-               tmp / "state.pt")
+    try:
+        tmp.mkdir(parents=True)
+        policy.model.save_pretrained(tmp / "adapter")
+        torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "rng_torch": torch.get_rng_state(), "rng_python": random.getstate(), "extra": extra or {}},
+                   tmp / "state.pt")
+    except Exception as err:
+        full, free = _disk_full(err, final.parent)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not full:
+            raise
+        last = latest_checkpoint(out)
+        raise RunDirError(f"the disk is full ({free} free) while saving {final.name} in {final.parent}; the last "
+                          f"intact checkpoint ({last.name if last else 'none yet'}) is kept: free some space and "
+                          "re-run to resume from it") from None
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)
     return final
+
+
+def _disk_full(err: BaseException, folder: Path) -> tuple[bool, str]:
+    """(whether `err`, raised while writing under `folder`, means a full disk; the free space there, as text).
+    ENOSPC or its message says so; torch.save reports a full disk as a bare RuntimeError, so less than 1 MiB
+    left counts too."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    full = (getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)
+            or (free is not None and free < 2**20))
+    return full, "unknown" if free is None else f"{free / 2**20:.1f} MiB"
 
 
 def checkpoints(out: Path) -> list[Path]:
@@ -192,8 +293,8 @@ def trim_log(path: Path, last_step: int) -> None:
     """Keep only the log rows of steps <= `last_step` (the rows a resumed run has not redone)."""
     if not path.exists():
         return
-    with open(path) as f:
-        rows = [line for line in f if line.strip() and json.loads(line).get("step", 0) <= last_step]
+    rows = [line for line, row in _log_rows(path) if row.get("step", 0) <= last_step]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(rows))
+    refuse_special_file(path, tmp)
+    tmp.write_text("".join(line + "\n" for line in rows))
     os.replace(tmp, path)

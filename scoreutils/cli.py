@@ -6,8 +6,10 @@ work is done by `pipeline.py`.
   demo   base eval -> SCoRe in the chosen profile -> eval; tables on stdout, figures in figures/
   table  the metrics table of result JSON files
 
-A user error (a bad number, an unwritable --out, a run folder of another configuration, no hub) ends in
-one line saying what is wrong and what to do, and exit status 2; `--debug` shows the traceback instead.
+A user error (a bad number, more problems than the task has, an unwritable --out or one that is a device or
+FIFO, a run folder of another configuration, a metrics file with a missing or non-finite value, no hub) ends
+in one line saying what is wrong and what to do, and exit status 2; `--debug` shows the traceback instead.
+A finished training run is loaded without writing, so `train --out` may name a read-only folder holding one.
 """
 from __future__ import annotations
 
@@ -95,8 +97,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _writable(path: Path, is_dir: bool) -> None:
-    """Fail now, not after an hour of work, when `path` cannot be written."""
+    """Fail now, not after an hour of work, when `path` cannot be written, or exists and is neither a
+    regular file nor a folder (/dev/null, a FIFO: never replaced)."""
+    from .checkpoints import refuse_special_file
+
     folder = path if is_dir else path.parent
+    refuse_special_file(path, folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"
@@ -108,6 +114,30 @@ def _writable(path: Path, is_dir: bool) -> None:
         raise IsADirectoryError(f"--out {path} is a folder; give a file name such as {path / 'eval.json'}")
 
 
+def _metrics_file(path: Path) -> dict[str, Any]:
+    """The metrics JSON at `path`, checked: a JSON object holding every metric of the table as a finite number
+    (and its interval, when given, as two); else ValueError, one line naming the file and the problem."""
+    from .metrics import METRIC_KEYS
+
+    try:
+        res = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a JSON file ({err}); give the JSON an eval or train run wrote") from None
+    if not isinstance(res, dict):
+        raise ValueError(f"{path} holds a JSON {type(res).__name__}, not the metrics object of an eval or train run")
+    for key in METRIC_KEYS:
+        if key not in res:
+            raise ValueError(f"{path} has no {key!r}: not the metrics of an eval or train run")
+        ci = res.get(key + "_ci", [])
+        if not isinstance(ci, list) or len(ci) not in (0, 2):
+            raise ValueError(f"{path}: {key}_ci is {ci!r}, not a pair of numbers")
+        for name, value in [(key, res[key])] + [(key + "_ci", v) for v in ci]:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{path}: {name} holds {value!r}, not a finite number (the run that wrote it "
+                                 "went wrong; run it again)")
+    return res
+
+
 def _table(args: argparse.Namespace) -> None:
     from .metrics import metrics_table
     from .paper import TABLE_MATH
@@ -117,7 +147,7 @@ def _table(args: argparse.Namespace) -> None:
         name, _, path = str(spec).rpartition("=")
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path} does not exist (give the JSON an eval or train run wrote)")
-        res = json.loads(Path(path).read_text())
+        res = _metrics_file(Path(path))
         rows[name or res.get("label", Path(path).stem)] = res
     paper = {k: TABLE_MATH[k] for k in ("base", "STaR D+", "Pair-SFT D+", "SCoRe")} if args.paper else None
     print(metrics_table(rows, paper))
@@ -137,12 +167,13 @@ def run(args: argparse.Namespace) -> None:
         overrides["level"] = args.level[0] if len(args.level) == 1 else tuple(args.level)
     profile = get_profile(args.profile, **overrides)
     if args.cmd == "eval":
-        _writable(args.out, is_dir=False)
+        _writable(args.out, is_dir=False)  # and run_eval refuses a special file beside it before any work
         res = pipeline.run_eval(profile, args.out, split=args.split, n=args.n).metrics
         print(metrics_table({res["model"]: res}))
         print(f"wall {res['wall_s']:.1f} s, {res['tokens_per_s']:.1f} generated tokens/s -> {args.out}")
     elif args.cmd == "train":
-        _writable(args.out, is_dir=True)
+        if not (args.out / "metrics.json").is_file():  # a finished run loads, read-only (pipeline.run_train)
+            _writable(args.out, is_dir=True)
         run_ = pipeline.run_train(args.method, profile, args.out, fresh=args.fresh)
         res = run_.metrics
         if "sft_pairs" in res:

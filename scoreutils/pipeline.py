@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
+from .checkpoints import read_log, refuse_special_file
 from .config import Profile, profile_defaults
 from .models import Policy, load_policy
 from .rollout import Episode
@@ -80,9 +81,11 @@ def profile_problems(profile: Profile, split: str, n: int | None = None) -> list
 # Episodes on disk
 # ---------------------------------------------------------------------------------------------
 def write_episodes(path: Path, episodes: Sequence[Episode]) -> None:
-    """One JSON object per line (`Episode.to_dict`), written beside and renamed: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """One JSON object per line (`Episode.to_dict`), written beside and renamed: never half a file. A `path`
+    that is neither a regular file nor a folder (/dev/null, a FIFO) is refused, not replaced (ValueError)."""
     tmp = path.with_name(path.name + ".tmp")
+    refuse_special_file(path, tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(tmp, "w") as f:
         for e in episodes:
             f.write(json.dumps(e.to_dict()) + "\n")
@@ -98,15 +101,17 @@ def read_episodes(path: Path) -> list[Episode]:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+    """The rows of a training log (empty when it does not exist); a half-written last row (a crash
+    mid-write) is dropped with a warning, any other malformed row is an error (`checkpoints.read_log`)."""
+    return read_log(path)
 
 
 def write_json(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """`obj` as indented JSON, written beside and renamed; refuses a `path` that is neither a regular file
+    nor a folder (`checkpoints.refuse_special_file`)."""
     tmp = path.with_name(path.name + ".tmp")
+    refuse_special_file(path, tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp.write_text(json.dumps(obj, indent=2))
     tmp.replace(path)
 
@@ -115,12 +120,13 @@ def write_json(path: Path, obj: Any) -> None:
 # Evaluate, train, demo
 # ---------------------------------------------------------------------------------------------
 def evaluate_policy(policy: Policy, profile: Profile, split: str = "test", n: int | None = None,
-                    label: str = "base", instruction: str | None = None) -> tuple[dict[str, Any], list[Episode]]:
-    """Greedy two-attempt evaluation of `policy` on the profile's problems: (metrics with provenance,
-    episodes). Writes nothing."""
+                    label: str = "base", instruction: str | None = None,
+                    problems: Sequence[Problem] | None = None) -> tuple[dict[str, Any], list[Episode]]:
+    """Greedy two-attempt evaluation of `policy` on the profile's problems (or `problems`, when the caller
+    has drawn them already): (metrics with provenance, episodes). Writes nothing."""
     from .train import evaluate
 
-    problems = profile_problems(profile, split, n)
+    problems = profile_problems(profile, split, n) if problems is None else problems
     metrics, eps = evaluate(policy, problems, profile, desc=f"eval {label}", instruction=instruction)
     result = {**metrics, "label": label, "model": profile.model, "task": profile.task, "split": split,
               "instruction": instruction, "profile": profile.to_dict(), "python": platform.python_version()}
@@ -131,10 +137,13 @@ def run_eval(profile: Profile, out: Path, split: str = "test", n: int | None = N
              label: str = "base", instruction: str | None = None) -> Run:
     """Evaluate (greedy) `policy` (default: the profile's base model) and write `out` (JSON) and
     its episodes beside it (`out` with suffix .episodes.jsonl). `instruction` replaces the paper's
-    turn-2 instruction (e.g. `prompts.SELF_REFINE_TURN2`)."""
+    turn-2 instruction (e.g. `prompts.SELF_REFINE_TURN2`). An `out` that is not a regular file, or a split
+    or `n` the task cannot give, is refused before the model loads."""
     out = Path(out)
+    refuse_special_file(out, out.with_suffix(".episodes.jsonl"))
+    problems = profile_problems(profile, split, n)
     policy = policy or profile_policy(profile)
-    result, eps = evaluate_policy(policy, profile, split, n, label, instruction)
+    result, eps = evaluate_policy(policy, profile, split, n, label, instruction, problems=problems)
     write_episodes(out.with_suffix(".episodes.jsonl"), eps)
     write_json(out, result)
     return Run(label, out, result, eps)
@@ -170,6 +179,7 @@ def run_control(profile: Profile, out: Path, split: str = "test", n: int | None 
     from .metrics import episode_metrics
 
     out = Path(out)
+    refuse_special_file(out, out.with_suffix(".episodes.jsonl"), out.with_suffix(".sequential.episodes.jsonl"))
     policy = policy or profile_policy(profile)
     t0 = time.perf_counter()
     parallel, sequential = parallel_control(policy, profile, split, n)
@@ -200,7 +210,7 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eva
     and a finished run is loaded rather than trained again."""
     from . import sft
     from .rollout import sample_episodes
-    from .checkpoints import claim_run_dir
+    from .checkpoints import claim_run_dir, finished_run
     from .train import score_schedule, train_rl, train_sft
 
     if method not in METHODS:
@@ -209,8 +219,12 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eva
     config = {"method": method, "profile": profile.to_dict()}
     if eval_split != "test":  # runs evaluated on test (all runs made before this option) keep their config
         config["eval_split"] = eval_split
-    with claim_run_dir(out, config, fresh=fresh,
-                       defaults={"profile": profile_defaults()}):
+    defaults = {"profile": profile_defaults()}
+    if not fresh and finished_run(out, config, defaults):  # no lock, no write: a read-only folder loads
+        return load_run(out, method)
+    with claim_run_dir(out, config, fresh=fresh, defaults=defaults):
+        refuse_special_file(*(out / name for name in ("log.jsonl", "traces.jsonl", "metrics.json",
+                                                      "metrics.episodes.jsonl")))
         if (out / "metrics.json").exists():
             return load_run(out, method)
         policy = profile_policy(profile, lora=True)

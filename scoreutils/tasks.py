@@ -11,6 +11,7 @@ Not here: prompts (see `prompts.py`) and grading (see `rewards.py`).
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -110,6 +111,12 @@ VALIDATION_FROM = 6
 """The first level of the three-way split: test below HELD_OUT[0] (a superset of levels 0-5's test), then
 validation below HELD_OUT[1], the rest train. Levels on either side of it are never mixed in one list."""
 HELD_OUT = (0.4, 0.5)
+ENUMERABLE_LEVELS = (0, 6, 7)
+"""The levels whose whole problem space is enumerated (`every_arithmetic_problem`): their split sizes are exact."""
+MAX_GENERATED = 1_000_000
+"""The most problems `arithmetic_problems` is asked for at the other levels (1-5), whose split sizes are not
+counted: far above any profile's needs, low enough that a mistyped n is refused at once rather than after
+minutes of drawing (level 1, for one, has only 24,300 distinct expressions in all)."""
 _NAMES = ["Ava", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena"]
 _ITEMS = ["apples", "books", "coins", "stamps", "marbles", "stickers", "pencils", "shells"]
 
@@ -205,6 +212,7 @@ def arithmetic_problems(split: str, n: int, seed: int = 0, level: int | list[int
     if split == "validation" and min(levels) < VALIDATION_FROM:
         raise ValueError(f"arithmetic levels below {VALIDATION_FROM} have no validation split (their train/test "
                          f"partition predates it); use level {VALIDATION_FROM} or higher")
+    _check_count(split, n, levels)
     rngs = {lv: random.Random(f"arithmetic/{seed}/{lv}") for lv in levels}
     seen: set[str] = set()
     problems: list[Problem] = []
@@ -223,6 +231,36 @@ def arithmetic_problems(split: str, n: int, seed: int = 0, level: int | list[int
                                 reference=answer, split=split, source="arithmetic", kind="math",
                                 meta={"level": lv}))
     return problems
+
+
+@functools.lru_cache(maxsize=None)
+def arithmetic_split_size(split: str, level: int) -> int:
+    """How many distinct problems `split` has at arithmetic `level` (0, 6 or 7; counted once, then cached)."""
+    return len(every_arithmetic_problem(split, level))
+
+
+def most_arithmetic_problems(split: str, levels: list[int]) -> int:
+    """An upper bound, found without drawing, on the n `arithmetic_problems(split, n, level=levels)` can give:
+    levels take turns, so the i-th of L levels fills positions i, i + L, ... and with c problems it runs out
+    after position i + c·L; exact for one level of `ENUMERABLE_LEVELS`, else at most `MAX_GENERATED`."""
+    bounds = [arithmetic_split_size(split, lv) * len(levels) + i
+              for i, lv in enumerate(levels) if lv in ENUMERABLE_LEVELS]
+    return min(bounds + [MAX_GENERATED])
+
+
+def _check_count(split: str, n: int, levels: list[int]) -> None:
+    """Refuse at once an `n` beyond `most_arithmetic_problems` (one line saying how many the split has)."""
+    most = most_arithmetic_problems(split, levels)
+    if n <= most:
+        return
+    if len(levels) == 1 and levels[0] in ENUMERABLE_LEVELS:
+        has = f"level {levels[0]} has only {most} {split} problems"
+    elif any(lv in ENUMERABLE_LEVELS for lv in levels) and most < MAX_GENERATED:
+        has = f"levels {levels} taking turns give at most {most} {split} problems"
+    else:
+        has = f"at most {MAX_GENERATED:,} problems are generated at levels {levels}"
+    raise ValueError(f"could not generate {n} distinct level-{levels} problems for split {split!r}: {has}; "
+                     f"ask for at most {most}")
 
 
 def _level_space(level: int) -> list[str]:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from . import losses
-from .checkpoints import LOG, resume, save_checkpoint
+from .checkpoints import LOG, refuse_special_file, resume, save_checkpoint
 from .config import Profile
 from .metrics import episode_metrics
 from .models import Policy, autocast
@@ -46,6 +46,7 @@ class JsonlLog:
     def __init__(self, path: Path, enabled: bool = True):
         self.path, self.enabled = path, enabled
         if enabled:
+            refuse_special_file(path)  # a FIFO would block the first write
             path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(self, row: dict[str, Any]) -> None:

@@ -40,3 +40,61 @@ def test_bad_arguments_are_clear_errors(tmp_path):
         load_policy("tiny", quantization="3bit")
     with pytest.raises(ValueError, match="not 'bundled'"):
         load_policy("no-such-model-name")
+
+
+def _main_error(capsys, *argv) -> str:
+    """Run the command line in this process; it must exit with status 2 and one line on stderr (no traceback)."""
+    from scoreutils.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_eval_refuses_an_out_that_is_a_fifo_and_leaves_it(tmp_path, capsys):
+    """A device or FIFO as --out is refused, never replaced by the JSON (as root, `--out /dev/null` would
+    otherwise rename a file over the device node). A FIFO in tmp_path stands for /dev/null here."""
+    import os
+    import stat
+
+    fifo = tmp_path / "eval.json"
+    os.mkfifo(fifo)
+    err = _main_error(capsys, "eval", "--profile", "smoke", "--model", "tiny", "--n", "2", "--out", str(fifo))
+    assert f"{fifo} is a FIFO" in err and "not a regular file" in err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["eval.json"]
+    episodes = tmp_path / "other.episodes.jsonl"  # a FIFO where the episodes would go: refused before any work
+    os.mkfifo(episodes)
+    err = _main_error(capsys, "eval", "--profile", "smoke", "--model", "tiny", "--n", "2",
+                      "--out", str(tmp_path / "other.json"))
+    assert f"{episodes} is a FIFO" in err and stat.S_ISFIFO(os.stat(episodes).st_mode)
+    assert not (tmp_path / "other.json").exists()
+
+
+def test_eval_refuses_more_problems_than_the_split_has_at_once(tmp_path, capsys):
+    import time
+
+    t0 = time.perf_counter()
+    err = _main_error(capsys, "eval", "--profile", "smoke", "--model", "tiny", "--n", "1000000000",
+                      "--out", str(tmp_path / "eval.json"))
+    assert time.perf_counter() - t0 < 5  # before any model or generation (the generator alone took minutes)
+    assert "level 0 has only 173 test problems" in err and "ask for at most 173" in err
+    assert not (tmp_path / "eval.json").exists()
+
+
+@pytest.mark.parametrize("text,says", [
+    ('{"n": 4, "acc_t1": NaN, "acc_t2": 0.5, "delta": 0.0, "delta_i_to_c": 0.0, "delta_c_to_i": 0.0}',
+     "acc_t1 holds nan, not a finite number"),
+    ('{"n": 4, "acc_t1": 0.5, "acc_t2": 0.5, "delta_i_to_c": 0.0, "delta_c_to_i": 0.0}', "has no 'delta'"),
+    ('{"n": 4, "acc_t1": 0.5, "acc_t2": 0.5, "delta": 0.0, "delta_i_to_c": 0.0, "delta_c_to_i": 0.0, '
+     '"delta_ci": [-Infinity, 0.1]}', "delta_ci holds -inf"),
+    ('{"n": 4, "acc_t1": 0.5', "is not a JSON file"),
+    ("[1, 2]", "holds a JSON list"),
+])
+def test_table_of_a_broken_metrics_file_is_one_line_naming_it(tmp_path, capsys, text, says):
+    path = tmp_path / "metrics.json"
+    path.write_text(text)
+    err = _main_error(capsys, "table", f"run={path}")
+    assert str(path) in err and says in err

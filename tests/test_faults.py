@@ -1,6 +1,12 @@
 """Runs that never lie: resume after a crash, re-runs of finished runs, reused or shared folders, corrupt
-checkpoints, non-finite losses, and a command line that answers bad input in one line. Tiny model."""
+checkpoints, non-finite losses, torn logs, full disks, read-only folders, devices and FIFOs as outputs, and a
+command line that answers bad input in one line. Tiny model."""
+import errno
+import io
 import json
+import os
+import re
+import stat
 import subprocess
 import sys
 import warnings
@@ -9,9 +15,11 @@ import pytest
 import torch
 
 from scoreutils import get_profile, load_policy, load_task, losses
+from scoreutils import checkpoints as ckpts
 from scoreutils.checkpoints import RunDirError, claim_run_dir, config_difference
-from scoreutils.pipeline import run_train
-from scoreutils.train import train_rl, train_sft
+from scoreutils.metrics import METRIC_KEYS
+from scoreutils.pipeline import read_jsonl, run_train, write_episodes, write_json
+from scoreutils.train import JsonlLog, make_optimizer, train_rl, train_sft
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -159,3 +167,118 @@ def test_an_unwritable_out_fails_before_any_work(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     proc = _cli("--debug", "eval", "--profile", "huge", "--out", str(tmp_path / "x.json"))
     assert proc.returncode == 1 and "Traceback" in proc.stderr and "unknown profile" in proc.stderr
+
+
+# ---------------------------------------------------------------- torn logs, full disks, read-only runs, FIFOs
+TORN = '{"step": 3, "stage": "stage2", "loss": 0.12'  # a row cut short by a crash mid-write (no newline)
+
+
+def test_a_torn_last_log_row_is_dropped_with_a_warning_and_an_inner_one_is_an_error(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"step": 1}\n{"step": 2}\n' + TORN)
+    with pytest.warns(UserWarning, match=re.escape(f"{log}: line 3 (the last) is not valid JSON")):
+        assert read_jsonl(log) == [{"step": 1}, {"step": 2}]
+    log.write_text('{"step": 1}\n' + TORN + '\n{"step": 3}\n')
+    with pytest.raises(ValueError, match=re.escape(f"{log}: line 2 is not valid JSON")):
+        read_jsonl(log)
+
+
+def test_a_run_whose_log_ends_in_a_torn_row_resumes(tmp_path):
+    # killed while writing row 3: rows 1 and 2 and the checkpoint of step 2 are intact
+    train_rl(_policy(), PROFILE, PROBLEMS, tmp_path, stage="stage2", stop_after=2)
+    with open(tmp_path / "log.jsonl", "a") as f:
+        f.write(TORN)
+    with pytest.warns(UserWarning, match=r"log\.jsonl: line 3 \(the last\)"):
+        rows = train_rl(_policy(), PROFILE, PROBLEMS, tmp_path, stage="stage2")
+    assert [r["step"] for r in rows] == [3, 4]
+    assert _steps(tmp_path) == [1, 2, 3, 4]
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_one_line_and_keeps_the_last_one(tmp_path, monkeypatch):
+    policy = _policy()
+    opt, sched = make_optimizer(policy, 1e-3)
+    ckpts.save_checkpoint(tmp_path, 1, policy, opt, sched)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ckpts.torch, "save", disk_full)
+    with pytest.raises(RunDirError) as err:
+        ckpts.save_checkpoint(tmp_path, 2, policy, opt, sched)
+    message = str(err.value)
+    assert "\n" not in message and "disk is full" in message and str(tmp_path / "checkpoints") in message
+    assert "MiB free" in message or "unknown free" in message
+    assert "last intact checkpoint (step_000001) is kept" in message
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step_000001"]  # no half-written copy
+    assert ckpts.load_checkpoint(ckpts.latest_checkpoint(tmp_path), _policy(), opt, sched)["step"] == 1
+
+
+def test_a_finished_run_in_a_read_only_folder_loads(tmp_path, monkeypatch, capsys):
+    """A finished run loads without writing anything (no lock, no config.json, no probe of --out), so it
+    loads from a read-only folder. The folder is made read-only with os.chmod, but the tests run as root,
+    for whom that blocks no write: so every way to write (open for writing, mkdir, rename, delete, the
+    run folder's lock) is made to raise PermissionError as well, and the run must load all the same."""
+    from scoreutils.cli import main
+    from scoreutils.pipeline import load_run
+
+    out = tmp_path / "run"
+    profile = get_profile("smoke", model="tiny", steps=1)  # what `train --profile smoke --model tiny --steps 1` runs
+    first = run_train("stage1", profile, out)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "read-only folder (test)", str(args[0]) if args else "")
+
+    def read_only(real_open):
+        def opener(file, mode="r", *args, **kwargs):
+            if isinstance(mode, str) and set(mode) & set("wax+"):
+                denied(file)
+            return real_open(file, mode, *args, **kwargs)
+        return opener
+
+    def mkdir(path, *args, **kwargs):
+        raise FileExistsError(errno.EEXIST, "exists", str(path)) if os.path.exists(path) else denied(path)
+
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    os.chmod(out, 0o555)
+    try:
+        with monkeypatch.context() as m:
+            m.setattr("builtins.open", read_only(open))
+            m.setattr(io, "open", read_only(io.open))
+            for name in ("replace", "rename", "remove", "unlink", "rmdir"):
+                m.setattr(os, name, denied)
+            m.setattr(os, "mkdir", mkdir)
+            m.setattr(ckpts, "claim_run_dir", denied)
+            m.setattr(ckpts.fcntl, "flock", denied)
+            loaded = load_run(out, "stage1")
+            capsys.readouterr()
+            main(["train", "--profile", "smoke", "--model", "tiny", "--method", "stage1", "--steps", "1",
+                  "--out", str(out)])
+    finally:
+        os.chmod(out, 0o755)
+    assert loaded.loaded and len(loaded.log) == 1 and len(loaded.episodes) == first.metrics["n"]
+    assert {k: loaded.metrics[k] for k in METRIC_KEYS} == {k: first.metrics[k] for k in METRIC_KEYS}
+    assert "loaded (already finished)" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before  # nothing was touched
+
+
+def test_writers_refuse_a_fifo_and_leave_it(tmp_path):
+    """Every writer of results refuses a target that is neither a regular file nor a folder (a device such as
+    /dev/null, a FIFO, a socket) in one line naming it, and leaves it as it was. A FIFO stands for them all."""
+    def fifo(name):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(path)
+        return path
+
+    targets = {"json": fifo("out.json"), "episodes": fifo("out.episodes.jsonl"), "log": fifo("run/log.jsonl"),
+               "config": fifo("claimed/config.json"), "checkpoint": fifo("ckpt/checkpoints/step_000001")}
+    writes = [lambda: write_json(targets["json"], {"n": 1}), lambda: write_episodes(targets["episodes"], []),
+              lambda: JsonlLog(targets["log"]), lambda: ckpts.trim_log(targets["log"], 0),
+              lambda: claim_run_dir(targets["config"].parent, {"method": "score"}).__enter__(),
+              lambda: ckpts.save_checkpoint(tmp_path / "ckpt", 1, None, None, None)]
+    for write in writes:
+        with pytest.raises(ValueError, match="is a FIFO .named pipe., not a regular file or folder") as err:
+            write()
+        assert "\n" not in str(err.value) and any(str(p) in str(err.value) for p in targets.values())
+    assert all(stat.S_ISFIFO(os.stat(p).st_mode) for p in targets.values())

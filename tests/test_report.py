@@ -47,7 +47,7 @@ def _write_run(folder: Path, method: str, seed: int, outcomes, label: str, log=(
 
 
 def test_the_report_knows_every_run_of_make_reproduce():
-    assert report.REPRO_RUNS == tuple(reproduce.RUNS)
+    assert report.REPRO_RUNS == tuple(reproduce.RUNS) and report.REPRO_ONCE == reproduce.ONE_SEED
 
 
 def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch):
@@ -65,7 +65,7 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
         "2026-01-01 00:10:00 interrupted score/seed1: a re-run resumes it\n"
         "2026-01-01 01:00:00 start score/seed1 (pid 2)\n2026-01-01 01:30:00 done score/seed1 rc=0 wall=1800s\n")
     text = "\n".join(report.repro_section())
-    assert "**4 of 36 runs finished**" in text
+    assert "**4 of 40 runs finished**" in text
     base = next(line for line in text.splitlines() if line.startswith("| base |"))
     assert "| 2 | 500 (500) |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
     assert "| 10.0 / 0.0 |" in base  # right→wrong / right→none
@@ -149,10 +149,11 @@ def test_the_verdicts_say_whether_score_s_target_is_met_and_what_the_recipe_sear
 def test_the_repro_section_says_when_every_run_is_finished(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(report, "FIGURES", tmp_path / "figures")
-    monkeypatch.setattr(report, "REPRO_RUNS", ("base",))
+    monkeypatch.setattr(report, "REPRO_RUNS", ("base", "star"))  # base runs once, star for 3 seeds: 4 runs
+    _write_run(tmp_path / "results" / "repro" / "base" / "seed0", "eval", 0, [(1, 1)] * 20, "base")
     for seed in (0, 1):
-        _write_run(tmp_path / "results" / "repro" / "base" / f"seed{seed}", "eval", seed, [(1, 1)] * 20, "base")
-    assert "**2 of 3 runs finished**; the table grows" in "\n".join(report.repro_section())
-    _write_run(tmp_path / "results" / "repro" / "base" / "seed2", "eval", 2, [(1, 1)] * 20, "base")
+        _write_run(tmp_path / "results" / "repro" / "star" / f"seed{seed}", "star", seed, [(1, 1)] * 20, "star")
+    assert "**3 of 4 runs finished**; the table grows" in "\n".join(report.repro_section())
+    _write_run(tmp_path / "results" / "repro" / "star" / "seed2", "star", 2, [(1, 1)] * 20, "star")
     text = "\n".join(report.repro_section())
-    assert "**All 3 runs finished.** In %;" in text and "grows" not in text
+    assert "**All 4 runs finished.** In %;" in text and "grows" not in text

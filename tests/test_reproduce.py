@@ -33,7 +33,8 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 
 def test_the_table_has_every_method_and_the_controls():
     assert sorted(reproduce.RUNS) == sorted(["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus",
-                                             "score", "naive_rl", "stage2", "stage1", "score-alpha0", "score-control"])
+                                             "score", "naive_rl", "stage2", "stage1", "score-alpha0", "score-control",
+                                             "pair_sft-on_train", "pair_sft_plus-on_train"])
     assert set(reproduce.FIRST) <= set(reproduce.RUNS)
     assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
@@ -61,9 +62,11 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     assert runs.index("score/seed0") < runs.index("stage1/seed0") and runs.index("score-alpha0/seed2") < runs.index(
         "stage2/seed0")  # Stage I shares score's first steps; SCoRe's own runs come first for every seed
     states = {line.split()[0]: line.split(None, 1)[1] for line in lines[:-1]}
-    assert all(state == "to run" for run, state in states.items() if not run.startswith("score-control"))
+    assert all(state == "to run" for run, state in states.items() if reproduce.needs(reproduce.Job(
+        run.split("/")[0], int(run.split("seed")[-1]))) is None)
+    assert states["pair_sft-on_train/seed2"] == "waits for pair_sft/seed2"
     assert states["score-control/seed1"] == "waits for score/seed1"
-    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 34
+    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 40
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
 
 
@@ -195,3 +198,20 @@ def test_sft_runs_of_a_seed_share_the_traces_they_would_have_sampled(tmp_path):
     assert reproduce.share_traces(reproduce.Job("star_plus", 1), out, "smoke", "tiny") is None
     assert reproduce.share_traces(reproduce.Job("pair_sft", 0), out, "smoke", "tiny") is None
     assert reproduce.share_traces(reproduce.Job("star_plus", 0), out, "smoke", "tiny") == reproduce.Job("star", 0)
+
+
+def test_an_evaluation_stays_valid_when_only_training_settings_change(tmp_path):
+    job = reproduce.Job("base", 0)
+    folder = job.folder(tmp_path)
+    folder.mkdir(parents=True)
+    recorded = reproduce.job_config(job, "repro", "tiny")
+    recorded["profile"]["sft_problems"] = 7  # made before a training-only setting changed
+    (folder / CONFIG).write_text(json.dumps(recorded))
+    assert reproduce.job_config(job, "repro", "tiny", tmp_path)["profile"]["sft_problems"] == 7
+    assert reproduce.status(job, tmp_path, "repro", "tiny") == "to run"
+    recorded["profile"]["max_new_tokens"] = 3  # a setting the evaluation uses: another configuration
+    (folder / CONFIG).write_text(json.dumps(recorded))
+    assert reproduce.status(job, tmp_path, "repro", "tiny").startswith("other configuration")
+    on_train = reproduce.job_config(reproduce.Job("pair_sft-on_train", 1), "repro", "tiny")
+    assert on_train["method"] == "pair_sft-on_train"
+    assert reproduce.needs(reproduce.Job("pair_sft-on_train", 1)) == reproduce.Job("pair_sft", 1)

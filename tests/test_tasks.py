@@ -451,3 +451,32 @@ def test_outcomes_of_one_attempt():
     body = "    return any(abs(a - b) < threshold for i, a in enumerate(numbers) for b in numbers[i + 1:])\n"
     assert outcome(code, body, reward=0.0) == "wrong" and outcome(code, "I am sorry, I cannot.", reward=0.0) == "none"
     assert different_answers(code, body, body.replace("any", "all")) and not different_answers(code, body, body)
+
+
+# ---------------------------------------------------------------- impossible counts are refused at once
+@pytest.mark.parametrize("split,level,says", [
+    ("test", 0, "level 0 has only 173 test problems; ask for at most 173"),
+    ("validation", 6, "level 6 has only 193 validation problems"),
+    ("test", 1, "at most 1,000,000 problems are generated at levels [1]"),
+    ("train", [6, 7], "levels [6, 7] taking turns give at most"),
+])
+def test_an_impossible_n_is_refused_at_once(split, level, says):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="could not generate 1000000000 distinct") as err:
+        load_task("arithmetic", split, n=10**9, level=level)
+    assert time.perf_counter() - t0 < 1.0  # before drawing: 200 n + 10,000 tries used to take minutes
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_count_bound_is_exact_for_enumerable_levels():
+    from scoreutils.tasks import arithmetic_split_size, every_arithmetic_problem, most_arithmetic_problems
+
+    assert arithmetic_split_size("test", 0) == len(every_arithmetic_problem("test", 0)) == 173
+    every = arithmetic_problems("test", 173, level=0)  # the whole split is still reachable
+    assert len({p.prompt for p in every}) == 173
+    with pytest.raises(ValueError, match="ask for at most 173"):
+        arithmetic_problems("test", 174, level=0)
+    assert len(load_task("arithmetic", "test", n=40, level=1)) == 40  # a feasible n at a level not enumerated
+    assert most_arithmetic_problems("validation", [6, 7]) == min(193 * 2, 371 * 2 + 1)

@@ -29,8 +29,10 @@ from scoreutils.verdicts import (MIN_N, load_results, load_scaling, load_train_e
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
-              "star_plus", "pair_sft", "pair_sft_plus")
+              "star_plus", "pair_sft", "pair_sft_plus", "pair_sft-on_train", "pair_sft_plus-on_train")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
+REPRO_ONCE = ("base",)
+"""Runs made for the first seed only (tools/reproduce.py's ONE_SEED; the same test keeps them equal)."""
 RECIPE_PANELS = (("reward/attempt1", "sampled reward, attempt 1"), ("reward/attempt2", "sampled reward, attempt 2"),
                  ("changed_answer_rate", "changed-answer rate (sampled)"))
 """The recipe search's training curves: what each candidate learned, step by step."""
@@ -249,7 +251,7 @@ def repro_section() -> list[str]:
         return []
     prof = PROFILES["repro"]
     done = sorted(p.parent.parent.name + "/" + p.parent.name for p in (RESULTS / "repro").glob("*/seed*/metrics.json"))
-    total = len(REPRO_RUNS) * 3
+    total = sum(1 if name in REPRO_ONCE else 3 for name in REPRO_RUNS)
     log = RESULTS / "logs" / "reproduce.log"
     walls = run_walls(log.read_text() if log.exists() else "")
     wall = "; ".join(f"{name} " + ", ".join(f"{s / 60:.0f}" + ("*" * (parts > 1)) for s, parts in

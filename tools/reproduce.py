@@ -48,9 +48,14 @@ RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "star_plus": ("train", "star_plus", {}),
     "pair_sft": ("train", "pair_sft", {}),
     "pair_sft_plus": ("train", "pair_sft_plus", {}),
+    "pair_sft-on_train": ("on_train", "pair_sft", {}),
+    "pair_sft_plus-on_train": ("on_train", "pair_sft_plus", {}),
 }
 """A "control" run with a method samples that method's trained model of the same seed (its last checkpoint):
-the comparison of sequential self-correction with parallel sampling at equal compute is about SCoRe."""
+the comparison of sequential self-correction with parallel sampling at equal compute is about SCoRe. An
+"on_train" run evaluates a trained SFT model of the same seed (greedy) on the first `ON_TRAIN` of the training
+problems its data came from: Pair-SFT's edit distances on training vs held-out problems (Figure 5)."""
+ON_TRAIN = 200
 PREFIX = {"stage1": "score", "score-alpha0": "score"}
 """Runs whose first `stage1_steps` steps are those of another run of the same seed (SCoRe's Stage I, in which α
 plays no part, seeded by step number): they start from that run's checkpoint there when it has one
@@ -91,10 +96,26 @@ def job_profile(job: Job, profile: str, model: str | None):
     return get_profile(profile, **changes)
 
 
-def job_config(job: Job, profile: str, model: str | None) -> dict[str, Any]:
-    """What the job's folder remembers in config.json (for training runs: what `run_train` writes)."""
+TRAINING_ONLY = ("n_train", "temperature", "steps", "problems_per_step", "samples_per_problem", "micro_batch", "lr",
+                 "alpha", "beta1", "beta2", "score_at_temperature", "normalize_advantages", "stage1_steps",
+                 "eval_every", "save_every", "lora_r", "lora_alpha", "lora_targets", "sft_epochs", "sft_lr",
+                 "sft_samples_per_problem", "sft_problems", "activation_checkpointing", "share_prompt", "autocast")
+"""Profile fields a greedy evaluation of the untrained model ("eval" runs) does not use: a change to them leaves
+such a run valid (`job_config(..., out=...)` keeps the recorded values)."""
+
+
+def job_config(job: Job, profile: str, model: str | None, out: Path | None = None) -> dict[str, Any]:
+    """What the job's folder remembers in config.json (for training runs: what `run_train` writes). For an "eval"
+    run whose folder under `out` already records a config, the fields it does not use (`TRAINING_ONLY`) keep their
+    recorded values."""
     kind, method, _ = RUNS[job.name]
-    name = method if kind == "train" else f"{method}-control" if method else kind
+    if kind == "eval" and out is not None and (job.folder(out) / CONFIG).exists():
+        recorded = json.loads((job.folder(out) / CONFIG).read_text()).get("profile", {})
+        config = job_config(job, profile, model)
+        config["profile"].update({k: recorded[k] for k in TRAINING_ONLY if k in recorded})
+        return config
+    name = (method if kind == "train" else f"{method}-on_train" if kind == "on_train" else
+            f"{method}-control" if method else kind)
     return {"method": name, "profile": job_profile(job, profile, model).to_dict()}
 
 
@@ -108,7 +129,7 @@ def job_order(names: list[str], seeds: list[int]) -> list[Job]:
 def needs(job: Job) -> Job | None:
     """The run whose trained model `job` samples (a control of a method), else None."""
     kind, method, _ = RUNS[job.name]
-    return Job(method, job.seed) if kind == "control" and method else None
+    return Job(method, job.seed) if kind in ("control", "on_train") and method else None
 
 
 def status(job: Job, out: Path, profile: str, model: str | None) -> str:
@@ -117,7 +138,7 @@ def status(job: Job, out: Path, profile: str, model: str | None) -> str:
     folder = job.folder(out)
     cfg = folder / CONFIG
     if cfg.exists():
-        diff = config_difference(json.loads(cfg.read_text()), job_config(job, profile, model),
+        diff = config_difference(json.loads(cfg.read_text()), job_config(job, profile, model, out),
                                  {"profile": profile_defaults()})
         if diff:
             return f"other configuration ({', '.join(diff[:3])}): delete {folder} to redo it"
@@ -177,11 +198,16 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
             print(f"{job.label()}: SFT traces taken from {sibling.label()} (the same samples)", flush=True)
         pipeline.run_train(method, prof, folder)
         return
-    with claim_run_dir(folder, job_config(job, profile, model), defaults={"profile": profile_defaults()}):
+    with claim_run_dir(folder, job_config(job, profile, model, out), defaults={"profile": profile_defaults()}):
         if (folder / "metrics.json").exists():
             return
         if kind == "eval":
             pipeline.run_eval(prof, folder / "metrics.json", label=job.name)
+        elif kind == "on_train":
+            need = needs(job)
+            policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof)
+            pipeline.run_eval(prof, folder / "metrics.json", split="train", n=min(ON_TRAIN, prof.sft_problems),
+                              policy=policy, label=f"{method} (training problems)")
         else:
             need = needs(job)
             policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
