@@ -238,8 +238,9 @@ def _test_set_words(res, prof) -> str:
     if not shared:
         return (f"{prof.n_eval} held-out test problems per seed (each seed drew its own {prof.n_eval}: runs made "
                 "before the shared test set)")
-    return (f"every run made on the shared test set, all {n_all} held-out problems of the level, is evaluated on the "
-            f"same problems ({len(shared)} arms so far); older runs drew {prof.n_eval} per seed")
+    return (f"remade on the shared test set so far: {', '.join(sorted(shared))} (all {n_all} held-out problems of "
+            f"the level, the same for every seed and arm); the other arms are the earlier runs of results/repro_v1, "
+            f"each seed on its own draw of {prof.n_eval} (a problem column reads \"per seed (distinct over seeds)\")")
 
 
 def repro_section() -> list[str]:
@@ -258,7 +259,7 @@ def repro_section() -> list[str]:
                                             (v[k] for k in sorted(v))) + " min" for name, v in walls.items())
     out = ["### The reproduction (repro profile, `make reproduce`)",
            f"Bundled SmolLM2-135M-Instruct on arithmetic level {prof.level} (turn-1 format \"{prof.turn1_format}\", "
-           f"chosen on validation problems: docs/reproduction.md), " + _test_set_words(res, prof) + ", greedy evaluation; RL runs: {prof.steps} steps of "
+           f"chosen on validation problems: docs/reproduction.md), " + _test_set_words(res, prof) + f"; greedy evaluation; RL runs: {prof.steps} steps of "
            f"{prof.problems_per_step} problems × {prof.samples_per_problem} samples at T={prof.temperature}. "
            + (f"**All {total} runs finished.** " if len(done) >= total else
               f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
