@@ -268,16 +268,20 @@ def schedule(jobs: list[Job], args: argparse.Namespace) -> int:
 
 def summary(out: Path, names: list[str], seeds: list[int]) -> dict[str, Any]:
     """Mean and spread over seeds of the finished runs' main metrics, written to OUT/summary.json."""
-    keys = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
+    keys = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i", "right_to_wrong", "right_to_none",
+            "wrong_to_right", "none_to_right", "gave_up_t2", "changed_answer_answered")
     rows: dict[str, Any] = {}
     for name in names:
         found = {k: json.loads((out / name / f"seed{k}" / "metrics.json").read_text()) for k in seeds
                  if (out / name / f"seed{k}" / "metrics.json").exists()}
         if not found:
             continue
-        rows[name] = {"seeds": sorted(found), "n": [m["n"] for m in found.values()]}
+        rows[name] = {"seeds": sorted(found), "n": [m["n"] for m in found.values()],
+                      "n_distinct": [m.get("n_distinct") for m in found.values()]}
         for key in keys:
-            values = [m[key] for m in found.values()]
+            values = [m[key] for m in found.values() if key in m]
+            if not values:
+                continue
             rows[name][key] = {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1
                                else None, "per_seed": values}
     out.mkdir(parents=True, exist_ok=True)
