@@ -122,7 +122,7 @@ def _chroot_view(setup: dict[str, Any]) -> None:
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     remount_readonly(root, keep)
     os.chdir(root)
-    os.chroot(".")  # as uid 65534 without capabilities there is no way back (nor a user namespace)
+    os.chroot(".")  # as an unprivileged uid without capabilities there is no way back (nor a user namespace)
     mask(points, setup["hidden"])  # inside the chroot: at the paths exactly as the program sees them
 
 

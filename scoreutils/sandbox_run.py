@@ -1,21 +1,26 @@
 """One run of the sandbox's child, from the trainer's side: start it (`sandbox_prelude` under
 `python -I -S -B`), hand it its configuration on an unnamed file, read its output and its verdict
-until they close or the wall clock runs out, and kill whatever it left. Used by `sandbox.run_program`;
+until they close or the wall clock runs out, and kill whatever it left; before, it takes a uid slot for
+the run alone (`_uid_slot`: the program's uid, so RLIMIT_NPROC is per run). Used by `sandbox.run_program`;
 what the child does is in `sandbox_prelude`, `sandbox_isolation` and `sandbox_guard`.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import grp
 import importlib.util
 import json
 import logging
 import marshal
 import os
+import pwd
 import secrets
 import selectors
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -23,14 +28,24 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 log = logging.getLogger(__name__)
 
 OUTPUT_LIMIT = 10_000
 """Bytes of stdout / stderr kept (the tail)."""
 UNPRIVILEGED = 65534
-"""The uid and gid the program runs as when the caller is root (nobody / nogroup)."""
+"""The uid and gid (nobody / nogroup) a root caller's program falls back to when no uid slot can be had
+(the slot range is not mapped in this user namespace, or no private directory for the slots' locks)."""
+UID_BASE = 1_880_000_000
+"""A root caller's program runs as uid = gid = UID_BASE + a slot held for that run alone (`_uid_slot`), so
+RLIMIT_NPROC (which counts every process and thread of a uid on the machine) is per run: concurrent runs
+never share a count. The range is in the block systemd leaves unused (above container uids, below 2^31),
+away from /etc/subuid ranges (100000 on); slots whose uid or gid has a name on this machine are skipped."""
+UID_SLOTS = 1024
+"""Concurrent runs with a uid of their own (more wait for a slot, up to SLOT_WAIT_S)."""
+SLOT_WAIT_S = 120.0
+_SLOT_DIRS = ("/run", tempfile.gettempdir())  # where the slots' lock directory goes (root-only, mode 0700)
 # The child: python -I -S -B -c _BOOT CODE TOKEN VERDICT_FD, where CODE holds the compiled sibling modules
 # (stdlib-only; compiled once here, so the child never compiles them) and `site` (~40 ms with editable
 # installs) is replaced by the prelude's few lines.
@@ -120,7 +135,155 @@ class _Tail:
 
 
 def run(source: str, plan: dict[str, Any] | None, config: dict[str, Any], timeout_s: float) -> SandboxResult:
-    """Run `source` (with the tests' `plan`, or none) under `config`: see `sandbox.run_program`."""
+    """Run `source` (with the tests' `plan`, or none) under `config`: see `sandbox.run_program`. Where the
+    program drops to an unprivileged uid ("namespaces", "uid"), it gets one of its own for the run."""
+    if config["mode"] not in ("namespaces", "uid"):
+        return _run(source, plan, config, timeout_s)
+    with _uid_slot() as uid:
+        return _run(source, plan, dict(config, uid=uid), timeout_s)
+
+
+@contextlib.contextmanager
+def _uid_slot(wait_s: float | None = None) -> Iterator[int]:
+    """A uid (and gid) for one run alone: UID_BASE + a free slot, held until the block ends.
+
+    A slot is held by an exclusive flock on its file in a root-only directory (`_slot_dir`), so it is
+    free again the moment its holder closes it or dies: a crashed trainer leaves no stale lock. Before
+    use, every process of the slot's uid (leftovers of a run whose trainer died mid-run) is killed; a
+    slot whose processes will not die is passed over, and tried again by later runs. After use, every
+    process of the uid is killed again (whatever escaped the session and process-group kill), before the
+    slot is released. The search starts at a random slot, so runs of separate machines sharing one
+    kernel (containers) rarely meet. Falls back to the shared UNPRIVILEGED uid, with a warning, where
+    the range is not mapped in this user namespace or no private lock directory can be had."""
+    directory = _slot_dir() if _range_mapped() else None
+    if directory is None:
+        yield UNPRIVILEGED
+        return
+    deadline = time.monotonic() + (SLOT_WAIT_S if wait_s is None else wait_s)
+    while True:
+        start = secrets.randbelow(UID_SLOTS)  # not `random`: the trainer's seeded stream stays its own
+        for slot in [*range(start, UID_SLOTS), *range(start)]:
+            uid = UID_BASE + slot
+            if _named(uid):
+                continue
+            fd = os.open(os.path.join(directory, str(slot)), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # another run holds it
+                if not _clear_uid(uid):
+                    log.warning("sandbox: processes of uid %d survive SIGKILL; passing over its slot", uid)
+                    continue
+                try:
+                    yield uid
+                finally:
+                    if not _clear_uid(uid):
+                        log.warning("sandbox: processes of uid %d survived the run; its next holder retries", uid)
+                return
+            finally:
+                os.close(fd)  # releases the lock
+        if time.monotonic() >= deadline:
+            raise OSError(f"sandbox: all {UID_SLOTS} uid slots are busy")
+        time.sleep(0.05)
+
+
+@functools.lru_cache(maxsize=1)
+def _range_mapped() -> bool:
+    """Whether every uid and gid of the slot range exists in this user namespace (an unprivileged
+    container may map only 65536 ids); if not, runs share UNPRIVILEGED (logged once)."""
+    top = UID_BASE + UID_SLOTS
+    for kind in ("uid", "gid"):
+        try:
+            with open(f"/proc/self/{kind}_map") as f:
+                ranges = [tuple(map(int, line.split())) for line in f if line.strip()]
+        except (OSError, ValueError):
+            continue  # no user namespaces here: every id exists
+        if not any(inside <= UID_BASE and top <= inside + count for inside, _outside, count in ranges):
+            log.warning("sandbox: %ss %d-%d are not mapped here; programs share uid %d (concurrent runs share "
+                        "its RLIMIT_NPROC count)", kind, UID_BASE, top - 1, UNPRIVILEGED)
+            return False
+    return True
+
+
+def _slot_dir() -> str | None:
+    """The slots' lock directory, created root-only (mode 0700, owned by us) under /run (else the temp
+    directory); a program could otherwise open a slot's file and hold its lock. None (logged once) when
+    no such directory can be had."""
+    for parent in _SLOT_DIRS:
+        path = os.path.join(parent, "scoreutils-sandbox-uids")
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o700)
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077:
+            return path
+    _warn_once("sandbox: no private directory for the uid slots' locks under %s; programs share uid %d "
+               "(concurrent runs share its RLIMIT_NPROC count)", " or ".join(_SLOT_DIRS), UNPRIVILEGED)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(message: str, *args: Any) -> None:
+    log.warning(message, *args)
+
+
+@functools.lru_cache(maxsize=None)
+def _named(uid: int) -> bool:
+    """Whether `uid` is a user's or a group's id on this machine (then its slot is never used)."""
+    for lookup in (pwd.getpwuid, grp.getgrgid):
+        try:
+            lookup(uid)
+            return True
+        except (KeyError, OverflowError):
+            pass
+    return False
+
+
+def _processes_of(uid: int) -> tuple[list[int], int]:
+    """Pids of the live processes with `uid` as their real, effective or saved uid, and how many zombies
+    of that uid wait to be reaped (they still count towards its RLIMIT_NPROC)."""
+    live, zombies, wanted = [], 0, str(uid).encode()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fd = os.open(f"/proc/{name}/status", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.read(fd, 1 << 16)  # the whole file (about 1.5 kB) in one read
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+        uids, state = data.find(b"\nUid:"), data.find(b"\nState:")
+        if uids < 0 or state < 0 or wanted not in data[uids + 5:data.find(b"\n", uids + 5)].split()[:3]:
+            continue
+        if data[state + 7:state + 16].split()[:1] == [b"Z"]:
+            zombies += 1
+        else:
+            live.append(int(name))
+    return live, zombies
+
+
+def _clear_uid(uid: int, rounds: int = 50) -> bool:
+    """SIGKILL every process of `uid` until none is left (the slot's uid is this run's alone, so they are
+    leftovers of its runs); then wait a little for their zombies to be reaped. False when some survive."""
+    live, zombies = _processes_of(uid)
+    for i in range(rounds):
+        if not live and (not zombies or i >= 10):  # zombies: up to 0.1 s for init to reap them
+            return True
+        for pid in live:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
+        live, zombies = _processes_of(uid)
+    return not live  # zombies nobody reaps are not ours to end
+
+
+def _run(source: str, plan: dict[str, Any] | None, config: dict[str, Any], timeout_s: float) -> SandboxResult:
     base = Path(tempfile.mkdtemp(prefix="scoreutils-sandbox-")).resolve()
     try:
         work = base / "work"
@@ -130,7 +293,7 @@ def run(source: str, plan: dict[str, Any] | None, config: dict[str, Any], timeou
             (base / "root").mkdir()
         elif config["mode"] == "uid":
             os.chmod(base, 0o711)
-            os.chown(work, UNPRIVILEGED, UNPRIVILEGED)
+            os.chown(work, config["uid"], config["uid"])
         config = dict(config, program=source, work=str(work), root=str(base / "root"), binds=binds, links=links,
                       hidden=hidden, serve=plan is not None)
         token = secrets.token_hex(16)

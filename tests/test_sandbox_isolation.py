@@ -9,6 +9,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def test_namespaces_view_of_the_program():
     result = run_program(f"PATHS = {hidden + [sys.base_prefix, '/usr/lib']!r}\n{VIEW}", disk_mb=32, max_files=500)
     assert result.passed and result.isolation == "namespaces", result.stderr
     view = json.loads(result.stdout)
-    assert (view["uid"], view["gid"], view["groups"]) == (65534, 65534, [])
+    assert sandbox_run.UID_BASE <= view["uid"] < sandbox_run.UID_BASE + sandbox_run.UID_SLOTS, view["uid"]
+    assert (view["gid"], view["groups"]) == (view["uid"], [])  # a uid and gid of the run's own
     assert view["pids"] == ["1"]  # a fresh /proc: the program is init of its own pid namespace
     assert view["visible"] == [sys.base_prefix, "/usr/lib"]  # the system and Python, not the kit, home or data
     assert {"usr", "etc", "dev", "proc", "tmp"} <= set(view["root"])
@@ -151,8 +153,8 @@ print("wrote", total)
 @pytest.mark.parametrize("isolation", ["auto", "uid", "guard"])
 def test_every_mode_grades_the_same(isolation):
     """The verdict does not depend on the kernel's layers: a correct program passes and a program
-    returning an always-equal object fails in every mode (uid mode runs only where root can drop to 65534;
-    its program imports nothing, as the Python installation may be unreadable to uid 65534 here)."""
+    returning an always-equal object fails in every mode (uid mode runs only where root can drop to an
+    unprivileged uid; its program imports nothing, as the Python installation may be unreadable to it here)."""
     if isolation == "uid" and os.geteuid() != 0:
         pytest.skip("uid mode needs root")
     problem = mbpp_problem()
@@ -164,7 +166,7 @@ def test_every_mode_grades_the_same(isolation):
 
 
 def test_fork_bomb_past_the_guard_is_bounded_and_leaves_nothing():
-    """Past the guard, RLIMIT_NPROC (binding once the program runs as uid 65534) caps the forks, and
+    """Past the guard, RLIMIT_NPROC (binding once the program runs as its run's own uid) caps the forks, and
     every child dies with the program's pid namespace."""
     marker = f"bomb{secrets.token_hex(5)}"
     program = ESCAPED_FORKS.replace("FORKS", "200").replace("SETSID", "False").replace("MARKER", repr(marker))
@@ -185,6 +187,143 @@ def test_processes_that_get_past_the_guard_are_killed_afterwards():
         result = run_program(program, timeout_s=5.0, isolation=isolation)
         assert result.passed and result.stdout.split() == ["forked", "3"], result.stderr
         assert wait_until_gone(marker) == [], isolation
+
+
+# A correct threaded program: THREADS workers wait at a gate until all are up, stay up HOLD seconds,
+# then finish; it prints its uid and when all were up, and `result()` is how many finished. Builtin
+# modules only (uid mode may not read the Python installation).
+THREADED = """
+import _thread, os, time
+lock, gate, state = _thread.allocate_lock(), _thread.allocate_lock(), {"up": 0, "done": 0}
+gate.acquire()
+def worker():
+    with lock:
+        state["up"] += 1
+    gate.acquire()
+    gate.release()
+    with lock:
+        state["done"] += 1
+for _ in range(THREADS):
+    _thread.start_new_thread(worker, ())
+while state["up"] < THREADS:
+    time.sleep(0.005)
+began = time.time()
+time.sleep(HOLD)
+print(os.getuid(), began, time.time())
+gate.release()
+while state["done"] < THREADS:
+    time.sleep(0.005)
+def result():
+    return state["done"]
+"""
+
+# A fork bomb past the guard that keeps what it forked for HOLD seconds, then prints how many and when.
+HELD_FORKS = """
+import sys, time
+sys.meta_path.pop(0)
+del sys.modules["posix"]
+import posix
+forked = 0
+for i in range(200):
+    try:
+        pid = posix.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(60)
+        posix._exit(0)
+    forked += 1
+began = time.time()
+time.sleep(HOLD)
+print(posix.getuid(), began, time.time(), forked)
+"""
+
+
+@pytest.mark.parametrize("isolation", ["namespaces", "uid"])
+def test_concurrent_sandboxes_do_not_share_a_process_limit(isolation):
+    """Issue 29: RLIMIT_NPROC counts a uid's processes and threads machine-wide, so with one uid for every
+    run, a correct 8-thread program failed while another run held threads. Each run has a uid of its
+    own: two 8-thread programs pass side by side (9 + 9 > 16 threads) while a fork bomb runs beside them,
+    itself still capped at max_procs and unable to take their share."""
+    if os.geteuid() != 0:
+        pytest.skip("a uid of the run's own needs root")
+    if isolation == "namespaces" and not namespaces_work():
+        pytest.skip("this machine does not allow namespaces (not root, or no CAP_SYS_ADMIN)")
+    threaded = THREADED.replace("THREADS", "8").replace("HOLD", "2.0")
+    tests = ProgramTests("assert result() == 8")
+    jobs = [lambda: run_program(threaded, tests=tests, isolation=isolation, timeout_s=30)] * 2
+    jobs.append(lambda: run_program(HELD_FORKS.replace("HOLD", "2.0"), isolation=isolation, timeout_s=30))
+    results = [None] * len(jobs)
+
+    def work(i):
+        results[i] = jobs[i]()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        assert result.passed and result.isolation == isolation, (result.detail, result.stderr[-2000:])
+    runs = [result.stdout.split() for result in results]
+    uids = [int(run[0]) for run in runs]
+    assert len(set(uids)) == 3 and all(sandbox_run.UID_BASE <= uid < sandbox_run.UID_BASE + sandbox_run.UID_SLOTS
+                                       for uid in uids), uids
+    assert 0 < int(runs[2][3]) < 16, runs[2]  # the bomb: capped by its own uid's limit
+    spans = [(float(run[1]), float(run[2])) for run in runs]
+    assert max(s for s, _ in spans) < min(e for _, e in spans), spans  # all three held their threads at once
+    for uid in uids:
+        assert sandbox_run._processes_of(uid)[0] == [], uid  # nothing left under any run's uid
+
+
+SLOT_HOLDER = """
+import subprocess, sys, time
+sys.path.insert(0, sys.argv[1])
+from scoreutils import sandbox_run
+sandbox_run.UID_SLOTS = 1
+with sandbox_run._uid_slot() as uid:
+    # a leftover of the run under its uid, as a program that escaped every kill would be
+    leftover = subprocess.Popen(["sleep", "120"], user=uid, group=uid, extra_groups=[], start_new_session=True,
+                                stdout=subprocess.DEVNULL)
+    print(uid, leftover.pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_crashed_runs_uid_slot_is_freed_and_its_leftovers_killed(monkeypatch):
+    """A slot is an flock held by the run's process: when that process dies mid-run (SIGKILL), the kernel
+    frees it, and the next run to take the slot first kills whatever was left under its uid."""
+    if os.geteuid() != 0:
+        pytest.skip("uid slots need root")
+    kit = str(Path(__file__).resolve().parents[1])
+    holder = subprocess.Popen([sys.executable, "-c", SLOT_HOLDER, kit], stdout=subprocess.PIPE, text=True)
+    try:
+        uid, leftover = map(int, holder.stdout.readline().split())
+        monkeypatch.setattr(sandbox_run, "UID_SLOTS", 1)
+        with pytest.raises(OSError, match="busy"):  # held by the live run
+            with sandbox_run._uid_slot(wait_s=0.2):
+                pass
+        assert sandbox_run._processes_of(uid)[0] == [leftover]
+    finally:
+        holder.kill()  # the crash: no cleanup runs in the holder
+        holder.wait()
+        holder.stdout.close()
+    with sandbox_run._uid_slot(wait_s=10) as again:
+        assert again == uid
+        assert sandbox_run._processes_of(uid)[0] == []  # the leftover was killed before the slot was used
+        monkeypatch.undo()  # the whole range again
+        result = run_program("import os\nprint(os.getuid())", isolation="uid")
+        assert result.passed and int(result.stdout) != uid, result  # a held slot is not handed out twice
+
+
+def test_without_the_uid_range_runs_share_the_fallback_uid(monkeypatch):
+    """Where the slot range cannot be had (not mapped in this user namespace), programs still run, as the
+    shared UNPRIVILEGED uid and gid."""
+    if os.geteuid() != 0:
+        pytest.skip("uid mode needs root")
+    monkeypatch.setattr(sandbox_run, "_range_mapped", lambda: False)
+    result = run_program("import os\nprint(os.getuid(), os.getgid())", isolation="uid")
+    assert result.passed and result.stdout.split() == [str(sandbox_run.UNPRIVILEGED)] * 2, result
 
 
 def test_mbpp_takes_the_reference_solutions_names_from_the_program():
