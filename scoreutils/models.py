@@ -92,11 +92,28 @@ def bundled_gguf_path() -> Path:
     return path
 
 
+def _bundled_complete(target: Path) -> bool:
+    return (target / "model.safetensors").exists() and (target / "tokenizer.json").exists()
+
+
 def bundled_model_dir() -> Path:
-    """The bundled model as a safetensors directory, converted from GGUF on first use (~20 s)."""
+    """The bundled model as a safetensors directory, converted from GGUF on first use (~20 s). Runs started
+    side by side on a fresh machine convert it once: the first holds a lock while the others wait for it."""
     target = cache_dir() / BUNDLED_NAME
-    if (target / "model.safetensors").exists() and (target / "tokenizer.json").exists():
+    if _bundled_complete(target):
         return target
+    import fcntl
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{BUNDLED_NAME}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when the process dies
+        if _bundled_complete(target):  # another process converted it while this one waited
+            return target
+        _convert_bundled(target)
+    return target
+
+
+def _convert_bundled(target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = bundled_gguf_path()
@@ -111,13 +128,12 @@ def bundled_model_dir() -> Path:
     try:  # write beside, then rename: a crash never leaves a half-written cache behind
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        if target.exists():
+        if target.exists():  # a half-written folder from before this lock existed
             shutil.rmtree(target)
         tmp.rename(target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def _resolve(model: str) -> tuple[str, dict[str, Any]]:

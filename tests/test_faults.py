@@ -282,3 +282,31 @@ def test_writers_refuse_a_fifo_and_leave_it(tmp_path):
             write()
         assert "\n" not in str(err.value) and any(str(p) in str(err.value) for p in targets.values())
     assert all(stat.S_ISFIFO(os.stat(p).st_mode) for p in targets.values())
+
+
+def test_runs_started_side_by_side_convert_the_bundled_model_once(tmp_path, monkeypatch):
+    """Two runs started at once on a fresh machine: one converts the GGUF, the other waits and loads the
+    result (before the lock, the second replaced the first's folder while the first was loading from it)."""
+    import threading
+    import time
+
+    from scoreutils import models
+
+    monkeypatch.setenv("SCORE_CACHE", str(tmp_path))
+    calls = []
+
+    def slow_convert(target):
+        calls.append(target)
+        time.sleep(0.3)
+        target.mkdir()
+        (target / "model.safetensors").write_text("weights")
+        (target / "tokenizer.json").write_text("{}")
+
+    monkeypatch.setattr(models, "_convert_bundled", slow_convert)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(models.bundled_model_dir())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and got == [tmp_path / models.BUNDLED_NAME] * 2
