@@ -100,7 +100,7 @@ def lesson_cost(lesson: str, profile: Profile, train: bool = False, root: Path |
         return "cost: gpu time unmeasured (results/bench_gpu.json is absent: benchmarks/gpu_profile.py makes it)"
     times = _read_json(results / "notebook_times.json") or {}
     if lesson not in times:
-        return f"cost: cpu time unknown ({results / 'notebook_times.json'} has no entry for {lesson})"
+        return f"cost: cpu time unknown (results/notebook_times.json has no entry for {lesson})"
     line = (f"cost: cpu ~{_duration(times[lesson])}, as measured by `make notebooks` on 2 CPU cores with the "
             "shipped runs (results/notebook_times.json)")
     if train:
@@ -150,13 +150,25 @@ def setup_lesson(lesson: str, profile_name: str | None = None, train: bool = Fal
                  keep_runs_on_drive: bool = False) -> tuple[Profile, Path]:
     """Everything a lesson's profile cell does: choose the profile (`choose_profile`), point your own runs
     somewhere when training ($SCORE_RESULTS, unless already set: Google Drive with `keep_runs_on_drive`,
-    else `<kit>/runs/lessons`), print `describe_hardware`, and return (profile, the figures folder)."""
+    else `<kit>/runs/lessons`), print `describe_hardware`, and return (profile, the figures folder).
+    Without `train` (outside the smoke profile) nothing may be made: a run the lesson needs that is not
+    shipped raises `runs.MissingRun` naming it, and with no shipped runs at all (outside a clone) this
+    raises at once; $SCORE_ALLOW_MAKING=1 lifts that for `make notebooks`, which makes the shipped runs."""
     from .plots import figure_dir
     from .runs import results_dir
 
+    from .runs import OUTSIDE_A_CLONE, MissingRun, forbid_making
+
     profile = choose_profile(profile_name, train)
+    strict = not train and profile.name != "smoke" and os.environ.get("SCORE_ALLOW_MAKING") != "1"
+    forbid_making("TRAIN = False" if strict else None)
+    if strict and not os.environ.get("SCORE_RESULTS") and not shipped_runs(profile.name, kit_root()):
+        where = OUTSIDE_A_CLONE if kit_root() is None else f"its results/ holds no {profile.name}-profile runs"
+        raise MissingRun(f"TRAIN = False uses the shipped runs, and none is found: {where}; or set TRAIN = True "
+                         "to make them in your own runs folder")
     figures = figure_dir(profile.name)
-    note = "the shipped runs; what is missing is made there"
+    # (also under $SCORE_ALLOW_MAKING: `make notebooks` stores the outputs a student with TRAIN = False sees)
+    note = "the shipped runs; TRAIN = False makes nothing (a missing run is named, never made)"
     if train:
         if not os.environ.get("SCORE_RESULTS"):
             base = mount_drive_runs() if keep_runs_on_drive else (kit_root() or Path.cwd()) / OWN_RUNS

@@ -8,11 +8,16 @@ Where: $SCORE_RESULTS if set, else `results/` in the working directory or its pa
 notebooks/). The smoke profile always uses a fresh temporary directory, so tests never read or overwrite
 real results. A run made before a `Profile` field existed still counts as the same run when the field
 holds its default (`checkpoints.config_difference`).
+
+`TRAIN = False` in a lesson (`colab.setup_lesson`) calls `forbid_making`: then a run that is not on disk
+raises `MissingRun`, one line naming it and how to get it, instead of being trained or evaluated. The smoke
+profile (tests) and $SCORE_ALLOW_MAKING=1 (`make notebooks`, which makes the shipped runs) are exempt.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +28,35 @@ from .models import Policy
 from .pipeline import Run, load_run, run_eval, run_train, trained_policy  # noqa: F401 (trained_policy: for lessons)
 
 _SMOKE_DIR: Path | None = None
+_FORBIDDEN: str | None = None
+"""Why runs may not be made now (`forbid_making`), or None: a missing run is made."""
+
+
+class MissingRun(RuntimeError):
+    """A run the lesson needs is not on disk and may not be made (TRAIN = False); the message says which
+    and how to get it. Shown in a notebook as its one line, without a traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for how an exception is displayed
+        return [f"MissingRun: {self}"]
+
+
+OUTSIDE_A_CLONE = ("this folder is not inside a clone of the kit, whose results/ ships the runs: open the lesson "
+                   "from a clone's notebooks/ (in Colab, cell 1 clones it)")
+
+
+def forbid_making(reason: str | None) -> None:
+    """From now on, a run that is missing raises `MissingRun` (saying `reason`, e.g. "TRAIN = False")
+    instead of being made; None allows making runs again."""
+    global _FORBIDDEN
+    _FORBIDDEN = reason
+
+
+def _may_make(what: str, shown: str, profile: Profile) -> None:
+    if _FORBIDDEN is None or profile.name == "smoke" or os.environ.get("SCORE_ALLOW_MAKING") == "1":
+        return
+    where = (OUTSIDE_A_CLONE if results_root() is None else f"the {profile.name}-profile runs here lack it")
+    raise MissingRun(f"{what} {shown} is not here and {_FORBIDDEN} makes nothing ({where}); "
+                     f"set TRAIN = True to make it in your own runs folder")
 
 
 def results_dir(profile: Profile) -> Path:
@@ -33,7 +67,8 @@ def results_dir(profile: Profile) -> Path:
             _SMOKE_DIR = Path(tempfile.mkdtemp(prefix="score-smoke-results-"))
         return _SMOKE_DIR
     root = results_root() or Path.cwd() / "results"
-    root.mkdir(parents=True, exist_ok=True)
+    if _FORBIDDEN is None:  # with nothing to make, nothing is created either
+        root.mkdir(parents=True, exist_ok=True)
     return root
 
 
@@ -87,6 +122,7 @@ def load_or_train(method: str, profile: Profile, name: str | None = None) -> Run
     if (path / "metrics.json").exists():
         print(f"loaded the {method} run in {_shown(path, profile)} (made earlier with the same profile)")
         return load_run(path, name)
+    _may_make(f"the {method} run", _shown(path, profile), profile)
     run = run_train(method, profile, path)
     run.name = name
     return run
@@ -110,6 +146,7 @@ def load_or_eval(profile: Profile, name: str = "base", policy: Policy | Callable
     if out.exists() and _same_eval(out, profile, split, n, instruction):
         print(f"loaded the evaluation {_shown(out, profile)} (made earlier with the same profile)")
         return load_run(out, name)
+    _may_make(f"the evaluation {name}", _shown(out, profile), profile)
     if callable(policy) and not isinstance(policy, Policy):  # a factory, called only now that it must run
         policy = policy()
     run = run_eval(profile, out, split=split, n=n, policy=policy, label=label or name, instruction=instruction)

@@ -87,8 +87,12 @@ def enable_checkpointing(policy: Policy) -> None:
     micro-batches 4.6 GB -> 3.3 GB for ~17% more time, identical gradients. Active only in training mode
     with gradients on, so sampling and the reference forward are unchanged."""
     model = policy.model
-    if getattr(model, "supports_gradient_checkpointing", True):
+    if not getattr(model, "supports_gradient_checkpointing", True):
+        return
+    if hasattr(model, "activation_checkpointing_enable"):  # newer transformers (the pinned 5.23)
         model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:  # the same switch under its older name (older transformers, e.g. Colab's 5.15)
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
 
 def make_optimizer(policy: Policy, lr: float) -> tuple[torch.optim.Optimizer, Any]:

@@ -114,3 +114,14 @@ def mbpp_problem():
 
     return Problem(id="mbpp/test/1", prompt="Write a function to add two numbers.", split="test",
                    source="mbpp", kind="code", reference="assert add(1, 2) == 3\nassert add(-1, 1) == 0")
+
+
+@pytest.fixture(autouse=True)
+def _runs_may_be_made_again():
+    """A lesson's `setup_lesson(train=False)` forbids making runs for the rest of the process (as in a
+    notebook); each test starts and ends with that lifted."""
+    from scoreutils import runs
+
+    runs.forbid_making(None)
+    yield
+    runs.forbid_making(None)

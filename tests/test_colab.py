@@ -136,17 +136,19 @@ def test_shipped_runs_are_loaded_from_a_clone_not_trained(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # The install cell in a Colab-like environment
 # ---------------------------------------------------------------------------------------------
+KIT_ONLY = re.compile(r"^(scoreutils.*|__editable__.*|.*\.pth)$")
 SKIP_FROM_STACK = re.compile(r"^(scoreutils.*|__editable__.*|.*\.pth|torch-.*\.dist-info)$")
 
 
-def _colab_like_venv(tmp: Path, torch_version: str) -> Path:
-    """A fresh venv whose "preinstalled" packages are this project's (.venv's site-packages, seen through a
-    folder of links on a .pth line: nothing is copied or downloaded), minus the kit itself, and whose
-    torch reports `torch_version` (another version than the project's: its own dist-info)."""
+def _colab_like_venv(tmp: Path, torch_version: str | None = None) -> Path:
+    """A fresh venv whose "preinstalled" packages are this interpreter's (its site-packages, seen through a
+    folder of links on a .pth line: nothing is copied or downloaded), minus the kit itself; with
+    `torch_version`, its torch reports that version (its own dist-info), else the real one's."""
     stack = tmp / "stack"
     stack.mkdir()
+    skip = SKIP_FROM_STACK if torch_version else KIT_ONLY
     for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
-        if not SKIP_FROM_STACK.match(entry.name):
+        if not skip.match(entry.name):
             (stack / entry.name).symlink_to(entry)
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -154,6 +156,8 @@ def _colab_like_venv(tmp: Path, torch_version: str) -> Path:
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                capture_output=True, text=True, check=True).stdout.strip())
     (site / "preinstalled.pth").write_text(f"{stack}\n")
+    if torch_version is None:
+        return python
     dist = site / f"torch-{torch_version}.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: torch\nVersion: {torch_version}\n")
@@ -206,7 +210,150 @@ def test_install_cell_keeps_the_installed_torch(tmp_path):
              "run = scoreutils.runs.load_or_train('stage1', profile)\n"
              "print('LOADED', run.loaded, run.path)\n")
     out = _run(python, FAKE_COLAB + lessons + check, tmp_path, dict(env, SCORE_KIT_DIR=str(clone))).stdout
-    assert f"cloned file://{kit} into {clone} (shallow)" in out and out.count("CELLS-OK cpu") == len(NOTEBOOKS)
-    assert f"working folder: {clone / 'notebooks'}" in out and "profile: cpu" in out
+    assert f"cloned file://{kit} into {clone.name}/ (shallow)" in out and out.count("CELLS-OK cpu") == len(NOTEBOOKS)
+    assert f"working folder: {clone.name}/notebooks" in out and "profile: cpu" in out
     assert f"LOADED True {clone / 'results' / 'stage1'}" in out
     assert json.loads(_run(python, TORCH_STATE, work, env).stdout) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# TRAIN = False makes nothing
+# ---------------------------------------------------------------------------------------------
+def test_train_false_names_a_missing_run_in_one_line_and_makes_nothing(monkeypatch, tmp_path, capsys):
+    import scoreutils.pipeline
+    import scoreutils.runs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("TRAIN = False trained or evaluated")
+
+    for module in (scoreutils.runs, scoreutils.pipeline):
+        for name in ("run_train", "run_eval"):
+            monkeypatch.setattr(module, name, refuse, raising=False)
+    for var in ("SCORE_PROFILE", "SCORE_RESULTS", "SCORE_ALLOW_MAKING"):
+        monkeypatch.delenv(var, raising=False)
+
+    # in a clone: cell 2 counts the shipped runs; a run that is not among them is named, not made
+    monkeypatch.chdir(ROOT / "notebooks")
+    profile, _ = colab.setup_lesson("05_stage1")
+    out = capsys.readouterr().out
+    assert f"{len(colab.shipped_runs('cpu', ROOT))} of them" in out and str(ROOT) not in out
+    assert scoreutils.runs.load_or_train("stage1", profile).loaded  # a shipped one still loads
+    with pytest.raises(scoreutils.runs.MissingRun) as err:
+        scoreutils.runs.load_or_train("stage1", profile.with_(lr=1.234e-4), name="stage1_lr")
+    line = str(err.value)
+    assert "\n" not in line and "results/stage1_lr" in line and "TRAIN = True" in line and str(ROOT) not in line
+    assert err.value._render_traceback_() == [f"MissingRun: {line}"]  # what a notebook shows: the one line
+    with pytest.raises(scoreutils.runs.MissingRun, match="the evaluation base_n7 results/base_n7.json"):
+        scoreutils.runs.load_or_eval(profile, "base_n7", n=7)
+    assert not (ROOT / "results" / "stage1_lr").exists() and not (ROOT / "results" / "base_n7.json").exists()
+
+    # outside a clone (a restarted runtime that skipped cell 1): cell 2 stops at once, and writes nothing
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    monkeypatch.chdir(away)
+    with pytest.raises(scoreutils.runs.MissingRun, match="not inside a clone of the kit") as err:
+        colab.setup_lesson("01_base_model_self_correction")
+    assert "\n" not in str(err.value) and list(away.iterdir()) == []
+
+    # TRAIN = True, the smoke profile and `make notebooks` may make runs
+    monkeypatch.setenv("SCORE_ALLOW_MAKING", "1")
+    colab.setup_lesson("05_stage1")
+    assert scoreutils.runs._FORBIDDEN is None
+
+
+# ---------------------------------------------------------------------------------------------
+# The install cell's failures: one line naming the cause
+# ---------------------------------------------------------------------------------------------
+def _cell_env(**changes: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "SCORE_", "PYTHON"))}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", HF_HUB_OFFLINE="1", **changes)
+    return env
+
+
+def _failing_cell(python: Path, cwd: Path, env: dict[str, str], prelude: str = "") -> str:
+    """Run the install cell; it must fail with InstallError. Returns the error's one line."""
+    code = (prelude + "try:\n    exec(compile(CELL, 'cell1', 'exec'))\nexcept Exception as e:\n"
+            "    print('RAISED', type(e).__name__, repr(e._render_traceback_()))\n")
+    proc = subprocess.run([str(python), "-c", f"CELL = {_cells(NOTEBOOKS[0])[1].source!r}\n" + code], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)
+    raised = [l for l in proc.stdout.splitlines() if l.startswith("RAISED ")]
+    assert raised, f"the cell did not fail:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    name, shown = raised[0].split(" ", 2)[1:]
+    lines = eval(shown)  # the list of lines a notebook shows
+    assert name == "InstallError" and len(lines) == 1 and "\n" not in lines[0], raised
+    return lines[0]
+
+
+def test_the_cells_torch_floor_is_the_projects():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floor = next(d for d in project if d.startswith("torch")).split(">=")[1].split(",")[0]
+    assert f"TORCH_FLOOR = ({floor.replace('.', ', ')})" in _cells(NOTEBOOKS[0])[1].source
+    floors = dict(line.split("==") for line in (ROOT / "constraints-floor.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    assert floors["torch"] == floor + ".0"
+    for dep in project:  # every lower bound of pyproject is the version the floor set tests
+        name, low = re.match(r"([\w.-]+)(?:\[[^]]*\])?>=([\w.]+)", dep).groups()
+        assert floors[name] in (low, low + ".0"), (name, low, floors[name])
+
+
+def test_a_torch_below_the_floor_stops_the_cell_in_one_line_before_pip(tmp_path):
+    python = _colab_like_venv(tmp_path, "2.9.1")
+    work = tmp_path / "work"
+    work.mkdir()
+    line = _failing_cell(python, work, _cell_env(SCORE_KIT_URL="file:///nowhere"))
+    assert "torch 2.9.1 is older than the kit's floor 2.11" in line and "pip install -U torch" in line
+
+
+def test_an_unreachable_repository_is_one_line_naming_git_and_pips_reason(tmp_path):
+    python = _colab_like_venv(tmp_path, "2.99.0")
+    work = tmp_path / "work"
+    work.mkdir()
+    missing = f"file://{tmp_path}/no-such-kit"
+    line = _failing_cell(python, work, _cell_env(SCORE_KIT_URL=missing, SCORE_KIT_DIR=str(tmp_path / "clone")),
+                         prelude=FAKE_COLAB)
+    assert line.startswith(f"InstallError: git clone {missing} failed (exit 128): fatal:"), line
+    line = _failing_cell(python, work, _cell_env(SCORE_KIT_URL=missing))  # not Colab: pip installs from the URL
+    assert line.startswith(f"InstallError: pip install scoreutils @ git+{missing} failed (exit 1): ")
+    assert "does not appear to be a git repository" in line and "keep-torch" not in line, line
+
+
+# ---------------------------------------------------------------------------------------------
+# At Colab's own versions (`make test-floor`: this interpreter holds constraints-floor.txt's set)
+# ---------------------------------------------------------------------------------------------
+def _at_the_floor() -> bool:
+    import importlib.metadata
+
+    floors = dict(line.split("==") for line in (ROOT / "constraints-floor.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    return all(importlib.metadata.version(n).split("+")[0] == floors[n] for n in ("torch", "transformers", "peft"))
+
+
+@pytest.mark.skipif(not _at_the_floor(), reason="needs the floor set (Colab's torch 2.11 & co.): `make test-floor` runs it")
+def test_lesson_01_at_colab_versions_installs_keeping_torch_and_makes_nothing(tmp_path):
+    """Colab's list preinstalled (the real torch 2.11), the kit absent: cell 1 clones and installs it
+    without touching torch, and lesson 01 with TRAIN = False runs to its end on the shipped runs with no
+    traceback and no machine path in its output."""
+    kit = tmp_path / "kit"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(kit)], check=True)  # the kit as committed (HEAD)
+    python = _colab_like_venv(tmp_path)
+    env = _cell_env(SCORE_KIT_URL=f"file://{kit}", SCORE_KIT_DIR=str(tmp_path / "colab" / "score-kit"),
+                    PIP_NO_BUILD_ISOLATION="0", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    before = json.loads(_run(python, TORCH_STATE, tmp_path, env).stdout)
+    assert before[0].startswith("2.11.")
+    cells = [c.source for c in _cells(ROOT / "notebooks" / "01_base_model_self_correction.ipynb")
+             if c.cell_type == "code"]
+    lesson = "\n".join(
+        [f"exec({cells[0]!r})",
+         "import scoreutils.pipeline, scoreutils.runs\n"
+         "scoreutils.pipeline.run_train = scoreutils.pipeline.run_eval = None  # TRAIN = False: nothing is made\n"
+         "scoreutils.runs.run_train = scoreutils.runs.run_eval = None",
+         *(f"exec({c!r})" for c in cells[1:]), "print('LESSON-DONE')"])
+    proc = subprocess.run([str(python), "-c", FAKE_COLAB + lesson], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "LESSON-DONE" in proc.stdout, out[-4000:]
+    assert f"keeping torch {before[0]}" in out and "Traceback" not in out
+    assert json.loads(_run(python, TORCH_STATE, tmp_path, env).stdout) == before
+    shown = out.replace(f"file://{kit}", "KIT_URL")
+    for path in (str(tmp_path), str(ROOT), str(Path.home())):
+        assert path not in shown, [l for l in shown.splitlines() if path in l][:3]
