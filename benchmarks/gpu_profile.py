@@ -95,12 +95,13 @@ T4_RATIO_NOTE = ("rollout (decoding, memory-bandwidth-bound) scaled by the bandw
                  "matrix products, compute-bound) by the dense fp16 TFLOPS ratio; the rollout part is an upper "
                  "bound where the measuring GPU was launch- or host-bound")
 # What each lesson runs in the gpu profile when nothing is loaded from results/ (evaluations of
-# `n_eval` problems, RL runs, SFT runs; "humaneval": lesson 08's 164 problems at 512 new tokens).
+# `n_eval` problems, RL runs, SFT runs; "humaneval": lesson 08's 164 problems at 512 new tokens; "scaling":
+# lesson 07's inference-compute cell, `runs.SCALING_SIZES["gpu"]` for two models).
 LESSON_WORK: dict[str, dict[str, int]] = {
     "00_quickstart": {"evals": 0}, "01_base_model_self_correction": {"evals": 2},
     "02_sft_collapse": {"evals": 1, "sft": 4}, "03_edit_distance": {"evals": 4, "sft": 2},
     "04_naive_multiturn_rl": {"evals": 1, "rl": 1}, "05_stage1": {"evals": 1, "rl": 1},
-    "06_stage2_reward_bonus": {"evals": 1, "rl": 2}, "07_score_and_ablations": {"evals": 1, "rl": 3},
+    "06_stage2_reward_bonus": {"evals": 1, "rl": 2}, "07_score_and_ablations": {"evals": 1, "rl": 3, "scaling": 1},
     "08_code_self_correction": {"humaneval": 1},
 }
 
@@ -235,6 +236,7 @@ def t4_estimate(device: dict[str, Any], measurements: Sequence[dict[str, Any]]) 
     t4 = gpu_spec("T4")
     bw_ratio, compute_ratio = bandwidth / t4[2], tflops / t4[1]
     from scoreutils import get_profile
+    from scoreutils.runs import SCALING_SIZES
 
     p = get_profile("gpu")
     # one decode step of a full batch; random weights ran every attempt to max_new_tokens (2 per episode)
@@ -252,12 +254,16 @@ def t4_estimate(device: dict[str, Any], measurements: Sequence[dict[str, Any]]) 
     sft_run = batches(traces) * 2 * p.max_new_tokens * decode_s + p.sft_epochs * traces * update_s_per_episode / 2 \
         + evaluation  # SFT trains on y2 only: about half an RL update's work per episode
     humaneval = batches(164) * 2 * 512 * decode_s
+    n_scaling, k_scaling = SCALING_SIZES["gpu"]  # lesson 07's scaling cell: base and SCoRe, k samples each
+    scaling = 2 * batches(n_scaling * k_scaling) * 2 * p.max_new_tokens * decode_s
     lessons = {name: round(w.get("evals", 0) * evaluation + w.get("rl", 0) * rl_run + w.get("sft", 0) * sft_run
-                           + w.get("humaneval", 0) * humaneval, 1) for name, w in LESSON_WORK.items()}
+                           + w.get("humaneval", 0) * humaneval + w.get("scaling", 0) * scaling, 1)
+               for name, w in LESSON_WORK.items()}
     return {"available": True, "measured_on": label, "bandwidth_ratio": round(bw_ratio, 2),
             "compute_ratio": round(compute_ratio, 2), "method": T4_RATIO_NOTE,
             "decode_step_s": decode_s, "update_s_per_episode": update_s_per_episode, "rl_step_s": step,
-            "eval_s": evaluation, "rl_run_s": rl_run, "sft_run_s": sft_run, "lesson_s": lessons,
+            "eval_s": evaluation, "rl_run_s": rl_run, "sft_run_s": sft_run, "scaling_s": scaling,
+            "lesson_s": lessons,
             "note": "worst-case lengths (every attempt runs to max_new_tokens): an upper bound for a real model"}
 
 

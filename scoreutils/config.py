@@ -25,7 +25,7 @@ class Profile:
     quantization: str | None = None
     """None (full precision) or "4bit" (NF4, QLoRA)."""
     dtype: str = "float32"
-    """Compute dtype: float32 on CPU; float16 on a T4 (no bf16 there)."""
+    """Compute dtype: float32 on CPU; "auto" picks bfloat16 on a GPU that has it, float16 on one without (T4)."""
     autocast: str | None = None
     """None (compute in `dtype`) or "bfloat16": the training forward/backward under `models.autocast`
     (weights stay in `dtype`). results/bench_bf16.json measures speed and gradient agreement on CPU."""
@@ -161,7 +161,7 @@ PROFILES: dict[str, Profile] = {
     # TFLOPS) = ~48 s; a run: 16 steps x 48 s + eval of 64 problems (2 batches x 768 x 50 ms = 77 s) = ~14 min.
     # Lesson 07 trains three runs (+ the base eval): ~44 min; 06 two: ~30 min; 02 four SFT runs of 32 x 4
     # traces: ~21 min. (The old sizes, 300 steps x 64 episodes x 2 x 512 tokens, come to ~10 h per run.)
-    "gpu": Profile(name="gpu", model="Qwen/Qwen2.5-0.5B-Instruct", quantization="4bit", dtype="float16",
+    "gpu": Profile(name="gpu", model="Qwen/Qwen2.5-0.5B-Instruct", quantization="4bit", dtype="auto",
                    task="math", n_eval=64, n_train=7500, max_new_tokens=384, batch_size=32,
                    temperature=1.0, steps=16, problems_per_step=8, samples_per_problem=4, micro_batch=4,
                    lr=1e-5, stage1_steps=4, eval_every=8, save_every=4, sft_problems=32,

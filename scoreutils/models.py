@@ -172,9 +172,49 @@ def lora_config(lora: bool | dict[str, Any]) -> Any:
 
 
 def _dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """A dtype from its name; "auto" is bfloat16 on a CUDA GPU that has it (Ampere or newer), float16 on
+    one without (a T4), float32 on a CPU."""
     if dtype is None:
         return torch.float32
+    if dtype == "auto":
+        if not torch.cuda.is_available():
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+
+
+class NonFiniteLogits(FloatingPointError):
+    """The model produced inf or NaN logits (in float16: an overflow). One line, shown without a traceback
+    in a notebook: greedy decoding would argmax NaN to token 0 and sampling would fail inside multinomial."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for how an exception is displayed
+        return [f"NonFiniteLogits: {self}"]
+
+
+def require_finite(logits: torch.Tensor, where: str, model: Any = None) -> None:
+    """Raise `NonFiniteLogits` (naming `where`, the compute dtype of `model` (else of `logits`), and the fix)
+    when `logits` holds an inf or a NaN."""
+    if bool(torch.isfinite(logits).all()):
+        return
+    dtype = compute_dtype(model) if model is not None else logits.dtype
+    name = str(dtype).removeprefix("torch.")
+    fix = ("float16 overflows in some models (Qwen2/2.5 are reported to): set the profile's dtype to 'auto' "
+           "(bfloat16 where the GPU has it) or 'float32'" if dtype == torch.float16
+           else "the weights or the input hold inf/NaN (a diverged run: resume from an earlier checkpoint)")
+    raise NonFiniteLogits(f"non-finite logits while {where} (compute dtype {name}): {fix}")
+
+
+def compute_dtype(model: Any) -> torch.dtype:
+    """The dtype a model's layers compute in: bitsandbytes' compute dtype for 4-bit weights, else the
+    dtype of its floating-point weights (the first one found that is not float32, else float32)."""
+    config = getattr(getattr(model, "config", None), "quantization_config", None)
+    found = getattr(config, "bnb_4bit_compute_dtype", None)
+    if found is not None:
+        return _dtype(found) if isinstance(found, str) else found
+    for p in model.parameters():
+        if p.is_floating_point() and p.dtype != torch.float32:
+            return p.dtype
+    return torch.float32
 
 
 def _tokenizer(path: str, extra: dict[str, Any]) -> Any:
@@ -201,7 +241,9 @@ def load_policy(model: str = "bundled", quantization: str | None = None, lora: b
         dir or hub id.
     quantization: None or "4bit" (NF4 weights, compute in `dtype`); with `lora` this is QLoRA.
     lora: None (no adapter), True (defaults), or a dict of LoraConfig fields.
-    dtype: compute dtype, default float32 (use "float16" on a T4, which has no bf16).
+    dtype: compute dtype, default float32; "auto": bfloat16 on a GPU that has it, float16 on one that does
+        not (a T4), float32 on a CPU. Under float16 or bfloat16 with 4-bit weights, the embeddings, norms
+        and output layer stay float32; sampling and scoring stop with `NonFiniteLogits` on an overflow.
     """
     from transformers import AutoModelForCausalLM
 
@@ -222,10 +264,16 @@ def load_policy(model: str = "bundled", quantization: str | None = None, lora: b
             kwargs.update(_nf4(torch_dtype, device))
         tok = _tokenizer(path, extra)
         net = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    if quantization == "4bit" and torch_dtype != torch.float32:
+        # QLoRA's recipe: the layers that are not 4-bit (embeddings, norms, output layer) in float32, so the
+        # residual stream and the logits are not computed in float16 (4-bit matmuls still compute in it).
+        from peft import prepare_model_for_kbit_training
+
+        net = prepare_model_for_kbit_training(net, use_gradient_checkpointing=False)
     if quantization == "4bit" and torch.device(device).type == "cpu":
         _keep_training_layout(net)
     if quantization is None:
-        net = net.to(device)
+        net = net.to(device=device, dtype=torch_dtype)  # (the tiny models are built in float32)
     net.generation_config.pad_token_id = tok.pad_token_id
     if lora is not None and lora is not False:
         from peft import get_peft_model

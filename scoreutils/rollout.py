@@ -21,7 +21,7 @@ from typing import Any, Iterable
 import torch
 from tqdm.auto import tqdm
 
-from .models import Policy
+from .models import Policy, require_finite
 from .prompts import first_turn_ids, second_turn_ids
 from .rewards import outcome, score as score_fn
 from .tasks import Problem
@@ -110,13 +110,27 @@ def _generate(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, max_new_tok
               cache: Any = None) -> tuple[torch.Tensor, Any]:
     """One batched generate() call: (all ids incl. the context, the KV cache). `cache` may hold the KV of a
     prefix of `ids`; only the rest is prefilled. The reference that `_decode` reproduces."""
+    from transformers import LogitsProcessorList
+
     tok = policy.tokenizer
     kwargs: dict[str, Any] = {"do_sample": False} if temperature <= 0 else \
         {"do_sample": True, "temperature": float(temperature), "top_p": 1.0, "top_k": None}
     out = policy.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                 eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-                                past_key_values=cache, return_dict_in_generate=True, **kwargs)
+                                past_key_values=cache, return_dict_in_generate=True,
+                                logits_processor=LogitsProcessorList([_FiniteLogits(policy.model)]), **kwargs)
     return out.sequences, out.past_key_values
+
+
+class _FiniteLogits:
+    """A generate() logits processor that only checks: `models.require_finite` before any token is picked."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        require_finite(scores, "sampling", self.model)
+        return scores
 
 
 @functools.cache
@@ -223,7 +237,9 @@ def _decode(policy: Policy, ids: torch.Tensor, mask: torch.Tensor, max_new_token
     steps = 0
     for step in range(max_new_tokens):
         logits = model(input_ids=inputs, attention_mask=attn, position_ids=position, past_key_values=cache,
-                       use_cache=True, logits_to_keep=1).logits[:, -1].float()
+                       use_cache=True, logits_to_keep=1).logits[:, -1]
+        require_finite(logits, "sampling", model)
+        logits = logits.float()
         if temperature > 0:
             probs = torch.zeros((b, logits.shape[-1]), device=logits.device)
             probs[:, pad] = 1.0

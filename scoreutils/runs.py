@@ -159,3 +159,45 @@ def _same_eval(path: Path, profile: Profile, split: str, n: int | None, instruct
     return (_same_config({"profile": old.get("profile") or {}}, {"profile": profile.to_dict()})
             and old.get("split") == split and old.get("n") == (n or profile.n_eval)
             and old.get("instruction") == instruction)
+
+
+SCALING_SIZES = {"smoke": (2, 4), "cpu": (100, 4), "gpu": (32, 16)}
+"""(problems, samples per problem) of a lesson's inference-compute scaling per profile. gpu: 32 x 16 x 2
+models = 1,024 two-attempt episodes, ~20 min on a T4 at the gpu profile's assumed 50 ms per 32-row decode
+step (an estimate, see config.py), budgets 2-16."""
+
+
+def load_or_scale(profile: Profile, makers: dict[str, Callable[[], Policy]], path: Path,
+                  temperature: float = 0.7) -> dict[str, list[dict[str, float]]]:
+    """Inference-compute scaling curves (`scaling.scaling_table`) for each policy in `makers` (name -> a
+    factory, called only when its curve must be made), at `SCALING_SIZES[profile.name]`. Saved to `path`
+    after each policy, so a disconnect loses at most the curve being made; curves saved with the same
+    profile and sizes are read back, not sampled again."""
+    from .pipeline import profile_problems
+    from .rollout import sample_episodes
+    from .scaling import scaling_table
+
+    n_problems, samples = SCALING_SIZES.get(profile.name, SCALING_SIZES["gpu"])
+    budgets = [b for b in (2, 4, 8, 16, 32) if b <= samples]
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    same = (saved.get("problems"), saved.get("samples")) == (n_problems, samples) and \
+        same_profile(saved.get("profile") or {}, profile)
+    curves = dict(saved.get("curves") or {}) if same else {}
+    if all(name in curves for name in makers):
+        print(f"loaded {_shown(path, profile)} (made earlier with the same profile and sizes)")
+        return {name: curves[name] for name in makers}
+    problems = None
+    for name, make in makers.items():
+        if name in curves:
+            print(f"{name}: its curve loaded from {_shown(path, profile)}")
+            continue
+        _may_make(f"the scaling curve of {name}", _shown(path, profile), profile)
+        problems = problems or profile_problems(profile, "test", n_problems)
+        eps = sample_episodes(make(), problems, max_new_tokens=profile.max_new_tokens, temperature=temperature,
+                              samples_per_problem=samples, batch_size=profile.batch_size, seed=profile.seed, desc=name)
+        curves[name] = scaling_table(eps, budgets)
+        write = {"profile": profile.to_dict(), "problems": n_problems, "samples": samples, "curves": curves}
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(write, indent=2))
+        tmp.replace(path)
+    return curves

@@ -30,7 +30,7 @@ from . import losses
 from .checkpoints import LOG, refuse_special_file, resume, save_checkpoint
 from .config import Profile
 from .metrics import episode_metrics
-from .models import Policy, autocast
+from .models import Policy, autocast, compute_dtype, require_finite
 from .rollout import Episode, sample_episodes
 from .tasks import Problem
 
@@ -105,11 +105,15 @@ def make_optimizer(policy: Policy, lr: float) -> tuple[torch.optim.Optimizer, An
     return opt, sched
 
 
-def _finite(loss: torch.Tensor, step: int) -> None:
-    """Stop the run with one clear line when the loss is NaN or infinite (before anything is saved)."""
-    if not torch.isfinite(loss).all():
-        raise FloatingPointError(f"the loss is {loss.item()} at step {step}; nothing of this step was saved. "
-                                 "Lower lr, or check alpha / beta1 / beta2")
+def _finite(loss: torch.Tensor, step: int, model: Any = None) -> None:
+    """Stop the run with one clear line when the loss is NaN or infinite (before anything is saved); under
+    float16 compute the line names the overflow and its fix (`models.require_finite`)."""
+    if torch.isfinite(loss).all():
+        return
+    if model is not None and compute_dtype(model) == torch.float16:
+        require_finite(loss, f"scoring the samples of step {step} (the loss is {loss.item()})", model)
+    raise FloatingPointError(f"the loss is {loss.item()} at step {step}; nothing of this step was saved. "
+                             "Lower lr, or check alpha / beta1 / beta2")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +192,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
         with autocast(profile.autocast, policy.device):  # None (the default): float32 as it is
             a1, a2 = policy_and_reference(model, policy, batch, scoring)
         out = rl_loss(stage, a1, a2, profile)
-        _finite(out.loss, step)
+        _finite(out.loss, step, policy.model)
         accelerator.backward(out.loss / len(chunks))
         release_memory()
         sums["loss"] += out.loss.item() / len(chunks)
@@ -316,7 +320,7 @@ def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_di
                 logp = losses.token_logprobs(model, batch)
             loss = losses.sft_loss(logp, batch.mask2)
             step += 1
-            _finite(loss, step)
+            _finite(loss, step, policy.model)
             acc.backward(loss)
             release_memory()
             acc.clip_grad_norm_(policy.trainable_parameters(), 1.0)

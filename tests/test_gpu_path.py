@@ -44,9 +44,11 @@ def _math_jsonl(path: Path) -> Path:
 def _gpu_profile_on_cpu():
     """The gpu profile with tiny sizes and the tiny Qwen2 model; quantization, dtype, task, LoRA targets,
     temperature and the RL hyperparameters are the gpu profile's own."""
-    return get_profile("gpu").with_(model="tiny-qwen2", n_eval=2, n_train=4, max_new_tokens=8, batch_size=4,
-                                    steps=2, problems_per_step=2, samples_per_problem=2, micro_batch=4,
-                                    stage1_steps=1, eval_every=2, save_every=2)
+    profile = get_profile("gpu").with_(model="tiny-qwen2", n_eval=2, n_train=4, max_new_tokens=8, batch_size=4,
+                                       steps=2, problems_per_step=2, samples_per_problem=2, micro_batch=4,
+                                       stage1_steps=1, eval_every=2, save_every=2)
+    assert profile.dtype == "auto"
+    return profile.with_(dtype="float16")  # what "auto" picks on a T4 (no bfloat16); float32 on this CPU
 
 
 def _lora(profile) -> dict:
@@ -72,6 +74,8 @@ def test_gpu_profile_path_trains_on_cpu(tmp_path, one_thread):
     adapted = {n.split(".")[-1] for n, m in policy.model.named_modules() if hasattr(m, "lora_A")}
     assert adapted == set(ALL_LINEAR)  # ... and carries a LoRA adapter
     assert any(m.bias is not None for m in layers)  # Qwen2's q/k/v biases: the case bitsandbytes broke
+    kept = {n: p.dtype for n, p in policy.model.named_parameters() if "norm" in n or "embed" in n}
+    assert kept and set(kept.values()) == {torch.float32}  # under float16 compute, norms and embeddings stay fp32
     _move_lora_b(policy)  # the adapter starts as a no-op; moved, the KL terms have a gradient from step 1
     before = {n: p.detach().clone() for n, p in policy.model.named_parameters() if p.requires_grad}
 
@@ -172,5 +176,32 @@ def test_t4_estimate_scales_by_bandwidth_for_sampling_and_by_compute_for_the_upd
     assert on_h100["update_s_per_episode"] == pytest.approx(on_t4["update_s_per_episode"] * 989 / 65)
     lessons = on_h100["lesson_s"]
     assert set(lessons) == {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
-    assert lessons["07_score_and_ablations"] == pytest.approx(on_h100["eval_s"] + 3 * on_h100["rl_run_s"], abs=0.1)
+    assert lessons["07_score_and_ablations"] == pytest.approx(on_h100["eval_s"] + 3 * on_h100["rl_run_s"] + on_h100["scaling_s"],
+                                                         abs=0.1)
+    assert on_h100["scaling_s"] > 0
     assert bench.t4_estimate({"type": "cpu", "name": "x86_64"}, [qwen])["available"] is False
+
+
+@pytest.mark.parametrize("reuse_cache", [True, False])
+def test_a_float16_overflow_stops_sampling_and_scoring_in_one_line_naming_float16(reuse_cache, tmp_path):
+    """Forced: the output layer scaled until float16 logits overflow. Greedy decoding would argmax NaN to
+    token 0 (accuracy silently 0) and sampling would fail inside torch.multinomial; instead one line."""
+    from scoreutils.models import NonFiniteLogits, compute_dtype
+    from scoreutils.train import _finite
+
+    policy = load_policy("tiny", dtype="float16", device="cpu")
+    assert compute_dtype(policy.model) == torch.float16
+    with torch.no_grad():
+        policy.model.get_output_embeddings().weight.mul_(1e6)
+    problems = load_task("arithmetic", "test", n=2)
+    for temperature in (0.0, 1.0):
+        with pytest.raises(NonFiniteLogits) as err:
+            sample_episodes(policy, problems, max_new_tokens=4, temperature=temperature, progress=False,
+                            reuse_cache=reuse_cache)
+        line = str(err.value)
+        assert "\n" not in line and "while sampling (compute dtype float16)" in line and "'auto'" in line
+        assert err.value._render_traceback_() == [f"NonFiniteLogits: {line}"]
+    with pytest.raises(NonFiniteLogits, match=r"while scoring the samples of step 3 .*compute dtype float16"):
+        _finite(torch.tensor(float("nan")), 3, policy.model)
+    with pytest.raises(FloatingPointError, match="Lower lr"):  # in float32 a non-finite loss is another story
+        _finite(torch.tensor(float("nan")), 3, load_policy("tiny", device="cpu").model)

@@ -50,3 +50,28 @@ def test_train_is_loaded_the_second_time_and_a_changed_profile_trains_apart(prof
     assert json.loads((first.path / "config.json").read_text())["profile"]["alpha"] == profile.alpha
     policy = runs.trained_policy(first, profile)
     assert policy.has_adapter
+
+
+def test_scaling_curves_are_saved_per_model_and_resume_after_a_crash(tmp_path, tiny_policy):
+    from scoreutils import get_profile
+    from scoreutils.runs import MissingRun, SCALING_SIZES, forbid_making, load_or_scale
+
+    profile, path, made = get_profile("smoke"), tmp_path / "scaling.json", []
+
+    def crash():
+        raise KeyboardInterrupt  # the runtime disconnects while the second model samples
+
+    def base():
+        made.append("base")
+        return tiny_policy
+
+    with pytest.raises(KeyboardInterrupt):
+        load_or_scale(profile, {"base": base, "SCoRe": crash}, path)
+    saved = json.loads(path.read_text())
+    assert list(saved["curves"]) == ["base"] and (saved["problems"], saved["samples"]) == SCALING_SIZES["smoke"]
+    curves = load_or_scale(profile, {"base": base, "SCoRe": lambda: tiny_policy}, path)
+    assert made == ["base"] and list(curves) == ["base", "SCoRe"]  # base was not sampled again
+    assert [r["budget"] for r in curves["SCoRe"]] == [2, 4] and json.loads(path.read_text())["curves"] == curves
+    forbid_making("TRAIN = False")  # a missing curve is named, not sampled (outside the smoke profile)
+    with pytest.raises(MissingRun, match="the scaling curve of other"):
+        load_or_scale(get_profile("cpu"), {"other": base}, tmp_path / "cpu_scaling.json")
