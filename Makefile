@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-floor notebooks figures report rejudge bench reproduce clean
+.PHONY: setup demo test test-floor notebooks figures report rejudge bench reproduce student-copy clean
 
 setup: $(STAMP)
 
@@ -69,6 +69,11 @@ bench: setup
 # resumable run by run (see `python tools/reproduce.py --dry-run`). Hours on 2 cores.
 reproduce: setup
 	$(BIN)/python tools/reproduce.py
+
+# A copy to hand out: the kit without solutions/, its Colab badges and install URL pointed at the course's
+# GitHub repository (tools/student_copy.py). make student-copy DEST=../course-kit REPO_URL=https://github.com/o/n
+student-copy: setup
+	$(BIN)/python tools/student_copy.py --dest "$(DEST)" --repo-url "$(REPO_URL)" $(if $(BRANCH),--branch "$(BRANCH)")
 
 clean:
 	rm -rf $(VENV) $(FLOOR) .cache runs
