@@ -160,7 +160,7 @@ def baseline_variance(p: float = 0.2, k: int = 4, groups: int = 20000, seed: int
     r = a
     b = (r.sum(1, keepdim=True) - r) / (k - 1)
     plain, loo = (r * (a - p)).flatten(), ((r - b) * (a - p)).flatten()
-    return {"exact": p * (1 - p),  # d/dtheta E[r] = d p / d theta
+    return {"p": p, "k": k, "groups": groups, "exact": p * (1 - p),  # d/dtheta E[r] = d p / d theta
             "no_baseline": {"mean": plain.mean().item(), "variance": plain.var().item()},
             "rloo": {"mean": loo.mean().item(), "variance": loo.var().item()}}
 

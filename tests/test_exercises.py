@@ -98,8 +98,9 @@ def answer_cuts_decimals_and_signs(text):
     return numbers[-1] if numbers else None
 
 
-def answer_boxed_before_final(text):
-    return answers.last_boxed(text) or answers.extract_answer(text)
+def answer_first_number(text):
+    numbers = re.findall(r"-?\d+(?:\.\d+)?(?:/\d+)?", text)
+    return numbers[0] if numbers else None
 
 
 def transitions_swapped(r1, r2):
@@ -207,16 +208,30 @@ def kl_grads_exact_is_reverse(logits, ref_logp):
     return {"exact": g["reverse"], "k1": g["forward"], "k3": g["reverse"]}
 
 
-def _stage1(*args):
-    return ex_obj._stage1_reference(*args).loss
+# The losses written out here (the checkers refuse functions calling the kit's own `losses`).
+def _loo(x, k):
+    g = x.view(-1, k)
+    return (g - (g.sum(1, keepdim=True) - g) / (k - 1)).reshape(-1)
 
 
-def _stage2(*args):
-    return ex_obj._stage2_reference(*args).loss
+def _pg(seq, r, k):
+    return -(_loo(r, k).detach() * seq).mean()
+
+
+def _kl(seq, kl, k):
+    return (_loo(kl, k).detach() * seq).mean()
+
+
+def _stage1(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
+    return _pg(seq2, r2, k) + beta2 * _kl(seq1, kl1, k) + beta1 * _kl(seq2, kl2, k)
+
+
+def _stage2(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha):
+    return _pg(seq1, r1, k) + _pg(seq2, r2 + alpha * (r2 - r1), k) + beta1 * (_kl(seq1, kl1, k) + _kl(seq2, kl2, k))
 
 
 def stage1_rewarding_attempt1(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
-    return _stage1(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2) - (losses.rloo_advantages(r2, k) * seq1).mean()
+    return _stage1(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2) + _pg(seq1, r1, k)
 
 
 def stage1_betas_swapped(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
@@ -225,6 +240,26 @@ def stage1_betas_swapped(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
 
 def stage1_detached(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
     return _stage1(seq1.detach(), seq2.detach(), kl1, kl2, r1, r2, k, beta1, beta2)
+
+
+def stage1_kl_detached(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
+    return _pg(seq2, r2, k) + beta2 * kl1.mean() + beta1 * kl2.mean()
+
+
+def stage1_times_four(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
+    return 4 * _stage1(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2)
+
+
+def stage1_sign_flipped(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
+    return -_stage1(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2)
+
+
+def stage1_baseline_with_itself(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2):
+    def mean_baseline(x):
+        g = x.view(-1, k)
+        return (g - g.mean(1, keepdim=True)).reshape(-1)
+    return (-(mean_baseline(r2) * seq2).mean() + beta2 * (mean_baseline(kl1) * seq1).mean()
+            + beta1 * (mean_baseline(kl2) * seq2).mean())
 
 
 def bonus_sign_flipped(r1, r2, alpha):
@@ -236,11 +271,12 @@ def bonus_alone(r1, r2, alpha):
 
 
 def stage2_shaping_both_attempts(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha):
-    return _stage2(seq1, seq2, kl1, kl2, r1 + alpha * (r2 - r1), r2, k, beta1, alpha)
+    bonus = alpha * (r2 - r1)
+    return _pg(seq1, r1 + bonus, k) + _pg(seq2, r2 + bonus, k) + beta1 * (_kl(seq1, kl1, k) + _kl(seq2, kl2, k))
 
 
 def stage2_without_attempt1_reward(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha):
-    return _stage2(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha) + (losses.rloo_advantages(r1, k) * seq1).mean()
+    return _stage2(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha) - _pg(seq1, r1, k)
 
 
 def stage2_bonus_flipped(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha):
@@ -248,7 +284,7 @@ def stage2_bonus_flipped(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha):
 
 
 def stage2_kl_on_attempt2_only(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha):
-    return _stage2(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha) - beta1 * losses.kl_penalty(seq1, kl1, k)
+    return _stage2(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha) - beta1 * _kl(seq1, kl1, k)
 
 
 def vote_counting_none(answers):
@@ -277,8 +313,8 @@ def reward_all_of_nothing(outcomes):
 
 
 def code_first_block(completion):
-    blocks = re.findall(r"```python\n(.*?)```", completion, re.DOTALL)
-    return blocks[0] if blocks else exercises.data.sandbox.extract_code(completion)
+    blocks = re.findall(r"```python\n(.*?)(?:```|$)", completion, re.DOTALL)
+    return blocks[0] if blocks else completion
 
 
 def code_last_block_of_any_language(completion):
@@ -288,7 +324,7 @@ def code_last_block_of_any_language(completion):
 
 WRONG = [
     ("accuracy_delta", accuracy_delta_reversed), ("accuracy_delta", accuracy_as_counts),
-    ("final_answer", answer_cuts_decimals_and_signs), ("final_answer", answer_boxed_before_final),
+    ("final_answer", answer_cuts_decimals_and_signs), ("final_answer", answer_first_number),
     ("transitions", transitions_swapped),
     ("delta_interval", interval_unpaired), ("delta_interval", interval_population_sd),
     ("delta_interval", interval_not_clipped),
@@ -303,6 +339,8 @@ WRONG = [
     ("kl_gradients", kl_grads_k1_differentiated_directly), ("kl_gradients", kl_grads_k3_is_forward),
     ("kl_gradients", kl_grads_exact_is_reverse),
     ("stage1_loss", stage1_rewarding_attempt1), ("stage1_loss", stage1_betas_swapped),
+    ("stage1_loss", stage1_kl_detached), ("stage1_loss", stage1_times_four), ("stage1_loss", stage1_sign_flipped),
+    ("stage1_loss", stage1_baseline_with_itself),
     ("bonus", bonus_sign_flipped), ("bonus", bonus_alone),
     ("stage2_loss", stage2_shaping_both_attempts), ("stage2_loss", stage2_without_attempt1_reward),
     ("stage2_loss", stage2_bonus_flipped), ("stage2_loss", stage2_kl_on_attempt2_only),
@@ -366,17 +404,100 @@ def test_failure_line_shows_input_expected_and_got(capsys):
 def test_loss_checkers_name_the_attempt_whose_gradient_differs(capsys):
     exercises.check_stage1_loss(stage1_rewarding_attempt1)
     line = one_line(capsys)
-    assert "gradient w.r.t. seq1 (attempt 1's log-prob) differs" in line and "no reward" in line
+    assert "gradient w.r.t. seq1 (attempt 1's log-prob) differs" in line and "attempt 1 is rewarded too" in line
     exercises.check_stage2_loss(stage2_shaping_both_attempts)
     line = one_line(capsys)
-    assert "gradient w.r.t. seq1" in line and "unshaped" in line
+    assert "gradient w.r.t. seq1" in line and "keeps its own reward r1" in line
     exercises.check_stage2_loss(stage2_bonus_flipped)
     assert "gradient w.r.t. seq2 (attempt 2's log-prob) differs" in one_line(capsys)
 
 
+# Each common mistake gets its own hint: (checker, wrong function, words of the hint it must get).
+HINTS = [
+    ("stage1_loss", stage1_rewarding_attempt1, "attempt 1 is rewarded too"),
+    ("stage1_loss", stage1_betas_swapped, "beta1 and beta2 are swapped"),
+    ("stage1_loss", stage1_kl_detached, "KL terms carry no gradient"),
+    ("stage1_loss", stage1_times_four, "4 times the expected"),
+    ("stage1_loss", stage1_sign_flipped, "sign is flipped"),
+    ("stage1_loss", stage1_baseline_with_itself, "includes the sample itself"),
+    ("stage2_loss", stage2_shaping_both_attempts, "attempt 1's reward is shaped too"),
+    ("stage2_loss", stage2_without_attempt1_reward, "attempt 1 gets no reward"),
+    ("stage2_loss", stage2_bonus_flipped, "bonus has the wrong sign"),
+    ("stage2_loss", stage2_kl_on_attempt2_only, "attempt 1's KL is missing"),
+    ("rloo", rloo_including_itself, "includes the sample itself"),
+    ("rloo", lambda r, k: r.clone(), "no baseline"),
+    ("rloo", lambda r, k: -ex_obj._loo(r, k), "sign is flipped"),
+    ("rloo", lambda r, k: ex_obj._loo(r, k, divide_by=k), "divided by k"),
+    ("kl_k1", kl_mean_over_tokens, "a mean over the tokens"),
+    ("kl_k1", kl_reversed, "sign is reversed"),
+    ("kl_k1", kl_unmasked, "mask is ignored"),
+    ("delta_interval", interval_unpaired, "unpaired interval"),
+    ("delta_interval", interval_population_sd, "population standard deviation"),
+    ("delta_interval", interval_not_clipped, "not clipped"),
+    ("edit_distance_ratio", edit_ratio_over_max_length, "the longer attempt's length"),
+    ("voted_accuracy", voted_sequential_full_budget, "B // 2"),
+    ("voted_accuracy", voted_sequential_on_first_answers, "over first answers"),
+    ("final_answer", answer_first_number, "the first number"),
+    ("final_answer", answer_cuts_decimals_and_signs, "digits only"),
+    ("extract_code", code_first_block, "FIRST ```python block"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, words", HINTS, ids=[f"{n}-{w}" for n, _, w in HINTS])
+def test_each_common_mistake_gets_its_own_hint(name, wrong, words, capsys):
+    assert checker(name)(wrong) is False
+    line = one_line(capsys)
+    assert words in line, line
+
+
+CORE = [name for items in exercises.EXERCISES.values() for tier, name in items if tier == "core"]
+DELEGATIONS = {
+    "final_answer": lambda text: answers.extract_answer(text),
+    "delta_interval": lambda r1, r2: metrics.paired_interval([b - a for a, b in zip(r1, r2)]),
+    "pair_sft_pairs": None,  # below: through the kit's Pair-SFT builder
+    "edit_distance_ratio": lambda a, b: metrics.edit_distance_ratio(a, b),
+    "rloo": lambda r, k: losses.rloo_advantages(r, k),
+    "kl_k1": lambda lp, ref, m: losses.kl_per_attempt(lp, ref, m),
+    "stage1_loss": ex_obj._stage1_reference,
+    "stage2_loss": ex_obj._stage2_reference,
+    "voted_accuracy": lambda s, refs, b, seq: scaling.voted_accuracy(s, refs, b),
+    "extract_code": lambda c: exercises.data.sandbox.extract_code(c),
+}
+
+
+def _call_kit_sft(responses, plus, rng):
+    sft.pair_sft_dataset(None, [], plus)  # the kit's Pair-SFT builder, on no traces
+    correct = [t for t, r in responses if r == 1]
+    return [(t, rng.choice(correct)) for t, r in responses if correct and (r == 0 or plus)]
+
+
+DELEGATIONS["pair_sft_pairs"] = _call_kit_sft
+
+
+def test_every_core_exercise_is_guarded_against_delegation():
+    assert set(CORE) == set(DELEGATIONS)
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_calling_the_kit_own_implementation_fails_and_says_why(name, capsys):
+    assert checker(name)(DELEGATIONS[name]) is False
+    line = one_line(capsys)
+    assert "calls the kit's own scoreutils." in line and "write the computation yourself" in line, line
+
+
+def test_an_alias_of_the_kit_function_is_seen_too(capsys):
+    from scoreutils.losses import rloo_advantages as mine
+    assert exercises.check_rloo(mine) is False
+    assert "scoreutils.losses.rloo_advantages" in one_line(capsys)
+
+
 def test_loss_checkers_accept_loss_parts_and_report_a_detached_loss(capsys):
-    assert exercises.check_stage1_loss(ex_obj._stage1_reference) is True
-    assert exercises.check_stage2_loss(ex_obj._stage2_reference) is True
+    class Parts:
+        def __init__(self, loss):
+            self.loss = loss
+
+    assert exercises.check_stage1_loss(lambda *a: Parts(_stage1(*a))) is True
+    assert exercises.check_stage2_loss(_stage2) is True
     capsys.readouterr()
     exercises.check_stage1_loss(stage1_detached)
     assert "carries the gradient" in one_line(capsys)
@@ -404,7 +525,7 @@ def test_long_inputs_are_truncated(capsys):
 
 def test_student_cannot_corrupt_the_reference_by_mutating_inputs():
     def rloo_in_place(returns, k):
-        result = losses.rloo_advantages(returns.clone(), k)
+        result = ex_obj._loo(returns.clone(), k)
         returns.zero_()
         return result
 
@@ -420,8 +541,9 @@ INSTRUCTION = {"instruction": "Check each step.", "n": 8, "acc_t1": 0.25, "acc_t
 GOOD = {
     "sampled_vs_greedy": {"greedy": SUMMARY, "sampled": {**SUMMARY, "n": 32}},
     "own_instruction": INSTRUCTION,
-    "baseline_variance": {"exact": 0.16, "no_baseline": {"mean": 0.16, "variance": 0.1},
-                          "rloo": {"mean": 0.16, "variance": torch.tensor(0.06)}},
+    "baseline_variance": {"p": 0.2, "k": 4, "groups": 20000, "exact": 0.16,
+                          "no_baseline": {"mean": 0.161, "variance": 0.1027},
+                          "rloo": {"mean": 0.16, "variance": torch.tensor(0.066)}},
     "alpha_sweep": {0.0: SWEEP_ROW, 1.0: SWEEP_ROW, 10: {**SWEEP_ROW, "n": torch.tensor(8)}},
 }
 BAD = [
@@ -434,6 +556,18 @@ BAD = [
     ("own_instruction", {**INSTRUCTION, "acc_t2": float("nan")}, "should be a number"),
     ("baseline_variance", {**GOOD["baseline_variance"], "rloo": {"mean": 0.1, "variance": -1.0}}, "outside"),
     ("baseline_variance", {k: v for k, v in GOOD["baseline_variance"].items() if k != "exact"}, "exact"),
+    # values: p(1 - p) is fixed; each estimator's mean and variance are known exactly (within sampling error)
+    ("baseline_variance", {**GOOD["baseline_variance"], "exact": 0.5}, "p (1 - p) = 0.16"),
+    ("baseline_variance", {k: v for k, v in GOOD["baseline_variance"].items() if k != "groups"}, "'groups'"),
+    ("baseline_variance", {**GOOD["baseline_variance"], "rloo": {"mean": 0.12, "variance": 0.066}},
+     "includes the sample itself"),
+    ("baseline_variance", {**GOOD["baseline_variance"], "no_baseline": {"mean": 0.16, "variance": 0.05}},
+     "exact variance is 0.1024"),
+    ("sampled_vs_greedy", {"greedy": {**SUMMARY, "acc_t1": 0.3}, "sampled": SUMMARY}, "not a whole count out of n = 8"),
+    ("own_instruction", {**INSTRUCTION, "delta_i_to_c": 0.875, "acc_t2": 1.0}, "exceeds the share of wrong"),
+    ("own_instruction", {**INSTRUCTION, "acc_t1": 0.2, "acc_t2": 0.325}, "not a whole count"),
+    ("alpha_sweep", {0.0: SWEEP_ROW, 10.0: {**SWEEP_ROW, "delta_i_to_c": 0.1}}, "not a whole count"),
+    ("alpha_sweep", {0.0: SWEEP_ROW, 10.0: {**SWEEP_ROW, "delta_i_to_c": 0.5, "delta_c_to_i": 0.625}}, "exceeds 1"),
     ("alpha_sweep", {1.0: SWEEP_ROW, 10.0: SWEEP_ROW}, "alpha = 0"),
     ("alpha_sweep", {0.0: SWEEP_ROW}, "at least two"),
     ("alpha_sweep", {0.0: SWEEP_ROW, "ten": SWEEP_ROW}, "values of alpha"),
@@ -465,7 +599,8 @@ def test_experiment_returning_none_is_reported(name, capsys):
 
 def test_experiment_line_shows_the_numbers_to_read(capsys):
     exercises.check_alpha_sweep(GOOD["alpha_sweep"])
-    assert one_line(capsys) == "✓ alpha_sweep: changed-answer rate α=0: 0.10, α=1: 0.10, α=10: 0.10 (n=8 problems)"
+    assert one_line(capsys) == ("✓ alpha_sweep: changed-answer rate α=0: 0.10, α=1: 0.10, α=10: 0.10 (n=8 problems; "
+                                "not checkable: what your model's rates should be)")
 
 
 @needs_solutions

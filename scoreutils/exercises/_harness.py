@@ -3,7 +3,10 @@ print exactly one line (✓ or ✗) without ever raising. Not here: the exercise
 from __future__ import annotations
 
 import copy
+import inspect
 import math
+import sys
+import types
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
@@ -36,6 +39,55 @@ def error_line(e: Exception) -> str:
     return f"{type(e).__name__}: {short(' '.join(str(e).split()))}"
 
 
+class Delegated(Exception):
+    """The student's function called the kit's own implementation of the exercise."""
+
+
+def no_delegation(fn: Callable, *forbidden: Callable | types.ModuleType) -> Callable:
+    """`fn`, run so that calling any of `forbidden` (a function, or every function defined in a module)
+    makes the check fail with a `Delegated` naming it: the kit's implementation is what the checker
+    compares with, so calling it proves nothing. Calls are seen by a profile hook on code objects, so an
+    alias (`from scoreutils.losses import stage1_loss as mine`) is seen too. The checker's own calls of the
+    reference happen outside it."""
+    files, codes = set(), {}
+    for item in forbidden:
+        if isinstance(item, types.ModuleType):
+            files.add(item.__file__)
+        else:
+            code = getattr(inspect.unwrap(item), "__code__", None)
+            if code is not None:
+                codes[code] = f"{item.__module__}.{item.__qualname__}"
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        seen: list[str] = []
+
+        def hook(frame: types.FrameType, event: str, _: Any) -> None:
+            if event == "call" and not seen:
+                code = frame.f_code
+                if code in codes:
+                    seen.append(codes[code])
+                elif code.co_filename in files:
+                    module = frame.f_globals.get("__name__", "?")
+                    seen.append(f"{module}.{code.co_qualname}")
+
+        previous = sys.getprofile()
+        sys.setprofile(hook)
+        try:
+            out = fn(*args, **kwargs)
+        except Exception:
+            if not seen:
+                raise
+            out = None
+        finally:
+            sys.setprofile(previous)
+        if seen:
+            raise Delegated(f"your function calls the kit's own {seen[0]}, which is what the checker compares "
+                            f"with, so it proves nothing: write the computation yourself")
+        return out
+
+    return guarded
+
+
 def run(name: str, cases: Sequence[tuple], check: Callable[[tuple], str | None],
         describe: Callable[[tuple], str] | None = None) -> bool:
     """Apply `check` (None when a case passes, else why not) to every case, catching the student's errors."""
@@ -48,20 +100,40 @@ def run(name: str, cases: Sequence[tuple], check: Callable[[tuple], str | None],
                 return verdict(name, why)
     except NotImplementedError:
         return verdict(name, NOT_IMPLEMENTED)
+    except Delegated as e:
+        return verdict(name, str(e))
     except Exception as e:
         return verdict(name, f"{error_line(e)} on {describe(case)}")
     return verdict(name, None, len(cases))
 
 
-def compare(name: str, fn: Callable, reference: Callable, same: Callable[[Any, Any], bool]
-            ) -> Callable[[tuple], str | None]:
-    """A check calling `reference` and `fn` on copies of a case's arguments and comparing with `same`."""
+Mistakes = Sequence[tuple[str, Callable]]
+"""Common wrong answers of an exercise: (what the mistake is, a function making it), for hints."""
+
+
+def mistake_found(got: Any, args: tuple, mistakes: Mistakes, same: Callable[[Any, Any], bool]) -> str | None:
+    """The first of `mistakes` whose function returns what the student's did on `args`, else None."""
+    for label, wrong in mistakes:
+        try:
+            if same(got, wrong(*copy.deepcopy(args))):
+                return label
+        except Exception:  # a mistake's function that does not apply to this case
+            continue
+    return None
+
+
+def compare(name: str, fn: Callable, reference: Callable, same: Callable[[Any, Any], bool],
+            mistakes: Mistakes = ()) -> Callable[[tuple], str | None]:
+    """A check calling `reference` and `fn` on copies of a case's arguments and comparing with `same`; a
+    failure that matches one of `mistakes` names it ("looks like: ...")."""
     def check(args: tuple) -> str | None:
         want = reference(*copy.deepcopy(args))
         got = fn(*copy.deepcopy(args))
         if same(got, want):
             return None
-        return f"{call_repr(name, args)} -> expected {show(want)}, got {show(got)}"
+        line = f"{call_repr(name, args)} -> expected {show(want)}, got {show(got)}"
+        found = mistake_found(got, args, mistakes, same)
+        return line if found is None else f"{line}; looks like: {found}"
     return check
 
 
@@ -145,6 +217,8 @@ def experiment(name: str, fn_or_result: Any, problem: Callable[[Any], str | None
         line = describe(result)
     except NotImplementedError:
         return verdict(name, NOT_IMPLEMENTED)
+    except Delegated as e:
+        return verdict(name, str(e))
     except Exception as e:
         return verdict(name, f"{error_line(e)} (raised while running your experiment)")
     print(f"✓ {name}: {line}")

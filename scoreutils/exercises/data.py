@@ -4,13 +4,14 @@ student's function with the kit's (or checks the properties the paper's definiti
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 from typing import Any, Callable
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import Indel, Levenshtein
 
-from .. import metrics, sandbox
-from ._harness import call_repr, close, compare, run, show
+from .. import metrics, sandbox, sft
+from ._harness import Mistakes, call_repr, close, compare, no_delegation, run, show
 
 
 # --- 02 warm-up: STaR D+ pairs of one trace -----------------------------------------------------------
@@ -78,17 +79,18 @@ def check_pair_sft_pairs(fn: Callable[[list[tuple[str, int]], bool, random.Rando
     fixed = [[("a", 0), ("b", 1)], [("a", 0), ("b", 0)], [("a", 1), ("b", 1), ("c", 0)], [("a", 1)],
              [("a", 0), ("b", 0), ("c", 1), ("d", 1), ("e", 1)]]
     rng = random.Random(13)
+    guarded = no_delegation(fn, sft)
     cases = [(r, plus) for r in fixed + [_pair_case(rng) for _ in range(30)] for plus in (False, True)]
 
     def check(case: tuple) -> str | None:
         responses, plus = case
-        got = fn(list(responses), plus, random.Random(len(responses)))
+        got = guarded(list(responses), plus, random.Random(len(responses)))
         why = _pair_problem(responses, plus, got)
         return None if why is None else f"{call_repr('pair_sft_pairs', (responses, plus))}: {why}"
 
     def random_choice(_: tuple) -> str | None:
         responses = [("w", 0), ("c1", 1), ("c2", 1), ("c3", 1)]
-        seconds = {tuple(p)[1] for seed in range(20) for p in fn(list(responses), False, random.Random(seed))}
+        seconds = {tuple(p)[1] for seed in range(20) for p in guarded(list(responses), False, random.Random(seed))}
         return None if len(seconds) > 1 else (f"over 20 seeds, {show(responses)} always got the same second "
                                               f"response {show(sorted(seconds))}: choose it at random with rng")
 
@@ -141,7 +143,19 @@ def check_edit_distance_ratio(fn: Callable[[str, str], float]) -> bool:
     """fn(y1, y2) -> Levenshtein distance (insert, delete, substitute one character) divided by
     len(y1) + len(y2); 0.0 for two empty strings. Compared with `metrics.edit_distance_ratio` within 1e-9."""
     return run("edit_distance_ratio", _string_pairs(2),
-               compare("edit_distance_ratio", fn, metrics.edit_distance_ratio, close(1e-9)))
+               compare("edit_distance_ratio", no_delegation(fn, metrics), metrics.edit_distance_ratio, close(1e-9),
+                       RATIO_MISTAKES))
+
+
+RATIO_MISTAKES: Mistakes = [
+    ("divided by the longer attempt's length; divide by len(y1) + len(y2)",
+     lambda a, b: Levenshtein.distance(a, b) / max(len(a), len(b)) if a or b else 0.0),
+    ("divided by len(y1) only; divide by len(y1) + len(y2)",
+     lambda a, b: Levenshtein.distance(a, b) / len(a)),
+    ("the Indel distance (a substitution costs 2); Levenshtein counts it as 1",
+     lambda a, b: Indel.distance(a, b) / (len(a) + len(b)) if a or b else 0.0),
+]
+"""The edit-distance-ratio exercise's common wrong answers, named in its hint."""
 
 
 # --- 08 warm-up: the binary code reward ---------------------------------------------------------------
@@ -198,4 +212,21 @@ def check_extract_code(fn: Callable[[str], str]) -> bool:
     def same(got: Any, want: str) -> bool:
         return isinstance(got, str) and got.strip() == want.strip()
 
-    return run("extract_code", [(c,) for c in cases], compare("extract_code", fn, sandbox.extract_code, same))
+    return run("extract_code", [(c,) for c in cases],
+               compare("extract_code", no_delegation(fn, sandbox), sandbox.extract_code, same, CODE_MISTAKES))
+
+
+def _blocks(completion: str, fence: str) -> list[str]:
+    return re.findall(fence + r"\n(.*?)(?:```|$)", completion, re.DOTALL)
+
+
+CODE_MISTAKES: Mistakes = [
+    ("the FIRST ```python block; the model's final program is the last one",
+     lambda c: (_blocks(c, "```python") or _blocks(c, "```[^\n]*") or [c])[0]),
+    ("the last fenced block of any language, even after a ```python one; prefer the last ```python block",
+     lambda c: (_blocks(c, "```[^\n]*") or [c])[-1]),
+    ("only closed blocks: a block left open (a truncated completion) runs to the end",
+     lambda c: (re.findall(r"```python\n(.*?)```", c, re.DOTALL) or re.findall(r"```[^\n]*\n(.*?)```", c, re.DOTALL)
+                or [c])[-1]),
+]
+"""The code-extraction exercise's common wrong answers, named in its hint."""

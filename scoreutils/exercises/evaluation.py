@@ -4,12 +4,12 @@ Each checker compares the student's function with the kit's own implementation. 
 from __future__ import annotations
 
 import math
-
 import random
+import re
 from typing import Any, Callable, Sequence
 
-from .. import answers, metrics
-from ._harness import close, compare, equal, run
+from .. import answers, metrics, scaling
+from ._harness import Mistakes, close, compare, equal, no_delegation, run
 
 
 # --- 00 warm-up: accuracies and Δ ---------------------------------------------------------------------
@@ -83,7 +83,21 @@ def check_final_answer(fn: Callable[[str], str | None]) -> bool:
     ]
     rng = random.Random(0)
     cases += [_answer_texts(rng) for _ in range(40)]
-    return run("final_answer", [(c,) for c in cases], compare("final_answer", fn, answers.extract_answer, equal))
+    return run("final_answer", [(c,) for c in cases],
+               compare("final_answer", no_delegation(fn, answers), answers.extract_answer, equal, ANSWER_MISTAKES))
+
+
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"-?\d+(?:\.\d+)?(?:/\d+)?", text)
+
+
+ANSWER_MISTAKES: Mistakes = [
+    ("the first number of the text; the final answer is the LAST one (or the boxed one)",
+     lambda t: (_numbers(t) or [None])[0]),
+    ("digits only: signs, decimals and fractions are part of the answer", lambda t: (re.findall(r"\d+", t) or [None])[-1]),
+    ("the last number, ignoring \\boxed{...}; a boxed answer wins", lambda t: (_numbers(t) or [None])[-1]),
+]
+"""The answer-extraction exercise's common wrong answers, named in its hint."""
 
 
 # --- 01 warm-up: transitions --------------------------------------------------------------------------
@@ -121,7 +135,35 @@ def check_delta_interval(fn: Callable[[list[float], list[float]], tuple[float, f
     cases = [([1.0, 0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0, 1.0]), ([1.0, 1.0, 1.0], [1.0, 1.0, 1.0]),
              ([0.0, 1.0], [1.0, 0.0]), ([0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 0.0, 1.0]), ([1.0], [0.0])]
     cases += [c for c in _reward_lists(11, 40) if len(c[0]) > 1]
-    return run("delta_interval", cases, compare("delta_interval", fn, _delta_interval, close(1e-3)))
+    return run("delta_interval", cases, compare("delta_interval", no_delegation(fn, metrics), _delta_interval,
+                                                close(1e-3), INTERVAL_MISTAKES))
+
+
+def _unpaired_interval(r1: list[float], r2: list[float]) -> tuple[float, float]:
+    n = len(r1)
+    p1, p2 = sum(r1) / n, sum(r2) / n
+    half = metrics.Z95 * math.sqrt((p1 * (1 - p1) + p2 * (1 - p2)) / n)
+    return max(-1.0, p2 - p1 - half), min(1.0, p2 - p1 + half)
+
+
+def _interval_with(r1: list[float], r2: list[float], ddof: int = 1, clip: bool = True,
+                   z: float = metrics.Z95) -> tuple[float, float]:
+    d = [b - a for a, b in zip(r1, r2)]
+    n, mean = len(d), sum(d) / len(d)
+    half = z * math.sqrt(sum((x - mean) ** 2 for x in d) / (n - ddof) / n) if n > ddof else 0.0
+    return (max(-1.0, mean - half), min(1.0, mean + half)) if clip else (mean - half, mean + half)
+
+
+INTERVAL_MISTAKES: Mistakes = [
+    ("an unpaired interval (two independent proportions); the attempts are paired, so use the per-problem "
+     "differences d_i", _unpaired_interval),
+    ("the population standard deviation; divide by n - 1", lambda r1, r2: _interval_with(r1, r2, ddof=0)),
+    ("not clipped to [-1, 1]", lambda r1, r2: _interval_with(r1, r2, clip=False)),
+    ("z = 1.645 (a 90% interval); 95% is z = 1.96", lambda r1, r2: _interval_with(r1, r2, z=1.645)),
+    ("the standard deviation not divided by sqrt(n): that is the spread of d, not of its mean",
+     lambda r1, r2: _interval_with(r1, r2, z=metrics.Z95 * math.sqrt(len(r1)))),
+]
+"""The paired-interval exercise's common wrong answers, named in its hint."""
 
 
 # --- 07 warm-up: majority vote ------------------------------------------------------------------------
@@ -168,4 +210,16 @@ def check_voted_accuracy(fn: Callable[..., float]) -> bool:
              ([[(None, "7"), ("7", None), ("7", "7"), ("8", "8")]], ["7"], 4, True)]
     rng = random.Random(12)
     cases += [_voting_case(rng, rng.choice([2, 4, 6, 8])) for _ in range(40)]
-    return run("voted_accuracy", cases, compare("voted_accuracy", fn, _voted_accuracy, close(1e-9)))
+    return run("voted_accuracy", cases, compare("voted_accuracy", no_delegation(fn, scaling), _voted_accuracy,
+                                                close(1e-9), VOTE_MISTAKES))
+
+
+VOTE_MISTAKES: Mistakes = [
+    ("sequential votes over B samples; each costs two generations, so over the first B // 2",
+     lambda s, refs, b, seq: _voted_accuracy(s, refs, 2 * b if seq else b, seq)),
+    ("sequential votes over first answers; it votes over the SECOND attempts",
+     lambda s, refs, b, seq: _voted_accuracy([[(a, a) for a, _ in p] for p in s], refs, b, seq)),
+    ("parallel votes over second answers; parallel sampling has only first attempts",
+     lambda s, refs, b, seq: _voted_accuracy([[(c, c) for _, c in p] for p in s], refs, b, seq)),
+]
+"""The compute-matched voting exercise's common wrong answers, named in its hint."""

@@ -1,7 +1,11 @@
 """Experiment exercises: short runs a student writes and runs in minutes (smoke or cpu size). The student's
-function runs once; its checker checks the SHAPE of the result (a dict with the right keys, numbers in
-range) and prints one line with the numbers to read, never judging them. Lessons 00 (greedy vs sampled),
-01 (an instruction of one's own), 04 (the variance a baseline removes) and 06 (a sweep over alpha)."""
+function runs once; its checker checks the shape of the result (a dict with the right keys, numbers in
+range) and every value that is checkable without knowing the student's model: rates that are whole counts
+out of n, transitions within what attempt 1 allows, Δ = Δi→c − Δc→i, and for the baseline exercise the
+exact mean and variance of both estimators (within the sampling error of the groups drawn). It prints one
+line with the numbers to read; what a model's accuracies or rates should be is not checkable, and the
+line says so. Lessons 00 (greedy vs sampled), 01 (an instruction of one's own), 04 (the variance a
+baseline removes) and 06 (a sweep over alpha)."""
 from __future__ import annotations
 
 import math
@@ -15,6 +19,32 @@ EPISODES = {"n": (1, math.inf), "acc_t1": UNIT, "acc_t2": UNIT, "changed_answer_
 TRANSITIONS = {"n": (1, math.inf), "acc_t1": UNIT, "acc_t2": UNIT, "delta_i_to_c": UNIT, "delta_c_to_i": UNIT}
 SWEEP = {"n": (1, math.inf), "changed_answer_rate": UNIT, "delta_i_to_c": UNIT, "delta_c_to_i": UNIT}
 ESTIMATE = {"mean": REAL, "variance": (0.0, math.inf)}
+
+
+NOT_CHECKABLE = "not checkable: what your model's rates should be"
+SIGMAS = 6.0
+"""Sampled estimates pass within this many standard errors of their exact value."""
+
+
+def _whole_counts(summary: Mapping[str, Any], keys: tuple[str, ...], where: str) -> str | None:
+    """Why a rate of `keys` is not a whole count out of summary["n"]; None when all are."""
+    n = int(number(summary["n"]))
+    for key in keys:
+        count = number(summary[key]) * n
+        if abs(count - round(count)) > 1e-6:
+            return (f"{where}[{key!r}] = {number(summary[key]):.4g} is not a whole count out of n = {n} "
+                    f"({count:.3f} problems): are the rate and n from the same episodes?")
+    return None
+
+
+def _transitions_problem(summary: Mapping[str, Any], where: str) -> str | None:
+    """Δi→c at most the wrong attempt-1 share, Δc→i at most the right one; both counts whole."""
+    acc1, fix, brk = number(summary["acc_t1"]), number(summary["delta_i_to_c"]), number(summary["delta_c_to_i"])
+    if fix > 1 - acc1 + 1e-9:
+        return f"{where}: Δi→c = {fix:.4g} exceeds the share of wrong first attempts, 1 - Acc@t1 = {1 - acc1:.4g}"
+    if brk > acc1 + 1e-9:
+        return f"{where}: Δc→i = {brk:.4g} exceeds the share of right first attempts, Acc@t1 = {acc1:.4g}"
+    return None
 
 
 def _keys_problem(result: Any, parts: Mapping[str, Mapping[str, tuple[float, float]]]) -> str | None:
@@ -42,8 +72,12 @@ def check_sampled_vs_greedy(fn: Callable[[], Mapping[str, Any]] | Mapping[str, A
                 f"sampled {number(s['acc_t1']):.2f} → {number(s['acc_t2']):.2f} (n={int(number(s['n']))}); "
                 f"changed-answer rate {number(g['changed_answer_rate']):.2f} vs {number(s['changed_answer_rate']):.2f}")
 
-    return experiment("sampled_vs_greedy", fn, lambda r: _keys_problem(r, {"greedy": EPISODES, "sampled": EPISODES}),
-                      describe)
+    def problem(r: Any) -> str | None:
+        return (_keys_problem(r, {"greedy": EPISODES, "sampled": EPISODES})
+                or _whole_counts(r["greedy"], ("acc_t1", "acc_t2"), "result['greedy']")
+                or _whole_counts(r["sampled"], ("acc_t1", "acc_t2"), "result['sampled']"))
+
+    return experiment("sampled_vs_greedy", fn, problem, lambda r: f"{describe(r)} ({NOT_CHECKABLE})")
 
 
 # --- 01: a turn-2 instruction of one's own ------------------------------------------------------------
@@ -60,7 +94,8 @@ def _instruction_problem(r: Any) -> str | None:
     if abs(delta - split) > 1e-6:
         return (f"Acc@t2 - Acc@t1 = {delta:.4f} but Δi→c - Δc→i = {split:.4f}: they are equal on the same problems "
                 f"(are all four from one evaluation?)")
-    return None
+    return (_whole_counts(r, ("acc_t1", "acc_t2", "delta_i_to_c", "delta_c_to_i"), "result")
+            or _transitions_problem(r, "the result"))
 
 
 def check_own_instruction(fn: Callable[[], Mapping[str, Any]] | Mapping[str, Any]) -> bool:
@@ -68,29 +103,74 @@ def check_own_instruction(fn: Callable[[], Mapping[str, Any]] | Mapping[str, Any
     evaluation with a turn-2 instruction of your own (fractions). Also checks Δ = Δi→c − Δc→i."""
     def describe(r: Mapping[str, Any]) -> str:
         return (f"Δ = {number(r['acc_t2']) - number(r['acc_t1']):+.2f} (i→c {number(r['delta_i_to_c']):.2f}, "
-                f"c→i {number(r['delta_c_to_i']):.2f}) on n={int(number(r['n']))} with your instruction")
+                f"c→i {number(r['delta_c_to_i']):.2f}) on n={int(number(r['n']))} with your instruction ({NOT_CHECKABLE})")
 
     return experiment("own_instruction", fn, _instruction_problem, describe)
 
 
 # --- 04: what a baseline does to the policy gradient --------------------------------------------------
 
-def check_baseline_variance(fn: Callable[[], Mapping[str, Any]] | Mapping[str, Any]) -> bool:
-    """fn() -> {"exact": d/dtheta E[r], "no_baseline": {"mean", "variance"}, "rloo": {"mean", "variance"}}:
-    the mean and variance over many sampled groups of the per-sample REINFORCE estimate r (a - p) of a
-    one-parameter Bernoulli policy, without a baseline and with the leave-one-out one (r - b)(a - p)."""
-    def problem(r: Any) -> str | None:
-        why = _keys_problem(r, {"no_baseline": ESTIMATE, "rloo": ESTIMATE})
-        if why is None and number(r.get("exact")) is None:
-            return f"result['exact'] should be the exact gradient (a number), got {show(r.get('exact'))}"
-        return why
+def baseline_moments(p: float, k: int) -> dict[str, tuple[float, float, float]]:
+    """The exact mean, variance and fourth central moment of the per-sample REINFORCE estimate of
+    d/dtheta E[r] for the Bernoulli policy pi(a = 1) = p = sigmoid(theta), reward r = a, score a - p:
+    "no_baseline": r (a - p); "rloo": (r - b)(a - p), b the mean reward of the k - 1 other samples of the
+    group. Enumerated over a and the others' count of ones (binomial), so exact."""
+    outcomes: dict[str, list[tuple[float, float]]] = {"no_baseline": [], "rloo": []}
+    for a in (0, 1):
+        pa = p if a else 1 - p
+        outcomes["no_baseline"].append((pa, a * (a - p)))
+        for s in range(k):
+            ps = math.comb(k - 1, s) * p ** s * (1 - p) ** (k - 1 - s)
+            outcomes["rloo"].append((pa * ps, (a - s / (k - 1)) * (a - p)))
+    moments = {}
+    for name, dist in outcomes.items():
+        mean = sum(w * x for w, x in dist)
+        var = sum(w * (x - mean) ** 2 for w, x in dist)
+        moments[name] = (mean, var, sum(w * (x - mean) ** 4 for w, x in dist))
+    return moments
 
+
+def _baseline_problem(r: Any) -> str | None:
+    why = _keys_problem(r, {"no_baseline": ESTIMATE, "rloo": ESTIMATE})
+    if why:
+        return why
+    for key in ("exact", "p", "k", "groups"):
+        if number(r.get(key)) is None:
+            return (f"result[{key!r}] should be a number (p, k and groups let the checker compute the exact values), "
+                    f"got {show(r.get(key))}")
+    p, k, groups = number(r["p"]), number(r["k"]), number(r["groups"])
+    if not 0 < p < 1 or k != int(k) or k < 2 or groups != int(groups) or groups < 1:
+        return f"need 0 < p < 1, a whole k >= 2 and a whole number of groups >= 1; got p={p:g}, k={k:g}, groups={groups:g}"
+    if not math.isclose(number(r["exact"]), p * (1 - p), abs_tol=1e-9):
+        return (f"result['exact'] = {number(r['exact']):.6g}, but d/dtheta E[r] = dp/dtheta = p (1 - p) = "
+                f"{p * (1 - p):.6g} for p = {p:g}")
+    for name, (mean, var, m4) in baseline_moments(p, int(k)).items():
+        # k samples of a group are dependent; counting each group once bounds the standard error from above
+        se_mean, se_var = math.sqrt(var / groups), math.sqrt(max(m4 - var ** 2, 0.0) / groups)
+        got_mean, got_var = number(r[name]["mean"]), number(r[name]["variance"])
+        if abs(got_mean - mean) > SIGMAS * se_mean + 1e-9:
+            return (f"result[{name!r}]['mean'] = {got_mean:.4f}, but the estimate's exact mean is {mean:.4f} "
+                    f"(± {SIGMAS * se_mean:.4f} for {int(groups)} groups)"
+                    + ("; a baseline that includes the sample itself biases it" if name == "rloo" else ""))
+        if abs(got_var - var) > SIGMAS * se_var + 1e-9:
+            return (f"result[{name!r}]['variance'] = {got_var:.4f}, but the estimate's exact variance is {var:.4f} "
+                    f"(± {SIGMAS * se_var:.4f} for {int(groups)} groups): the variance of the per-sample estimates?")
+    return None
+
+
+def check_baseline_variance(fn: Callable[[], Mapping[str, Any]] | Mapping[str, Any]) -> bool:
+    """fn() -> {"p", "k", "groups", "exact": d/dtheta E[r], "no_baseline": {"mean", "variance"},
+    "rloo": {"mean", "variance"}}: the mean and variance over `groups` sampled groups of k of the
+    per-sample REINFORCE estimate r (a - p) of a one-parameter Bernoulli policy (pi(a = 1) = p, r = a),
+    without a baseline and with the leave-one-out one, (r - b)(a - p). Checked against the exact values
+    (`baseline_moments`) within six standard errors."""
     def describe(r: Mapping[str, Any]) -> str:
         n, b = r["no_baseline"], r["rloo"]
         return (f"exact {number(r['exact']):.4f} | no baseline: mean {number(n['mean']):.4f}, variance "
-                f"{number(n['variance']):.4f} | RLOO: mean {number(b['mean']):.4f}, variance {number(b['variance']):.4f}")
+                f"{number(n['variance']):.4f} | RLOO: mean {number(b['mean']):.4f}, variance {number(b['variance']):.4f}"
+                f" (all within the sampling error of the exact values)")
 
-    return experiment("baseline_variance", fn, problem, describe)
+    return experiment("baseline_variance", fn, _baseline_problem, describe)
 
 
 # --- 06: the bonus scale alpha ------------------------------------------------------------------------
@@ -104,9 +184,12 @@ def _sweep_problem(r: Any) -> str | None:
     if 0.0 not in alphas:
         return f"include alpha = 0 (no shaping) as the point of comparison; got alphas {show(list(r))}"
     for alpha, summary in r.items():
-        why = summary_problem(summary, SWEEP, f"result[{alpha!r}]")
+        where = f"result[{alpha!r}]"
+        why = summary_problem(summary, SWEEP, where) or _whole_counts(summary, ("delta_i_to_c", "delta_c_to_i"), where)
         if why:
             return why
+        if number(summary["delta_i_to_c"]) + number(summary["delta_c_to_i"]) > 1 + 1e-9:
+            return f"{where}: Δi→c + Δc→i exceeds 1 (each problem moves at most once)"
     return None
 
 
@@ -116,6 +199,6 @@ def check_alpha_sweep(fn: Callable[[], Mapping[float, Any]] | Mapping[float, Any
     def describe(r: Mapping[float, Any]) -> str:
         parts = [f"α={number(a):g}: {number(s['changed_answer_rate']):.2f}" for a, s in sorted(r.items(), key=lambda x: number(x[0]))]
         n = sorted({int(number(s["n"])) for s in r.values()})
-        return f"changed-answer rate {', '.join(parts)} (n={'/'.join(map(str, n))} problems)"
+        return f"changed-answer rate {', '.join(parts)} (n={'/'.join(map(str, n))} problems; {NOT_CHECKABLE})"
 
     return experiment("alpha_sweep", fn, _sweep_problem, describe)

@@ -1,16 +1,19 @@
 """Exercises on the objectives (lessons 04 to 06): returns with a discount, the RLOO baseline, the k1 KL
 estimate, the k1/k3 gradients on an enumerated categorical, the Stage I loss (Eq. 3), the shaped reward
 and the Stage II loss (Eq. 4). Losses are checked by their gradients w.r.t. each attempt's log-prob,
-against `losses.py`. Not here: training."""
+against `losses.py`; the core checkers run the student's function with `losses` off limits
+(`no_delegation`) and name the common mistake a wrong answer matches (`RLOO_MISTAKES`, `KL_MISTAKES`,
+`STAGE1_MISTAKES`, `STAGE2_MISTAKES`). Not here: training."""
 from __future__ import annotations
 
+import math
 import random
 from typing import Any, Callable, Mapping
 
 import torch
 
 from .. import losses
-from ._harness import close, compare, loss_and_grads, run, show
+from ._harness import Mistakes, close, compare, loss_and_grads, no_delegation, run, show
 
 
 # --- 04 warm-up: the return of each attempt -----------------------------------------------------------
@@ -43,7 +46,31 @@ def check_rloo(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
         n = k * groups
         returns = (torch.rand(n, generator=gen) < 0.5).float() if i % 2 else 2 * torch.randn(n, generator=gen)
         cases.append((returns, k))
-    return run("rloo", cases, compare("rloo", fn, losses.rloo_advantages, close(1e-6)))
+    return run("rloo", cases, compare("rloo", no_delegation(fn, losses), losses.rloo_advantages, close(1e-6),
+                                      RLOO_MISTAKES))
+
+
+def _loo(returns: torch.Tensor, k: int, divide_by: int | None = None) -> torch.Tensor:
+    g = returns.view(-1, k)
+    return (g - (g.sum(1, keepdim=True) - g) / (divide_by or k - 1)).reshape(-1)
+
+
+def _strided_loo(returns: torch.Tensor, k: int) -> torch.Tensor:
+    g = returns.view(k, -1)  # sample i in group i % (n / k)
+    return (g - (g.sum(0, keepdim=True) - g) / (k - 1)).reshape(-1)
+
+
+RLOO_MISTAKES: Mistakes = [
+    ("the baseline includes the sample itself (the group mean); leave it out: divide the OTHER k - 1 returns' "
+     "sum by k - 1", lambda r, k: (r.view(-1, k) - r.view(-1, k).mean(1, keepdim=True)).reshape(-1)),
+    ("no baseline (A_i = R_i)", lambda r, k: r.clone()),
+    ("the sign is flipped (A_i = R_i - b_i, not b_i - R_i)", lambda r, k: -_loo(r, k)),
+    ("the others' sum divided by k; they are k - 1", lambda r, k: _loo(r, k, divide_by=k)),
+    ("the baseline averages the whole batch; use only the other samples of i's own group of k",
+     lambda r, k: r - (r.sum() - r) / (r.numel() - 1)),
+    ("groups taken as every (n/k)-th sample; a group is k CONSECUTIVE samples", _strided_loo),
+]
+"""The RLOO exercise's common wrong answers, named in its hint."""
 
 
 # --- 05 core: the k1 estimate of an attempt's KL -----------------------------------------------------
@@ -59,8 +86,20 @@ def check_kl_k1(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.T
         mask = (torch.rand(b, t, generator=gen) < 0.7).double()
         mask[0, 0] = 0.0
         cases.append((logp, ref, mask))
-    return run("kl_k1", cases, compare("kl_k1", fn, lambda lp, ref, m: losses.kl_per_attempt(lp, ref, m), close(1e-6)),
+    return run("kl_k1", cases, compare("kl_k1", no_delegation(fn, losses), lambda lp, ref, m: losses.kl_per_attempt(lp, ref, m),
+                                       close(1e-6), KL_MISTAKES),
                lambda args: f"kl_k1 on logp of shape {tuple(args[0].shape)}")
+
+
+KL_MISTAKES: Mistakes = [
+    ("a mean over the tokens; the estimate is their SUM", lambda lp, ref, m: ((lp - ref) * m).sum(-1) / m.sum(-1).clamp(min=1)),
+    ("the sign is reversed: log pi - log pi_ref, in that order", lambda lp, ref, m: ((ref - lp) * m).sum(-1)),
+    ("the mask is ignored: only the attempt's own tokens (mask == 1) count", lambda lp, ref, m: (lp - ref).sum(-1)),
+    ("one number for the batch; return one estimate per attempt, shape (B,)", lambda lp, ref, m: ((lp - ref) * m).sum()),
+    ("one number for the batch (a mean); return one estimate per attempt, shape (B,)",
+     lambda lp, ref, m: ((lp - ref) * m).sum(-1).mean()),
+]
+"""The k1 exercise's common wrong answers, named in its hint."""
 
 
 # --- 05 experiment: k1 and k3 on an enumerated categorical -------------------------------------------
@@ -128,11 +167,141 @@ def _loss_cases(seed: int, extra_range: tuple[float, float]) -> list[tuple]:
                                round(rng.uniform(*extra_range), 3)) for _ in range(6)]
 
 
-def _check_loss(name: str, fn: Callable, reference: Callable, extra_name: str, attempt1_hint: str) -> bool:
-    """Compare fn's gradients w.r.t. seq1, seq2 and its value with `reference` on random cases."""
+def _advantages(returns: torch.Tensor, k: int, baseline: str) -> torch.Tensor:
+    """returns minus a baseline per group of k: "loo" (the others' mean), "mean" (the group's), "none"."""
+    g = returns.view(-1, k)
+    b = {"loo": lambda: (g.sum(1, keepdim=True) - g) / (k - 1), "mean": lambda: g.mean(1, keepdim=True),
+         "none": lambda: torch.zeros_like(g)}[baseline]()
+    return (g - b).reshape(-1)
+
+
+def _flat_loss(seq1, seq2, kl1, kl2, k, *, reward1, reward2, kl_weights, baseline="loo", kl_baseline=None,
+               detach_kl=False, sign=1.0):
+    """A two-attempt REINFORCE loss written out, for building the common mistakes: -mean A log pi per
+    rewarded attempt (reward1 None: attempt 1 has no policy-gradient term) plus w * mean (KL - b) log pi
+    per attempt (or w * mean KL, no gradient, when `detach_kl`)."""
+    loss = -(_advantages(reward2, k, baseline).detach() * seq2).mean()
+    if reward1 is not None:
+        loss = loss - (_advantages(reward1, k, baseline).detach() * seq1).mean()
+    for seq, kl, w in ((seq1, kl1, kl_weights[0]), (seq2, kl2, kl_weights[1])):
+        if detach_kl:
+            loss = loss + w * kl.mean()
+        else:
+            loss = loss + w * (_advantages(kl, k, kl_baseline or baseline).detach() * seq).mean()
+    return sign * loss
+
+
+def _generic_mistakes(correct: Callable[..., dict]) -> Mistakes:
+    """Mistakes both losses share, from `correct(args) -> _flat_loss keyword arguments` of the right loss."""
+    def variant(**change: Any) -> Callable:
+        return lambda *a: _flat_loss(*a[:4], a[6], **{**correct(*a), **change})
+
+    def kl_sign(*a):
+        kw = correct(*a)
+        return _flat_loss(*a[:4], a[6], **{**kw, "kl_weights": tuple(-w for w in kw["kl_weights"])})
+
+    return [
+        ("the sign is flipped: minimise -A log pi (+ the KL terms), i.e. gradient ASCENT on the reward",
+         variant(sign=-1.0)),
+        ("the KL terms carry no gradient (a detached or plain KL value); write each as "
+         "mean_i (KL_i - b_i) log pi_i, the score-function surrogate", variant(detach_kl=True)),
+        ("the KL is added with the wrong sign; it is a penalty: + beta * surrogate in the loss", kl_sign),
+        ("the baseline includes the sample itself (the group mean); RLOO leaves it out", variant(baseline="mean")),
+        ("no baseline (A = R)", variant(baseline="none")),
+        ("the KL surrogates have no leave-one-out baseline; use (KL_i - b_i), b_i the others' mean",
+         variant(kl_baseline="none")),
+    ]
+
+
+def _stage1_kwargs(seq1, seq2, kl1, kl2, r1, r2, k, beta1, beta2) -> dict:
+    return {"reward1": None, "reward2": r2, "kl_weights": (beta2, beta1)}
+
+
+def _stage2_kwargs(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha) -> dict:
+    return {"reward1": r1, "reward2": r2 + alpha * (r2 - r1), "kl_weights": (beta1, beta1)}
+
+
+def _stage1_variant(**change: Any) -> Callable:
+    return lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), **change})
+
+
+def _stage2_variant(make: Callable[..., dict]) -> Callable:
+    return lambda *a: _flat_loss(*a[:4], a[6], **{**_stage2_kwargs(*a), **make(*a)})
+
+
+STAGE1_MISTAKES: Mistakes = [
+    ("attempt 1 is rewarded too; in Stage I only attempt 2 is, and attempt 1 gets only the beta2 KL",
+     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "reward1": a[4]})),
+    ("attempt 1 is credited with attempt 2's reward; in Stage I attempt 1 gets only the beta2 KL",
+     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "reward1": a[5]})),
+    ("beta1 and beta2 are swapped: the strong beta2 pins attempt 1, beta1 is attempt 2's",
+     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "kl_weights": (a[7], a[8])})),
+    ("attempt 1's KL is missing: beta2 * its surrogate is what pins attempt 1",
+     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "kl_weights": (0.0, a[7])})),
+    ("attempt 2's KL is missing (beta1 * its surrogate)",
+     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "kl_weights": (a[8], 0.0)})),
+    *_generic_mistakes(_stage1_kwargs),
+]
+"""The Stage I exercise's common wrong answers, named in its hint (arguments as `check_stage1_loss`'s)."""
+
+STAGE2_MISTAKES: Mistakes = [
+    ("the bonus has the wrong sign: b = alpha (r2 - r1) pays a fix and costs a break",
+     _stage2_variant(lambda *a: {"reward2": a[5] + a[8] * (a[4] - a[5])})),
+    ("attempt 1's reward is shaped too; attempt 1 keeps its own reward r1",
+     _stage2_variant(lambda *a: {"reward1": a[4] + a[8] * (a[5] - a[4])})),
+    ("attempt 1 gets no reward (that is Stage I); in Stage II both attempts are rewarded",
+     _stage2_variant(lambda *a: {"reward1": None})),
+    ("attempt 2's reward is the bonus alone; it is r2 + alpha (r2 - r1)",
+     _stage2_variant(lambda *a: {"reward2": a[8] * (a[5] - a[4])})),
+    ("the bonus is not scaled by alpha: r2 + alpha (r2 - r1)",
+     _stage2_variant(lambda *a: {"reward2": a[5] + (a[5] - a[4])})),
+    ("attempt 1's KL is missing: beta1 on both attempts", _stage2_variant(lambda *a: {"kl_weights": (0.0, a[7])})),
+    ("attempt 2's KL is missing: beta1 on both attempts", _stage2_variant(lambda *a: {"kl_weights": (a[7], 0.0)})),
+    *_generic_mistakes(_stage2_kwargs),
+]
+"""The Stage II exercise's common wrong answers, named in its hint (arguments as `check_stage2_loss`'s)."""
+
+
+def _scale(got: torch.Tensor, want: torch.Tensor) -> float | None:
+    """c when got = c * want (c not 1), else None."""
+    got, want = got.detach().double().flatten(), want.detach().double().flatten()
+    if want.abs().max() < 1e-12:
+        return None
+    c = float((got @ want) / (want @ want))
+    return c if abs(c - 1) > 1e-6 and torch.allclose(got, c * want, rtol=1e-6, atol=1e-9) else None
+
+
+def _loss_mistake(got1: torch.Tensor, got2: torch.Tensor, args: tuple, mistakes: Mistakes) -> str | None:
+    """The mistake whose gradients the student's match on `args`; a pure scale is named with its factor."""
+    for label, wrong in mistakes:
+        _, want1, want2 = loss_and_grads(wrong, args)
+        if want1 is not None and close(1e-6)(got1, want1) and close(1e-6)(got2, want2):
+            return label
+    return None
+
+
+def _check_loss(name: str, fn: Callable, reference: Callable, extra_name: str, mistakes: Mistakes) -> bool:
+    """Compare fn's gradients w.r.t. seq1, seq2 and its value with `reference` on random cases, with the
+    kit's `losses` off limits; a failure names the common mistake it matches."""
+    fn = no_delegation(fn, losses)
+
     def describe(args: tuple) -> str:
         r1, r2, k, beta1, extra = args[4:]
         return f"k={k}, beta1={beta1}, {extra_name}={extra}, r1={r1.int().tolist()}, r2={r2.int().tolist()}"
+
+    def hint(got1: torch.Tensor, got2: torch.Tensor, want1: torch.Tensor, want2: torch.Tensor, args: tuple) -> str:
+        found = _loss_mistake(got1, got2, args, mistakes)
+        if found:
+            return f"; looks like: {found}"
+        c1, c2 = _scale(got1, want1), _scale(got2, want2)
+        same1, same2 = close(1e-6)(got1, want1), close(1e-6)(got2, want2)
+        if c1 is not None and c2 is not None and math.isclose(c1, c2, rel_tol=1e-6):
+            return f"; your gradients are {c1:.4g} times the expected: a sum instead of a mean, or a stray factor?"
+        if c1 is not None and same2:
+            return f"; attempt 1's gradient is {c1:.4g} times the expected: a wrong coefficient on its term?"
+        if c2 is not None and same1:
+            return f"; attempt 2's gradient is {c2:.4g} times the expected: a wrong coefficient on its term?"
+        return ""
 
     def check(args: tuple) -> str | None:
         want, want1, want2 = loss_and_grads(reference, args)
@@ -140,12 +309,10 @@ def _check_loss(name: str, fn: Callable, reference: Callable, extra_name: str, a
         if got1 is None:
             return (f"return a scalar tensor (or an object with .loss) that carries the gradient of seq1 and "
                     f"seq2; got {show(got)} on {describe(args)}")
-        if not close(1e-6)(got1, want1):
-            return (f"gradient w.r.t. seq1 (attempt 1's log-prob) differs on {describe(args)}: expected "
-                    f"{show(want1)}, got {show(got1)} ({attempt1_hint})")
-        if not close(1e-6)(got2, want2):
-            return (f"gradient w.r.t. seq2 (attempt 2's log-prob) differs on {describe(args)}: expected "
-                    f"{show(want2)}, got {show(got2)}")
+        for which, g, w, label in ((1, got1, want1, "attempt 1"), (2, got2, want2, "attempt 2")):
+            if not close(1e-6)(g, w):
+                return (f"gradient w.r.t. seq{which} ({label}'s log-prob) differs on {describe(args)}: expected "
+                        f"{show(w)}, got {show(g)}{hint(got1, got2, want1, want2, args)}")
         if not close(1e-6)(got, want):
             return f"loss on {describe(args)}: expected {show(want)}, got {show(got)}"
         return None
@@ -166,8 +333,7 @@ def check_stage1_loss(fn: Callable[..., Any]) -> bool:
     REINFORCE on attempt 2 with RLOO advantages of r2; each KL's gradient by the score function with a
     leave-one-out baseline, mean_i (KL_i - b_i) log pi_i, times beta2 on attempt 1 and beta1 on attempt 2.
     Its value and its gradients w.r.t. seq1 and seq2 are compared with `losses.stage1_loss`."""
-    return _check_loss("stage1_loss", fn, _stage1_reference, "beta2",
-                       "in Stage I attempt 1 gets no reward, only the beta2 KL")
+    return _check_loss("stage1_loss", fn, _stage1_reference, "beta2", STAGE1_MISTAKES)
 
 
 # --- 06 warm-up: the shaped reward --------------------------------------------------------------------
@@ -204,5 +370,4 @@ def check_stage2_loss(fn: Callable[..., Any]) -> bool:
     REINFORCE with RLOO advantages on both attempts, attempt 1 with its own reward r1, attempt 2 with the
     shaped reward r2 + alpha (r2 - r1); beta1 times the score-function KL surrogate on each attempt.
     Its value and its gradients w.r.t. seq1 and seq2 are compared with `losses.stage2_loss`."""
-    return _check_loss("stage2_loss", fn, _stage2_reference, "alpha",
-                       "attempt 1 keeps its own, unshaped reward r1 and the beta1 KL")
+    return _check_loss("stage2_loss", fn, _stage2_reference, "alpha", STAGE2_MISTAKES)
