@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-floor notebooks figures report rejudge bench reproduce student-copy clean
+.PHONY: setup demo test test-floor lab notebooks figures report rejudge bench reproduce student-copy clean
 
 setup: $(STAMP)
 
@@ -21,6 +21,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: setup
 	$(BIN)/python -m scoreutils demo
+
+# JupyterLab at its pinned version (the `lab` extra), then the lessons in it.
+LAB := $(VENV)/.lab-installed
+$(LAB): $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,lab]"
+	touch $@
+
+lab: $(LAB)
+	$(BIN)/jupyter lab notebooks/
 
 # Unit tests, then every notebook under nbmake in the smoke profile.
 test: setup

@@ -1,11 +1,12 @@
-"""Regenerate README.md's "Notebooks" map and "Results" section from committed files: results/*.json
-(written by `python -m scoreutils eval|train|demo`, the notebooks and `benchmarks/`) and figures/*.png.
-Nothing in these sections is typed by hand: `make report` rewrites them between their markers, and writes
-results/verdicts.json (the paper's claims judged by `scoreutils.verdicts`) and results/summary.json (one
-row per method and profile: seeds, held-out problems, Δ with its interval and its spread across seeds).
+"""Regenerate README.md's verdict table and lessons table, and the whole of docs/results.md, from committed
+files: results/*.json (written by `python -m scoreutils eval|train|demo`, the notebooks and `benchmarks/`)
+and figures/*.png. Nothing in them is typed by hand: `make report` rewrites README's sections between
+their markers and docs/results.md entirely, and writes results/verdicts.json (the paper's claims judged by
+`scoreutils.verdicts`) and results/summary.json (one row per method and profile: seeds, held-out problems,
+Δ with its interval and its spread across seeds).
 
-    python tools/report.py            # rewrite README.md in place
-    python tools/report.py --check    # exit 1 when README.md is not what the results say
+    python tools/report.py            # rewrite README.md's sections and docs/results.md
+    python tools/report.py --check    # exit 1 when either is not what the results say
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
 from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
 from scoreutils.config import PROFILES  # noqa: E402
 from scoreutils.reproduction import arm_table, percent  # noqa: E402
-from scoreutils.verdicts import (MIN_N, load_results, load_scaling, load_train_evaluations, summary, target,  # noqa: E402
+from scoreutils.verdicts import (MIN_N, TARGET, load_results, load_scaling, load_train_evaluations, summary, target,  # noqa: E402
                                  verdicts)
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
@@ -76,18 +77,57 @@ def colab_badge(name: str) -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({link})"
 
 
+LESSON_RUNS = {"00_quickstart": (), "01_base_model_self_correction": ("demo/base.json", "self_refine.json"),
+               "02_sft_collapse": ("star/metrics.json", "star_plus/metrics.json", "pair_sft/metrics.json",
+                                   "pair_sft_plus/metrics.json"),
+               "03_edit_distance": (), "04_naive_multiturn_rl": ("naive_rl/metrics.json",),
+               "05_stage1": ("stage1/metrics.json",),
+               "06_stage2_reward_bonus": ("stage2/metrics.json", "stage2_alpha0/metrics.json"),
+               "07_score_and_ablations": ("demo/score/metrics.json", "score_alpha0/metrics.json"),
+               "08_code_self_correction": ("humaneval_base.json",)}
+"""The cpu-profile runs each lesson makes when TRAIN = True and they are missing (03 reuses 02's; 07 also
+reuses 06's Stage II), whose logged wall times (training, then evaluation) say what making them costs."""
+
+
+def making_minutes(name: str) -> float | None:
+    """Minutes on 2 CPU cores to make `name`'s own runs (train_wall_s + wall_s of each), None if unknown."""
+    runs = [_load(rel) for rel in LESSON_RUNS[name]]
+    if any(r is None for r in runs):
+        return None
+    return sum(r.get("train_wall_s", 0) + r.get("wall_s", 0) for r in runs) / 60
+
+
 def notebook_map() -> str:
     times = _load("notebook_times.json") or {}
-    lines = ["| lesson | Colab | reproduces | cpu run (min) | figure |", "|---|---|---|---|---|"]
+    lines = ["| lesson | Colab | the paper's | shipped runs (min) | making its runs on CPU (min) | free GPU | figure |",
+             "|---|---|---|---|---|---|---|"]
     for name, fig, what in LESSONS:
         img = f"![{name}](figures/{fig})" if (FIGURES / fig).exists() else "(not yet run)"
+        making = making_minutes(name)
+        make = "none" if not LESSON_RUNS[name] else _minutes(None if making is None else making * 60)
         lines.append(f"| [`{name}`](notebooks/{name}.ipynb) | {colab_badge(name)} | {what} | "
-                     f"{_minutes(times.get(name))} | {img} |")
-    note = ("\nRun times: `make notebooks` on 2 CPU cores (cpu profile), as recorded in "
-            "`results/notebook_times.json`; lessons 02–07 load the CLI runs listed below instead of "
-            "training again (03 also loads its evaluations on training problems when `results/` has them: "
-            "`*_on_train.json`).")
+                     f"{_minutes(times.get(name))} | {make} | unmeasured | {img} |")
+    note = ("\nMeasured on 2 CPU cores: *shipped runs* is the lesson with `TRAIN = False`, loading the runs in "
+            "`results/` (`make notebooks`, `results/notebook_times.json`); *making its runs* is the logged training "
+            "and evaluation time of the cpu-profile runs the lesson makes with `TRAIN = True` when they are "
+            "missing (`train_wall_s` + `wall_s` of each run's JSON; 03 reuses 02's runs). GPU times are not "
+            "measured: `python benchmarks/gpu_profile.py` on a GPU writes `results/bench_gpu.json`, and each "
+            "lesson's second cell then reports its estimate.")
     return "\n".join(lines) + note
+
+
+def demo_line() -> str:
+    """README's sentence on what `make demo` costs, from its committed log (`/usr/bin/time -v` output)."""
+    log = RESULTS / "logs" / "demo.log"
+    text = log.read_text(errors="replace") if log.exists() else ""
+    wall = re.findall(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
+    rss = re.findall(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    if not wall or not rss:
+        return "Its time and memory are not measured yet (`results/logs/demo.log`)."
+    h, m, sec = wall[-1]
+    minutes = 60 * int(h or 0) + int(m) + float(sec) / 60
+    return (f"On 2 CPU cores it took {minutes:.1f} min with a peak RSS of {int(rss[-1]) / 2**20:.1f} GiB "
+            "(`results/logs/demo.log`, measured with `/usr/bin/time -v`; setup not included).")
 
 
 def _demo_time() -> str:
@@ -139,6 +179,72 @@ def verdict_section() -> list[str]:
                 target([v for v in found if v["profile"] == prof])
                 + (" " + searched if prof == "repro" and (searched := recipe_outcome()) else ""), ""]
     return out + rejudged_section()
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def short_evidence(v: dict) -> str:
+    """One line of a verdict's evidence: each value with its two intervals, or the first clause."""
+    parts = []
+    for iv in v.get("intervals") or []:
+        if iv.get("value") is None:
+            continue
+        ci_p, ci_s = iv.get("ci_problems"), iv.get("ci_seeds")
+        signed = "−" in iv["what"] or iv["what"].startswith("Δ")
+        value = _pct(iv["value"]) if signed else f"{100 * iv['value']:.1f}"
+        text = f"{iv['what']} {value}"
+        if ci_p:
+            text += f" [{100 * ci_p[0]:.1f}, {100 * ci_p[1]:.1f}] over {iv.get('n_distinct', '?')} problems"
+        seeds = iv.get("n_seeds") or 0
+        if ci_s and seeds >= 2:
+            text += f", [{100 * ci_s[0]:.1f}, {100 * ci_s[1]:.1f}] over {seeds} seeds"
+        elif ci_p:
+            text += f", {seeds} seed" + ("s" * (seeds != 1))
+        parts.append(text)
+    if not parts:
+        return v["evidence"].split("; ")[0].replace("|", "/")
+    return "; ".join(parts[:2]).replace("|", "/") + ("; …" if len(parts) > 2 else "")
+
+
+def readme_verdicts() -> str:
+    """README's first table: each claim of the paper, its verdict, one line of evidence (the repro profile's
+    runs where they exist), then whether SCoRe's target is met; the details are in docs/results.md."""
+    found, _ = judged()
+    if not found:
+        return "No held-out runs under results/ yet: `make reproduce`, then `make report`."
+    prof = "repro" if any(v["profile"] == "repro" for v in found) else found[0]["profile"]
+    rows = [v for v in found if v["profile"] == prof]
+    lines = [f"Judged by `scoreutils/verdicts.py` from the {prof} profile's held-out runs, never typed. Values in "
+             "percentage points (or %), with 95% intervals over problems and over seeds; *reproduced* or *not "
+             "reproduced* only when both intervals agree. Rules and full evidence: [docs/results.md](docs/results.md).",
+             "", "| the paper's claim | where | verdict | evidence |", "|---|---|---|---|"]
+    lines += [f"| {v['claim']} | {v['paper_ref'].split(' (')[0]} | **{v['verdict']}** | {short_evidence(v)} |"
+              for v in rows]
+    counts = {k: sum(v["verdict"] == k for v in rows) for k in ("reproduced", "not reproduced", "inconclusive",
+                                                                "untestable")}
+    by_id = {v["id"]: v for v in rows}
+    met = "met" if all(i in by_id and by_id[i]["verdict"] == "reproduced" for i in TARGET) else "not met"
+    lines += ["", f"{len(rows)} claims: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) + ". "
+              f"SCoRe's target (Δ > 0 and above naive multi-turn RL's, on both intervals) is **{met}**."]
+    if prof == "repro":
+        arms = lambda root: {p.parent.parent.name for p in (RESULTS / root).glob("*/seed*/metrics.json")}  # noqa: E731
+        earlier = sorted(arms("repro_v1") - arms("repro"))
+        if earlier:
+            lines[-1] += (f" Runs of {', '.join(earlier)} are still the first reproduction's (`results/repro_v1`: "
+                          "Stage I for 8 steps, samples drawn at T = 0.4 but scored at T = 1), until `make reproduce` "
+                          "re-makes them on the shared test set; the fair test of SCoRe's recipe runs on the "
+                          "validation split first (docs/results.md, recipe search).")
+    return "\n".join(lines)
+
+
+def results_doc() -> str:
+    """docs/results.md: every table and figure of the results, generated."""
+    body = results_section().replace("](figures/", "](../figures/")
+    return ("# Results\n\nGenerated by `make report` (`tools/report.py`) from the JSON under `results/`; do not "
+            "edit. Every number comes from a command named here or in `results/logs/`: re-run it, then "
+            "`make report`.\n\n" + body.replace("\n### ", "\n## ").replace("\n#### ", "\n### ") + "\n")
 
 
 def rejudged_section() -> list[str]:
@@ -430,7 +536,7 @@ def _benchmarks() -> list[str]:
 
 
 def render(readme: str) -> str:
-    for marker, body in (("notebooks", notebook_map()), ("results", results_section())):
+    for marker, body in (("notebooks", notebook_map()), ("results", readme_verdicts()), ("demo", demo_line())):
         start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
         if start not in readme or end not in readme:
             raise SystemExit(f"README.md lacks the markers {start} ... {end}")
@@ -446,13 +552,14 @@ def main() -> None:
     path = ROOT / "README.md"
     new = render(path.read_text())
     found, rows = judged()
-    outputs = {path: new, RESULTS / "verdicts.json": json.dumps(found, indent=2, ensure_ascii=False) + "\n",
+    outputs = {path: new, ROOT / "docs" / "results.md": results_doc(),
+               RESULTS / "verdicts.json": json.dumps(found, indent=2, ensure_ascii=False) + "\n",
                RESULTS / "summary.json": json.dumps(rows, indent=2) + "\n"}
     if args.check:
         sys.exit(0 if all(p.exists() and p.read_text() == text for p, text in outputs.items()) else 1)
     for p, text in outputs.items():
         p.write_text(text)
-    print(f"README.md: notebook map and results regenerated from {RESULTS.relative_to(ROOT)}/; "
+    print(f"README.md (verdicts, lessons) and docs/results.md regenerated from {RESULTS.relative_to(ROOT)}/; "
           "results/verdicts.json and results/summary.json written")
 
 

@@ -3,14 +3,19 @@
 - warm-up: a small function the lesson's first cells make easy;
 - core: an equation of the paper (the transitions and Δ's interval, the edit-distance ratio, the RLOO
   baseline, the k1 KL estimate, the Stage I and Stage II losses, the compute-matched vote);
-- experiment: a short run the student writes (minutes at smoke or cpu size), checked for its shape only.
+- experiment: a short run the student writes (minutes at smoke or cpu size), checked for its shape and
+  for every value that can be checked without knowing the student's model.
 
 `EXERCISES` lists them per lesson. Each has one checker, `check_<name>(student_fn) -> bool`, importable as
 `from scoreutils.exercises import check_<name>`. It runs the student's function on hand-picked and seeded
-random cases, compares it with the kit's own implementation (losses: by their gradients), prints one line
+random cases, compares it with the kit's own implementation (losses: by their gradients) while refusing a
+function that calls that implementation, names the common mistake a wrong answer matches, prints one line
 (`✓ <name>: ...`, or `✗ <name>: ...` with the first failing input, the expected value and the one
 returned) and returns True or False. A checker never raises: an unfinished exercise
 (`raise NotImplementedError`), a crash or a result of the wrong shape is reported on that line.
+
+Each lesson also ends with a self-check (`self_check`, `SELF_CHECKS`): three to five questions on its
+concepts, checked at once.
 
 Reference solutions are in `solutions/exercises.py` at the repository root (for instructors, and absent
 from a copy handed to students); they are not in the notebooks.
@@ -24,6 +29,7 @@ from .evaluation import (check_accuracy_delta, check_delta_interval, check_final
 from .experiments import check_alpha_sweep, check_baseline_variance, check_own_instruction, check_sampled_vs_greedy
 from .objectives import (check_bonus, check_kl_gradients, check_kl_k1, check_returns, check_rloo,
                          check_stage1_loss, check_stage2_loss)
+from .selfcheck import SELF_CHECKS, self_check, self_check_questions
 
 TIERS = ("warm-up", "core", "experiment")
 
@@ -40,4 +46,4 @@ EXERCISES: dict[str, list[tuple[str, str]]] = {
 }
 """Lesson number -> (tier, exercise name) in the order the notebook asks them; `check_<name>` checks each."""
 
-__all__ = ["EXERCISES", "TIERS", *sorted(f"check_{name}" for items in EXERCISES.values() for _, name in items)]
+__all__ = ["EXERCISES", "SELF_CHECKS", "TIERS", "self_check", "self_check_questions", *sorted(f"check_{name}" for items in EXERCISES.values() for _, name in items)]
