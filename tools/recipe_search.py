@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from scoreutils.checkpoints import SHARED, start_from  # noqa: E402
 from scoreutils.config import get_profile  # noqa: E402
+from scoreutils.metrics import paired_interval  # noqa: E402
 
 OUT = ROOT / "results" / "recipe_search"
 TABLE = ROOT / "results" / "recipe_search.json"
@@ -80,9 +81,10 @@ KEYS = ("acc_t1", "acc_t2", "delta", "delta_ci", "delta_i_to_c", "delta_c_to_i",
         "changed_answer_rate", "no_answer_t1", "no_answer_t2", "n")
 
 
-def candidate_profile(name: str, profile: str = "repro", model: str | None = None):
-    """The profile a candidate trains in: `profile` at `SEED`, evaluated on `N_VALIDATION` problems."""
-    changes = {**CANDIDATES[name], "seed": SEED, "n_eval": N_VALIDATION, **({"model": model} if model else {})}
+def candidate_profile(name: str, profile: str = "repro", model: str | None = None, seed: int = SEED):
+    """The profile a candidate trains in: `profile` at `seed` (`SEED` unless a decision needs more seeds),
+    evaluated on `N_VALIDATION` problems."""
+    changes = {**CANDIDATES[name], "seed": seed, "n_eval": N_VALIDATION, **({"model": model} if model else {})}
     return get_profile(profile, **changes)
 
 
@@ -97,12 +99,18 @@ def shared_steps(mine, theirs) -> int:
     return min(mine.stage1_steps, theirs.stage1_steps, mine.steps, theirs.steps)
 
 
-def share_stage1(name: str, out: Path, profile: str = "repro", model: str | None = None) -> str | None:
+def seed_dir(out: Path, seed: int) -> Path:
+    """Where a seed's candidates live: `out` itself for `SEED`, `out`/seed<N> for the others."""
+    return out if seed == SEED else out / f"seed{seed}"
+
+
+def share_stage1(name: str, out: Path, profile: str = "repro", model: str | None = None,
+                 seed: int = SEED) -> str | None:
     """Start candidate `name` from the candidate it shares the most first steps with (`shared_steps`), at its
     checkpoint there (`checkpoints.start_from`). Returns the candidate shared from, or None (nothing to share,
     or `name` has started already)."""
-    mine = candidate_profile(name, profile, model)
-    shares = sorted(((shared_steps(mine, candidate_profile(other, profile, model)), other)
+    mine = candidate_profile(name, profile, model, seed)
+    shares = sorted(((shared_steps(mine, candidate_profile(other, profile, model, seed)), other)
                      for other in CANDIDATES if other != name), reverse=True)
     for steps, other in shares:
         if steps and start_from(out / name, out / other, steps):
@@ -143,7 +151,47 @@ def table(out: Path, profile: str = "repro") -> dict[str, Any]:
             "after_test": [name for name in AFTER_TEST if name in CANDIDATES],
             "chosen_with_after_test": (choose(base, {n: r for n, r in rows.items() if n not in ROUND5})
                                        if done and all(n in rows for n in CANDIDATES if n not in ROUND5) else None),
-            "round5": {"candidates": list(ROUND5), "finished": [n for n in ROUND5 if n in rows]}}
+            "round5": {"candidates": list(ROUND5), "finished": [n for n in ROUND5 if n in rows],
+                       "chosen": choose(base, {n: rows[n] for n in ROUND5}) if base and all(n in rows for n in ROUND5)
+                       else None,
+                       "experiments": [e for e in (compare_runs(out, *pair) for pair in EXPERIMENTS) if e],
+                       "delta_per_seed": {name: per_seed(out, name) for name in ROUND5}}}
+
+
+def per_seed(out: Path, name: str) -> dict[int, float]:
+    """Validation Δ of candidate `name` at every seed it has finished (`--seed`)."""
+    found = {}
+    for path in sorted([out / name / "metrics.json", *out.glob(f"seed*/{name}/metrics.json")]):
+        if path.exists():
+            seed = SEED if path.parent.parent == out else int(path.parent.parent.name.removeprefix("seed"))
+            found[seed] = json.loads(path.read_text())["delta"]
+    return dict(sorted(found.items()))
+
+
+EXPERIMENTS = (("s1-48-s2-48-scoreT", "s1only-96-scoreT",
+                "(a) from Stage I's step 48: 48 steps of Stage II vs 48 more steps of Stage I"),
+               ("s1only-96-scoreT", "s1only-48-scoreT", "(1) Stage I for 96 steps vs for 48"))
+"""The fair test's comparisons on the validation problems: (first, second, what it asks)."""
+
+
+def _deltas(path: Path) -> dict[str, float]:
+    rows = [json.loads(line) for line in path.open() if line.strip()]
+    return {r["problem"]["id"]: float(r["r2"]) - float(r["r1"]) for r in rows}
+
+
+def compare_runs(out: Path, first: str, second: str, what: str) -> dict[str, Any] | None:
+    """Δ(first) − Δ(second) on the problems both evaluated (the same validation problems), with its paired
+    interval; None until both have finished."""
+    paths = [out / name / "metrics.episodes.jsonl" for name in (first, second)]
+    if not all(p.exists() and (p.parent / "metrics.json").exists() for p in paths):
+        return None
+    a, b = (_deltas(p) for p in paths)
+    diffs = [a[k] - b[k] for k in sorted(a.keys() & b.keys())]
+    low, high = paired_interval(diffs, bound=2.0)
+    mean = sum(diffs) / len(diffs)
+    reads = ("above 0" if low > 0 else "below 0" if high < 0 else "inconclusive (includes 0)")
+    return {"what": what, "first": first, "second": second, "n": len(diffs), "seeds": 1,
+            "delta_difference": mean, "ci": [low, high], "reads": reads}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="repro")
     ap.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help=f"train the candidates at this seed (default {SEED}; others go to <out>/seed<N>; the "
+                         "table's rows stay seed 0's, other seeds appear in round5.delta_per_seed)")
     args = ap.parse_args(argv)
     out, table_path = args.out.resolve(), args.out.resolve().with_suffix(".json")
     get_profile(args.profile)  # an unknown profile: one line, before anything starts
@@ -171,11 +222,12 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline.run_eval(base_profile, out / "base.json", split="validation")
         for name in args.only or list(CANDIDATES):
             t0 = time.perf_counter()
-            shared = share_stage1(name, out, args.profile, args.model)
+            where = seed_dir(out, args.seed)
+            shared = share_stage1(name, where, args.profile, args.model, args.seed)
             if shared:
                 print(f"{name}: its first steps taken from {shared} (`shared_steps`)", flush=True)
-            run = pipeline.run_train("score", candidate_profile(name, args.profile, args.model), out / name,
-                                     eval_split="validation")
+            run = pipeline.run_train("score", candidate_profile(name, args.profile, args.model, args.seed),
+                                     where / name, eval_split="validation")
             print(f"{name}: Acc@t1 {run.metrics['acc_t1']:.3f} Acc@t2 {run.metrics['acc_t2']:.3f} "
                   f"Δ {run.metrics['delta']:+.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
             table_path.write_text(json.dumps(table(out, args.profile), indent=2))
