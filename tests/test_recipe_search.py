@@ -122,3 +122,25 @@ def test_candidates_run_after_the_test_table_do_not_change_the_reproduction_s_re
     (out / "late" / "metrics.json").write_text(json.dumps(_row(0.40, 0.50)))  # a better Δ, found after the test
     table = recipe_search.table(out)
     assert table["chosen"] == "a" and table["chosen_with_after_test"] == "late" and table["after_test"] == ["late"]
+
+
+def _finished(folder: Path, deltas: list[int]) -> None:
+    """A finished candidate whose problem i has r2 − r1 = deltas[i] (r1 = 0 where the delta is 1, else 1)."""
+    folder.mkdir(parents=True)
+    rows = [{"problem": {"id": f"p{i}"}, "r1": float(d < 1), "r2": float(d >= 0) if d else float(d < 1)}
+            for i, d in enumerate(deltas)]
+    (folder / "metrics.episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "metrics.json").write_text(json.dumps({"delta": sum(deltas) / len(deltas)}))
+
+
+def test_fair_test_comparisons_pair_the_same_problems_and_count_seeds(tmp_path):
+    _finished(tmp_path / "s1only-96-scoreT", [1] * 8 + [0] * 12)
+    _finished(tmp_path / "s1-48-s2-48-scoreT", [0] * 18 + [-1] * 2)
+    assert recipe_search.compare_runs(tmp_path, "s1only-48-scoreT", "s1only-96-scoreT", "x") is None  # unfinished
+    e = recipe_search.compare_runs(tmp_path, "s1-48-s2-48-scoreT", "s1only-96-scoreT", "(a)")
+    assert e["n"] == 20 and e["delta_difference"] == pytest.approx(-0.5) and e["reads"] == "below 0"
+    assert e["ci"][0] < -0.5 < e["ci"][1] < 0
+    _finished(recipe_search.seed_dir(tmp_path, 1) / "s1only-96-scoreT", [0] * 20)
+    assert recipe_search.seed_dir(tmp_path, recipe_search.SEED) == tmp_path
+    assert recipe_search.per_seed(tmp_path, "s1only-96-scoreT") == {0: pytest.approx(0.4), 1: 0.0}
+    assert recipe_search.candidate_profile("s1only-96-scoreT", seed=1).seed == 1

@@ -433,10 +433,25 @@ def recipe_section() -> list[str]:
                         title="Recipe search: SCoRe's sampled training episodes, seed 0 "
                         "(at each step every candidate draws the same 8 problems)")
         figure = ["![recipe search curves](figures/recipe_search_curves.png)", ""]
+    fair = []
+    r5 = data.get("round5") or {}
+    for e in r5.get("experiments") or []:
+        seeds = ", ".join(f"{name} " + ", ".join(f"seed {k}: {100 * v:+.1f}" for k, v in
+                                                (r5.get("delta_per_seed") or {}).get(name, {}).items())
+                          for name in (e["first"], e["second"]))
+        fair.append(f"- {e['what']}: Δ({e['first']}) − Δ({e['second']}) = {100 * e['delta_difference']:+.1f} pts "
+                    f"[{100 * e['ci'][0]:.1f}, {100 * e['ci'][1]:.1f}] on the same {e['n']} validation problems, "
+                    f"{e['seeds']} seed: {e['reads']} (validation Δ per seed: {seeds}).")
+    if fair:
+        fair = ["The fair test of SCoRe (round 5: every update scores its samples at the sampling temperature, "
+                "so it is on-policy; Stage I long enough to converge?), on the validation split:", "", *fair, "",
+                (f"Round 5's own rule picks **{r5['chosen']}**. " if r5.get("chosen") else "")
+                + "One seed decides nothing: `python tools/recipe_search.py --seed 1 --only …` repeats a "
+                "candidate at another seed before any of this changes the recipe of `make reproduce`.", ""]
     return ["### Recipe search (validation split; `python tools/recipe_search.py`)",
             f"SCoRe in the repro profile, seed {data['seed']}, evaluated on {data['n']} validation problems (never "
             f"the test split). Rule: {data['rule']}. {chosen}. One seed on {data['n']} problems separates only large "
-            "differences: read the intervals.", "", *lines, "", *figure]
+            "differences: read the intervals.", "", *lines, "", *fair, *figure]
 
 
 def results_section() -> str:
