@@ -188,6 +188,7 @@ def run(args: argparse.Namespace) -> None:
         print("\n" + metrics_table({"base": demo.base.metrics}) + "\n")
         print(f"\nprofile {profile.name}: {demo.base.metrics['n']} held-out problems, greedy\n")
         print(metrics_table({"base": demo.base.metrics, "SCoRe": demo.score.metrics}))
+        print("\n" + pipeline.demo_sentence(demo.base, demo.score))
         print(f"\ndemo wall time: {demo.wall_s:.0f} s; episodes in {args.out}; figures: "
               + ", ".join(str(p) for p in demo.figures))
 

@@ -28,6 +28,31 @@ METHODS = ("star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1
 SFT_METHODS = METHODS[:4]
 
 
+def demo_sentence(base: Run, score: Run) -> str:
+    """One sentence, from the numbers, on what the demo's table shows: each Δ with its interval, and the
+    paired difference of the two Δs with what its interval says (one seed: a difference inside the noise is
+    inconclusive)."""
+    from .metrics import paired_delta_difference
+
+    def delta(m: dict[str, Any]) -> str:
+        low, high = m["delta_ci"]
+        return f"{100 * m['delta']:+.1f} points [{100 * low:.1f}, {100 * high:.1f}]"
+
+    d = paired_delta_difference(score.episodes, base.episodes)
+    low, high = d["diff_ci"]
+    reads = ("SCoRe self-corrects more than the base model here" if low > 0 else
+             "SCoRe self-corrects less than the base model here" if high < 0 else
+             "inconclusive: the interval includes 0")
+    m = base.metrics
+    breaks = (f" The base model's broken answers are {100 * m['right_to_wrong']:.0f}% revised into a wrong answer "
+              f"and {100 * m['right_to_none']:.0f}% a second attempt with no answer at all (a format failure, not "
+              "a revision)." if m.get("right_to_none") else "")
+    return (f"What the table shows: on {d['n']} held-out problems the base model's Δ(t1,t2) is "
+            f"{delta(base.metrics)} and SCoRe's {delta(score.metrics)}; SCoRe − base = {100 * d['diff']:+.1f} points "
+            f"[{100 * low:.1f}, {100 * high:.1f}], {reads} (one seed of a {score.metrics.get('profile', {}).get('name', '')} "
+            "run; the reproduction's verdicts are in README)." + breaks)
+
+
 @dataclass
 class Run:
     """One finished evaluation or training run."""

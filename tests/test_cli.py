@@ -1,6 +1,7 @@
 """The command line end to end on the tiny model, and the offline error paths of load_policy."""
 import json
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -98,3 +99,25 @@ def test_table_of_a_broken_metrics_file_is_one_line_naming_it(tmp_path, capsys, 
     path.write_text(text)
     err = _main_error(capsys, "table", f"run={path}")
     assert str(path) in err and says in err
+
+
+def test_the_demo_ends_with_a_sentence_generated_from_its_numbers():
+    from types import SimpleNamespace
+
+    from scoreutils.metrics import self_correction_metrics
+    from scoreutils.pipeline import Run, demo_sentence
+    from scoreutils.tasks import Problem
+
+    def run(pairs, **extra):
+        eps = [SimpleNamespace(problem=Problem(f"p{i}", f"What is {i} + 1?", str(i + 1), "test", "arithmetic"),
+                               r1=float(a), r2=float(b)) for i, (a, b) in enumerate(pairs)]
+        m = {**self_correction_metrics([e.r1 for e in eps], [e.r2 for e in eps]), "profile": {"name": "cpu"}, **extra}
+        return Run("x", Path("."), m, eps)
+
+    base = run([(1, 0)] * 10 + [(0, 0)] * 30, right_to_wrong=0.05, right_to_none=0.2)
+    score = run([(1, 1)] * 10 + [(0, 1)] * 2 + [(0, 0)] * 28)
+    line = demo_sentence(base, score)
+    assert line.startswith("What the table shows: on 40 held-out problems the base model's Δ(t1,t2) is -25.0 points")
+    assert "SCoRe − base = +30.0 points" in line and "more than the base model here" in line
+    assert "5% revised into a wrong answer and 20% a second attempt with no answer" in line
+    assert "inconclusive" in demo_sentence(score, score)
