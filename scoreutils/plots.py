@@ -13,6 +13,7 @@ Not here: the numbers themselves (`metrics.py`, `scaling.py`).
 """
 from __future__ import annotations
 
+import textwrap
 from numbers import Real
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -296,10 +297,41 @@ def plot_scaling(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str 
     return _save(fig, path)
 
 
+def _wrap_to(artist: Any, limit_px: float, renderer: Any) -> None:
+    """Re-wrap a title's lines until it is no wider than `limit_px` (a word longer than that stays whole)."""
+    lines = artist.get_text().split("\n")
+    for _ in range(6):
+        width = artist.get_window_extent(renderer).width
+        longest = max(len(line) for line in lines)
+        if width <= limit_px or longest <= 8:
+            return
+        chars = max(8, int(longest * limit_px / width * 0.95))
+        lines = [part for line in lines for part in (textwrap.wrap(line, chars) or [""])]
+        artist.set_text("\n".join(lines))
+
+
+def fit_titles(fig: Any) -> None:
+    """Wrap the figure's title to the figure's width and each panel's title to its panel's, so no title is
+    clipped or runs over its neighbours."""
+    renderer = fig.canvas.get_renderer()
+    if fig._suptitle is not None and fig._suptitle.get_text():
+        _wrap_to(fig._suptitle, 0.98 * fig.bbox.width, renderer)
+    for ax in fig.axes:
+        if ax.title.get_text():
+            _wrap_to(ax.title, ax.get_window_extent(renderer).width, renderer)
+
+
+def finish(fig: Any, rect: tuple[float, float, float, float] | None = None) -> None:
+    """Lay the figure out with every title fitted to its width (`fit_titles`)."""
+    fig.tight_layout(rect=rect)
+    fit_titles(fig)
+    fig.tight_layout(rect=rect)
+
+
 def _save(fig: Any, path: str | Path, rect: tuple[float, float, float, float] | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout(rect=rect)
+    finish(fig, rect)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

@@ -20,7 +20,7 @@ def figures(monkeypatch, tmp_path):
 
     def keep(fig, path, rect=None):
         kept.append(fig)
-        fig.tight_layout(rect=rect)
+        plots.finish(fig, rect)
         fig.savefig(path)
         return plots.Path(path)
 
@@ -142,3 +142,57 @@ def test_figures_are_written(tmp_path):
                  plots.plot_training_curves({"a": log([0.1, 0.2])}, tmp_path / "b.png"),
                  plots.plot_edit_distance({"a": [("ab", "ab"), ("ab", "cd")]}, tmp_path / "c.png", title="x")):
         assert path.exists() and path.stat().st_size > 1000
+
+
+LONG = ("SmolLM2-135M-Instruct on arithmetic level 6: what the second attempt does to the first, seed by seed, "
+        "on every held-out problem of the shared test set")
+
+
+def _every_figure(tmp_path):
+    rows = {"a": self_correction_metrics(R1, R2), "b": self_correction_metrics(*NO_CHANGE)}
+    scaling = [{"budget": b, "parallel": 0.2, "sequential": 0.3} for b in (2, 4, 8)]
+    return [
+        lambda: plots.plot_transitions({"a": (R1, R2), "b": NO_CHANGE}, tmp_path / "t.png", title=LONG),
+        lambda: plots.plot_corrections(rows, tmp_path / "c.png", title=LONG),
+        lambda: plots.plot_training_curves({"a": log([0.1, 0.2])}, tmp_path / "tc.png", title=LONG),
+        lambda: plots.plot_log_panels({"a": log([0.1, 0.2])}, plots.MECHANISM_PANELS, tmp_path / "lp.png", title=LONG),
+        lambda: plots.plot_edit_distance({"a": [("ab", "ab"), ("ab", "cd")]}, tmp_path / "e.png", title=LONG),
+        lambda: plots.plot_scaling({"base": scaling}, tmp_path / "s.png", n=100, title=LONG),
+    ]
+
+
+def test_no_title_is_wider_than_its_figure_or_panel(figures, tmp_path):
+    for draw in _every_figure(tmp_path):
+        draw()
+    assert len(figures) == 6
+    for fig in figures:
+        renderer = fig.canvas.get_renderer()
+        titles = [(fig._suptitle, fig.bbox)] if fig._suptitle is not None and fig._suptitle.get_text() else []
+        titles += [(ax.title, ax.get_window_extent(renderer)) for ax in fig.axes if ax.title.get_text()]
+        assert titles
+        for title, box in titles:
+            extent = title.get_window_extent(renderer)
+            assert extent.width <= box.width + 1, (title.get_text(), extent.width, box.width)
+            assert extent.x0 >= fig.bbox.x0 - 1 and extent.x1 <= fig.bbox.x1 + 1, title.get_text()
+
+
+def test_a_title_too_wide_is_wrapped_to_its_panel():
+    fig, (a, b) = plt.subplots(1, 2, figsize=(6, 3))
+    a.set_title(LONG)
+    fig.suptitle(LONG)
+    renderer = fig.canvas.get_renderer()
+    assert a.title.get_window_extent(renderer).width > a.get_window_extent(renderer).width  # as drawn: too wide
+    plots.finish(fig)
+    assert a.title.get_window_extent(renderer).width <= a.get_window_extent(renderer).width + 1
+    assert fig._suptitle.get_window_extent(renderer).width <= fig.bbox.width
+    assert " ".join(a.get_title().split()) == LONG  # wrapped, not cut
+    plt.close(fig)
+
+
+def test_fit_titles_leaves_a_short_title_alone():
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.set_title("Stage I")
+    fig.suptitle("short")
+    plots.fit_titles(fig)
+    assert ax.get_title() == "Stage I" and fig._suptitle.get_text() == "short"
+    plt.close(fig)
