@@ -66,7 +66,8 @@ def test_every_lesson_has_two_or_three_tiered_exercises():
         assert any(tier == "core" for tier, _ in EXERCISES[lesson]), lesson
     assert sum(tier == "experiment" for items in EXERCISES.values() for tier, _ in items) >= 2
     assert len(set(ALL)) == len(ALL)
-    assert sorted(exercises.__all__) == sorted(["EXERCISES", "TIERS", *(f"check_{n}" for n in ALL)])
+    assert sorted(exercises.__all__) == sorted(["EXERCISES", "SELF_CHECKS", "TIERS", "self_check", "self_check_questions",
+                                                *(f"check_{n}" for n in ALL)])
 
 
 @pytest.mark.parametrize("lesson", sorted(EXERCISES))
