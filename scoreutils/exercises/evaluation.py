@@ -120,11 +120,7 @@ def check_transitions(fn: Callable[[list[float], list[float]], tuple[float, floa
 
 def _delta_interval(r1: list[float], r2: list[float]) -> tuple[float, float]:
     """The plain normal interval the exercise teaches (`metrics.paired_interval` adds Agresti–Min's pseudo-pairs)."""
-    d = [b - a for a, b in zip(r1, r2)]
-    n = len(d)
-    mean = sum(d) / n
-    half = metrics.Z95 * math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1) / n) if n > 1 else 0.0
-    return max(-1.0, mean - half), min(1.0, mean + half)
+    return _interval_with(r1, r2)
 
 
 def check_delta_interval(fn: Callable[[list[float], list[float]], tuple[float, float]]) -> bool:

@@ -170,8 +170,9 @@ def _loss_cases(seed: int, extra_range: tuple[float, float]) -> list[tuple]:
 def _advantages(returns: torch.Tensor, k: int, baseline: str) -> torch.Tensor:
     """returns minus a baseline per group of k: "loo" (the others' mean), "mean" (the group's), "none"."""
     g = returns.view(-1, k)
-    b = {"loo": lambda: (g.sum(1, keepdim=True) - g) / (k - 1), "mean": lambda: g.mean(1, keepdim=True),
-         "none": lambda: torch.zeros_like(g)}[baseline]()
+    if baseline == "loo":
+        return _loo(returns, k)
+    b = g.mean(1, keepdim=True) if baseline == "mean" else torch.zeros_like(g)
     return (g - b).reshape(-1)
 
 
@@ -191,25 +192,31 @@ def _flat_loss(seq1, seq2, kl1, kl2, k, *, reward1, reward2, kl_weights, baselin
     return sign * loss
 
 
+def _variant(correct: Callable[..., dict], change: Callable[..., dict]) -> Callable:
+    """The loss whose `_flat_loss` keyword arguments `correct(*args)` gives, with those of
+    `change(kwargs, *args)` put in their place: one common mistake, as a function of the exercise's arguments."""
+    def loss(*a: Any) -> torch.Tensor:
+        kw = correct(*a)
+        return _flat_loss(*a[:4], a[6], **{**kw, **change(kw, *a)})
+    return loss
+
+
 def _generic_mistakes(correct: Callable[..., dict]) -> Mistakes:
     """Mistakes both losses share, from `correct(args) -> _flat_loss keyword arguments` of the right loss."""
-    def variant(**change: Any) -> Callable:
-        return lambda *a: _flat_loss(*a[:4], a[6], **{**correct(*a), **change})
-
-    def kl_sign(*a):
-        kw = correct(*a)
-        return _flat_loss(*a[:4], a[6], **{**kw, "kl_weights": tuple(-w for w in kw["kl_weights"])})
+    def fixed(**change: Any) -> Callable:
+        return _variant(correct, lambda kw, *a: change)
 
     return [
         ("the sign is flipped: minimise -A log pi (+ the KL terms), i.e. gradient ASCENT on the reward",
-         variant(sign=-1.0)),
+         fixed(sign=-1.0)),
         ("the KL terms carry no gradient (a detached or plain KL value); write each as "
-         "mean_i (KL_i - b_i) log pi_i, the score-function surrogate", variant(detach_kl=True)),
-        ("the KL is added with the wrong sign; it is a penalty: + beta * surrogate in the loss", kl_sign),
-        ("the baseline includes the sample itself (the group mean); RLOO leaves it out", variant(baseline="mean")),
-        ("no baseline (A = R)", variant(baseline="none")),
+         "mean_i (KL_i - b_i) log pi_i, the score-function surrogate", fixed(detach_kl=True)),
+        ("the KL is added with the wrong sign; it is a penalty: + beta * surrogate in the loss",
+         _variant(correct, lambda kw, *a: {"kl_weights": tuple(-w for w in kw["kl_weights"])})),
+        ("the baseline includes the sample itself (the group mean); RLOO leaves it out", fixed(baseline="mean")),
+        ("no baseline (A = R)", fixed(baseline="none")),
         ("the KL surrogates have no leave-one-out baseline; use (KL_i - b_i), b_i the others' mean",
-         variant(kl_baseline="none")),
+         fixed(kl_baseline="none")),
     ]
 
 
@@ -221,42 +228,37 @@ def _stage2_kwargs(seq1, seq2, kl1, kl2, r1, r2, k, beta1, alpha) -> dict:
     return {"reward1": r1, "reward2": r2 + alpha * (r2 - r1), "kl_weights": (beta1, beta1)}
 
 
-def _stage1_variant(**change: Any) -> Callable:
-    return lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), **change})
-
-
-def _stage2_variant(make: Callable[..., dict]) -> Callable:
-    return lambda *a: _flat_loss(*a[:4], a[6], **{**_stage2_kwargs(*a), **make(*a)})
-
-
+# Arguments, as the checkers pass them: a[4] = r1, a[5] = r2, a[7] = beta1, a[8] = beta2 (Stage I) or alpha.
 STAGE1_MISTAKES: Mistakes = [
     ("attempt 1 is rewarded too; in Stage I only attempt 2 is, and attempt 1 gets only the beta2 KL",
-     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "reward1": a[4]})),
+     _variant(_stage1_kwargs, lambda kw, *a: {"reward1": a[4]})),
     ("attempt 1 is credited with attempt 2's reward; in Stage I attempt 1 gets only the beta2 KL",
-     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "reward1": a[5]})),
+     _variant(_stage1_kwargs, lambda kw, *a: {"reward1": a[5]})),
     ("beta1 and beta2 are swapped: the strong beta2 pins attempt 1, beta1 is attempt 2's",
-     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "kl_weights": (a[7], a[8])})),
+     _variant(_stage1_kwargs, lambda kw, *a: {"kl_weights": (a[7], a[8])})),
     ("attempt 1's KL is missing: beta2 * its surrogate is what pins attempt 1",
-     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "kl_weights": (0.0, a[7])})),
+     _variant(_stage1_kwargs, lambda kw, *a: {"kl_weights": (0.0, a[7])})),
     ("attempt 2's KL is missing (beta1 * its surrogate)",
-     lambda *a: _flat_loss(*a[:4], a[6], **{**_stage1_kwargs(*a), "kl_weights": (a[8], 0.0)})),
+     _variant(_stage1_kwargs, lambda kw, *a: {"kl_weights": (a[8], 0.0)})),
     *_generic_mistakes(_stage1_kwargs),
 ]
 """The Stage I exercise's common wrong answers, named in its hint (arguments as `check_stage1_loss`'s)."""
 
 STAGE2_MISTAKES: Mistakes = [
     ("the bonus has the wrong sign: b = alpha (r2 - r1) pays a fix and costs a break",
-     _stage2_variant(lambda *a: {"reward2": a[5] + a[8] * (a[4] - a[5])})),
+     _variant(_stage2_kwargs, lambda kw, *a: {"reward2": a[5] + a[8] * (a[4] - a[5])})),
     ("attempt 1's reward is shaped too; attempt 1 keeps its own reward r1",
-     _stage2_variant(lambda *a: {"reward1": a[4] + a[8] * (a[5] - a[4])})),
+     _variant(_stage2_kwargs, lambda kw, *a: {"reward1": a[4] + a[8] * (a[5] - a[4])})),
     ("attempt 1 gets no reward (that is Stage I); in Stage II both attempts are rewarded",
-     _stage2_variant(lambda *a: {"reward1": None})),
+     _variant(_stage2_kwargs, lambda kw, *a: {"reward1": None})),
     ("attempt 2's reward is the bonus alone; it is r2 + alpha (r2 - r1)",
-     _stage2_variant(lambda *a: {"reward2": a[8] * (a[5] - a[4])})),
+     _variant(_stage2_kwargs, lambda kw, *a: {"reward2": a[8] * (a[5] - a[4])})),
     ("the bonus is not scaled by alpha: r2 + alpha (r2 - r1)",
-     _stage2_variant(lambda *a: {"reward2": a[5] + (a[5] - a[4])})),
-    ("attempt 1's KL is missing: beta1 on both attempts", _stage2_variant(lambda *a: {"kl_weights": (0.0, a[7])})),
-    ("attempt 2's KL is missing: beta1 on both attempts", _stage2_variant(lambda *a: {"kl_weights": (a[7], 0.0)})),
+     _variant(_stage2_kwargs, lambda kw, *a: {"reward2": a[5] + (a[5] - a[4])})),
+    ("attempt 1's KL is missing: beta1 on both attempts",
+     _variant(_stage2_kwargs, lambda kw, *a: {"kl_weights": (0.0, a[7])})),
+    ("attempt 2's KL is missing: beta1 on both attempts",
+     _variant(_stage2_kwargs, lambda kw, *a: {"kl_weights": (a[7], 0.0)})),
     *_generic_mistakes(_stage2_kwargs),
 ]
 """The Stage II exercise's common wrong answers, named in its hint (arguments as `check_stage2_loss`'s)."""
