@@ -126,10 +126,15 @@ def test_candidates_run_after_the_test_table_do_not_change_the_reproduction_s_re
 
 def _finished(folder: Path, deltas: list[int]) -> None:
     """A finished candidate whose problem i has r2 − r1 = deltas[i] (r1 = 0 where the delta is 1, else 1)."""
+    from scoreutils.pipeline import write_episodes
+    from scoreutils.rollout import Episode
+    from scoreutils.tasks import Problem
+
     folder.mkdir(parents=True)
-    rows = [{"problem": {"id": f"p{i}"}, "r1": float(d < 1), "r2": float(d >= 0) if d else float(d < 1)}
-            for i, d in enumerate(deltas)]
-    (folder / "metrics.episodes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_episodes(folder / "metrics.episodes.jsonl", [
+        Episode(problem=Problem(f"p{i}", f"What is {i} + 1?", str(i + 1), "validation", "arithmetic"),
+                x1_ids=[1], y1_ids=[2], p_ids=[3], y2_ids=[4], y1="", y2="", truncated1=False, truncated2=False,
+                r1=float(d < 1), r2=float(d >= 0) if d else float(d < 1)) for i, d in enumerate(deltas)])
     (folder / "metrics.json").write_text(json.dumps({"delta": sum(deltas) / len(deltas)}))
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from scoreutils.checkpoints import SHARED, start_from  # noqa: E402
 from scoreutils.config import get_profile  # noqa: E402
-from scoreutils.metrics import paired_interval  # noqa: E402
+from scoreutils.metrics import paired_delta_difference  # noqa: E402
 
 OUT = ROOT / "results" / "recipe_search"
 TABLE = ROOT / "results" / "recipe_search.json"
@@ -174,24 +174,19 @@ EXPERIMENTS = (("s1-48-s2-48-scoreT", "s1only-96-scoreT",
 """The fair test's comparisons on the validation problems: (first, second, what it asks)."""
 
 
-def _deltas(path: Path) -> dict[str, float]:
-    rows = [json.loads(line) for line in path.open() if line.strip()]
-    return {r["problem"]["id"]: float(r["r2"]) - float(r["r1"]) for r in rows}
-
-
 def compare_runs(out: Path, first: str, second: str, what: str) -> dict[str, Any] | None:
     """Δ(first) − Δ(second) on the problems both evaluated (the same validation problems), with its paired
     interval; None until both have finished."""
+    from scoreutils.pipeline import read_episodes
+
     paths = [out / name / "metrics.episodes.jsonl" for name in (first, second)]
     if not all(p.exists() and (p.parent / "metrics.json").exists() for p in paths):
         return None
-    a, b = (_deltas(p) for p in paths)
-    diffs = [a[k] - b[k] for k in sorted(a.keys() & b.keys())]
-    low, high = paired_interval(diffs, bound=2.0)
-    mean = sum(diffs) / len(diffs)
+    d = paired_delta_difference(*(read_episodes(p) for p in paths))
+    low, high = d["diff_ci"]
     reads = ("above 0" if low > 0 else "below 0" if high < 0 else "inconclusive (includes 0)")
-    return {"what": what, "first": first, "second": second, "n": len(diffs), "seeds": 1,
-            "delta_difference": mean, "ci": [low, high], "reads": reads}
+    return {"what": what, "first": first, "second": second, "n": d["n"], "seeds": 1,
+            "delta_difference": d["diff"], "ci": [low, high], "reads": reads}
 
 
 def main(argv: list[str] | None = None) -> int:
