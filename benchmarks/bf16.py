@@ -19,24 +19,26 @@ not counted) and wall seconds; ratios use medians. Writes results/bench_bf16.jso
 """
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: find _common.py
+import _common  # noqa: E402
+
+_common.offline()  # before transformers / datasets / huggingface_hub are imported
 
 import argparse  # noqa: E402
-import json  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any, Callable  # noqa: E402
 
 import torch  # noqa: E402
 
 from scoreutils import get_profile, load_policy, load_task, sample_episodes  # noqa: E402
-from scoreutils import losses  # noqa: E402
+from scoreutils import logprobs, losses  # noqa: E402
+from scoreutils.config import write_json  # noqa: E402
 from scoreutils.metrics import episode_metrics  # noqa: E402
 from scoreutils.models import autocast  # noqa: E402
 from scoreutils.train import enable_checkpointing  # noqa: E402
@@ -59,8 +61,8 @@ def step_grads(policy, batches, profile, dtype) -> list[torch.Tensor]:
         policy.model.zero_grad(set_to_none=True)
         with autocast(dtype, policy.device):
             with torch.no_grad(), policy.reference():
-                ref = losses.token_logprobs(policy.model, batch)
-            lp, seq1, seq2 = losses.attempt_logprobs(policy.model, batch)
+                ref = logprobs.token_logprobs(policy.model, batch)
+            lp, seq1, seq2 = logprobs.attempt_logprobs(policy.model, batch)
         a1 = losses.Attempt(seq1, losses.kl_per_attempt(lp, ref, batch.mask1), batch.r1)
         a2 = losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2)
         out = losses.stage2_loss(a1, a2, profile.samples_per_problem, beta1=profile.beta1, alpha=profile.alpha)
@@ -124,7 +126,7 @@ def main() -> dict[str, Any]:
                      samples_per_problem=profile.samples_per_problem, batch_size=profile.batch_size, progress=False)
     episodes = sample_episodes(policy, problems, seed=profile.seed, **sample_kw)
     mb = profile.micro_batch
-    batches = [losses.collate(episodes[i:i + mb], policy.tokenizer.pad_token_id).to(policy.device)
+    batches = [logprobs.collate(episodes[i:i + mb], policy.tokenizer.pad_token_id).to(policy.device)
                for i in range(0, len(episodes), mb)]
     enable_checkpointing(policy)
     policy.model.train()
@@ -190,8 +192,7 @@ def main() -> dict[str, Any]:
                       "the Stage II loss summed over the step's micro-batches; fp32_half_vs_half compares the "
                       "two micro-batches' fp32 gradients (left out when one has none: equal rewards, zero KL).")
     result["wall_s"] = time.perf_counter() - t_start
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     g = grad["random_B_adapter"]
     print(f"gradient fp32 vs bf16 (random B): {g['all']}"
           + (f"; fp32 half vs half: {g['fp32_half_vs_half']}" if "fp32_half_vs_half" in g else ""))

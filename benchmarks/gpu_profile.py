@@ -26,38 +26,39 @@ From a GPU other than a T4, the T4 time is scaled from the measured one (`T4_RAT
 
 Writes results/bench_gpu.json (device name, every measurement, the T4 estimate per lesson) and prints a
 table. Without CUDA it refuses to write that file: GPU numbers stay "unmeasured" until it has run on one.
+A measurement subprocess that fails or runs past `--timeout` is recorded as failed (its error and last
+output lines) and the others still run; the script then writes the file and exits with status 1.
 
     python benchmarks/gpu_profile.py                 # on a GPU: (a) and (b), ~3-5 min on an H100
     python benchmarks/gpu_profile.py --smoke         # CPU, tiny sizes, ~30 s (tests/test_gpu_path.py)
 """
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-# Before transformers / datasets / huggingface_hub are imported (they read these once).
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: find _common.py
+import _common  # noqa: E402
+
+_common.offline()  # before transformers / datasets / huggingface_hub are imported
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any, Sequence  # noqa: E402
 
 import torch  # noqa: E402
 
+from scoreutils.config import write_json  # noqa: E402
+
 DEFAULT_OUT = Path("results/bench_gpu.json")
-RESULT_MARK = "BENCH_GPU_RESULT "
 T4_CAP_BYTES = 15 * 10**9
 """A Colab T4 has 15 GB usable (nvidia-smi: 15360 MiB)."""
 
@@ -199,17 +200,6 @@ def _ru_maxrss() -> int:
     return int(peak) if sys.platform == "darwin" else int(peak) * 1024
 
 
-def run_child(spec: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter; its result is the last marked line of its stdout."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if proc.returncode != 0 or not lines:
-        tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
-        raise RuntimeError(f"measurement {spec['what']} failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(lines[-1][len(RESULT_MARK):])
-
-
 # ---------------------------------------------------------------------------------------------
 # The T4 estimate
 # ---------------------------------------------------------------------------------------------
@@ -226,11 +216,11 @@ def t4_estimate(device: dict[str, Any], measurements: Sequence[dict[str, Any]]) 
     """Seconds per step and per lesson on a T4, scaled from the worst-case Qwen2.5-0.5B measurement (the
     gpu profile's model); `available` False, with the reason, when there is nothing to scale from."""
     spec = gpu_spec(device["name"]) if device["type"] == "cuda" else None
-    qwen = next((m for m in measurements if m["what"] == "Qwen2.5-0.5B"), None)
+    qwen = next((m for m in measurements if m["what"] == "Qwen2.5-0.5B" and not m.get("failed")), None)
     if spec is None or qwen is None:
         why = ("measured on a CPU (smoke mode or no CUDA)" if device["type"] != "cuda" else
                f"no fp16/bandwidth figures for {device['name']!r} in GPU_SPECS" if spec is None else
-               "the Qwen2.5-0.5B measurement is missing")
+               "the Qwen2.5-0.5B measurement is missing or failed")
         return {"available": False, "reason": why}
     label, tflops, bandwidth = spec
     t4 = gpu_spec("T4")
@@ -295,6 +285,9 @@ def print_table(result: dict[str, Any]) -> None:
     print(f"device: {result['device']['name']} ({result['device']['type']})")
     print("| what | steps | rollout s/step | update s/step | tokens/step | peak reserved |\n|---|---|---|---|---|---|")
     for m in result["measurements"]:
+        if m.get("failed"):
+            print(f"| {m['what']} | failed: {m['error']} | | | | |")
+            continue
         peak = f"{m['peak_reserved_bytes'] / 1e9:.2f} GB" if "peak_reserved_bytes" in m else "-"
         print(f"| {m['what']} | {m['steps']} | {m['rollout_s_per_step']:.2f} | {m['update_s_per_step']:.2f} | "
               f"{m['generated_tokens_per_step']:.0f} | {peak} |")
@@ -321,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
-        print(RESULT_MARK + json.dumps(measure(json.loads(args.child))), flush=True)
+        _common.send_result(measure(json.loads(args.child)))
         return None
     device = device_info(args.smoke)
     if device["type"] != "cuda" and not args.smoke:
@@ -346,18 +339,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         print(f"{spec['what']}: 4-bit NF4 + LoRA, Stage II x{spec['steps']} ...", flush=True)
         # --smoke: the first measurement goes through a subprocess too, so the smoke test covers that path
         in_process = args.smoke and bool(measurements)
-        measurements.append(measure(spec) if in_process else run_child(spec, args.timeout))
+        if in_process:
+            measurements.append(measure(spec))
+        else:
+            measurements.append(_common.run_child(__file__, spec, args.timeout, spec["what"]))
 
     result = {"benchmark": "gpu_profile", "smoke": args.smoke, "device": device, "versions": versions(),
               "python": platform.python_version(), "measurements": measurements, "skipped": skipped,
               "t4_estimate": t4_estimate(device, measurements), "wall_s": time.perf_counter() - t0,
               "note": "Qwen2.5 rows: RANDOM weights at the published dimensions, every attempt to max_new_tokens"}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
+    write_json(out, result)
     print_table(result)
     if args.smoke:
         print("smoke mode: tiny sizes on the CPU; gpu numbers stay unmeasured")
     print(f"-> {out}")
+    failures = _common.failed(measurements)
+    if failures:
+        raise SystemExit(f"failed: {', '.join(failures)} (recorded in {out})")
     return result
 
 

@@ -26,7 +26,9 @@
     the same shapes, so by default the step samples one generation batch (`batch_size / k` problems);
     `--gpu-problems` sets another number. Without CUDA the GPU part is skipped, and the JSON says why.
 
-Writes results/bench_memory.json and prints a short table.
+Writes results/bench_memory.json and prints a short table. A measurement subprocess that fails or runs past
+`--timeout` is recorded as failed (its error and last output lines) and the others still run; the script
+then writes the file and exits with status 1.
 
     python benchmarks/memory.py            # (a) bundled model, cpu profile; (b) when CUDA is available
     python benchmarks/memory.py --smoke    # tiny model; on a GPU, 0.5B only at smoke lengths
@@ -34,33 +36,32 @@ Writes results/bench_memory.json and prints a short table.
 """
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-# Before transformers / datasets / huggingface_hub are imported (they read these once).
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: find _common.py
+import _common  # noqa: E402
+
+_common.offline()  # before transformers / datasets / huggingface_hub are imported
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any, Sequence  # noqa: E402
 
 import torch  # noqa: E402
 
+from scoreutils.config import write_json  # noqa: E402
+
 DEFAULT_OUT = Path("results/bench_memory.json")
 CAP_BYTES = 15 * 10**9
 """A Colab T4 has 15 GB usable (nvidia-smi: 15360 MiB)."""
-RESULT_MARK = "BENCH_MEMORY_RESULT "
 GB = 1e9
 
 # Published config.json dimensions of the two architectures (Qwen/Qwen2.5-0.5B-Instruct, Qwen/Qwen2.5-1.5B-Instruct).
@@ -282,20 +283,9 @@ def measure_gpu(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_main(spec: dict[str, Any]) -> None:
+    """Run the measurement that `spec["kind"]` names and print its result line; returns nothing."""
     result = measure_cpu(spec) if spec["kind"] == "cpu" else measure_gpu(spec)
-    print(RESULT_MARK + json.dumps(result), flush=True)
-
-
-def run_child(spec: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter; its result is the last marked line of its stdout."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_MARK)]
-    if proc.returncode != 0 or not lines:
-        tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
-        what = f"{spec['kind']} {spec.get('arch', '')}".strip()
-        raise RuntimeError(f"measurement {what} failed (exit {proc.returncode}):\n{tail}")
-    return json.loads(lines[-1][len(RESULT_MARK):])
+    _common.send_result(result)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,21 +318,29 @@ def gpu_skip_reason() -> str | None:
 
 
 def print_table(result: dict[str, Any]) -> None:
-    cpu = result["cpu"]
-    step_peak = cpu["step_peak_rss_hwm_bytes"] or cpu["step_peak_rss_sampled_bytes"]
+    cpu, without = result["cpu"], result["cpu_without_release"]
     print("| part | model | peak | note |\n|---|---|---|---|")
-    print(f"| CPU step (RSS) | {cpu['model']} | {step_peak / GB:.2f} GB | before step "
-          f"{cpu['rss_before_step_bytes'] / GB:.2f} GB; lifetime ru_maxrss {cpu['ru_maxrss_bytes'] / GB:.2f} GB |")
-    without = result.get("cpu_without_release")
-    if without:
+    if cpu.get("failed"):
+        print(f"| CPU step (RSS) | - | - | failed: {cpu['error']} |")
+    else:
+        step_peak = cpu["step_peak_rss_hwm_bytes"] or cpu["step_peak_rss_sampled_bytes"]
+        print(f"| CPU step (RSS) | {cpu['model']} | {step_peak / GB:.2f} GB | before step "
+              f"{cpu['rss_before_step_bytes'] / GB:.2f} GB; lifetime ru_maxrss {cpu['ru_maxrss_bytes'] / GB:.2f} GB |")
+    if without.get("failed"):
+        print(f"| CPU step without release_memory | - | - | failed: {without['error']} |")
+    else:
         peak = without["step_peak_rss_hwm_bytes"] or without["step_peak_rss_sampled_bytes"]
+        with_it = "" if cpu.get("failed") else f" (with it: {cpu['step_s']:.0f} s)"
         print(f"| CPU step without release_memory | {without['model']} | {peak / GB:.2f} GB | "
-              f"{without['step_s']:.0f} s (with it: {cpu['step_s']:.0f} s) |")
+              f"{without['step_s']:.0f} s{with_it} |")
     gpu = result["gpu"]
     if gpu["skipped"]:
         print(f"| GPU | - | - | skipped: {gpu['reason']} |")
     else:
         for m in gpu["measurements"]:
+            if m.get("failed"):
+                print(f"| GPU step (allocated) | {m['what']} | - | failed: {m['error']} |")
+                continue
             verdict = "under" if m["under_cap"] else "OVER"
             print(f"| GPU step (allocated) | {m['arch']} 4-bit+LoRA | {m['peak_allocated_bytes'] / GB:.2f} GB | "
                   f"{verdict} the {CAP_BYTES / GB:.0f} GB cap; reserved {m['peak_reserved_bytes'] / GB:.2f} GB |")
@@ -374,9 +372,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
     else:
         cpu_spec = {"kind": "cpu", "profile": "cpu", "threads": threads, "overrides": {}}
     print("CPU: one Stage II step in a subprocess ...", flush=True)
-    cpu = run_child(cpu_spec, args.timeout)
+    cpu = _common.run_child(__file__, cpu_spec, args.timeout, "cpu")
     print("CPU: the same step without `train.release_memory` (glibc's malloc_trim between phases) ...", flush=True)
-    cpu_without = run_child({**cpu_spec, "release": False}, args.timeout)
+    cpu_without = _common.run_child(__file__, {**cpu_spec, "release": False}, args.timeout,
+                                    "cpu without release_memory")
 
     reason = gpu_skip_reason()
     gpu: dict[str, Any]
@@ -398,10 +397,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         measurements = []
         for arch in archs:
             print(f"GPU: {arch} (random weights, 4-bit NF4 + LoRA), one Stage II step in a subprocess ...", flush=True)
-            measurements.append(run_child({"kind": "gpu", "arch": arch, "profile": "gpu", "overrides": overrides,
-                                           "math_path": args.math_path}, args.timeout))
+            spec = {"kind": "gpu", "arch": arch, "profile": "gpu", "overrides": overrides, "math_path": args.math_path}
+            measurements.append(_common.run_child(__file__, spec, args.timeout, f"gpu {arch}"))
+        # a failed measurement has no "under_cap": it is not shown to be under the cap
         gpu = {"skipped": False, "cap_bytes": CAP_BYTES, "note": RANDOM_NOTE, "measurements": measurements,
-               "all_under_cap": all(m["under_cap"] for m in measurements)}
+               "all_under_cap": all(m.get("under_cap", False) for m in measurements)}
 
     result = {"benchmark": "memory", "smoke": args.smoke, **machine_info(), "cpu": cpu,
               "cpu_without_release": cpu_without, "gpu": gpu,
@@ -410,10 +410,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
                                 "/proc/self/clear_refs (step peak), and an RSS sampler thread; no tracemalloc",
                          "gpu": "torch.cuda.max_memory_allocated after reset_peak_memory_stats following the load; "
                                 "weights stay resident, so the peak includes them"}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print_table(result)
     print(f"-> {args.out}")
+    failures = _common.failed([cpu, cpu_without, *gpu.get("measurements", [])])
+    if failures:
+        raise SystemExit(f"failed: {', '.join(failures)} (recorded in {args.out})")
     return result
 
 

@@ -18,7 +18,7 @@ shared machine, what other users take is not counted; the top-level numbers) and
 Also reported: padding fraction (share of the generate() output tensors, both turns, that are left
 padding or filler after a row's end token), filler fraction (share of decoding row-steps spent after a
 row's end token, the most that ended rows leaving the batch can save), and per-episode costs of decoding
-the two attempts to text and grading them (`rewards.score`). Writes results/bench_rollout.json.
+the two attempts to text and grading them (`rewards.binary_reward`). Writes results/bench_rollout.json.
 
     python benchmarks/rollout.py              # bundled model: 16 problems (k=1), 4 problems x 4 (k=4)
     python benchmarks/rollout.py --smoke      # tiny model, a few seconds
@@ -26,7 +26,6 @@ the two attempts to text and grading them (`rewards.score`). Writes results/benc
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -35,9 +34,10 @@ from typing import Any
 
 import torch
 
-from scoreutils import get_profile, load_policy, load_task, sample_episodes, score
+from scoreutils import binary_reward, get_profile, load_policy, load_task, sample_episodes
+from scoreutils.config import write_json
 from scoreutils.prompts import first_turn_ids, second_turn_ids
-from scoreutils.rollout import left_pad
+from scoreutils.logprobs import left_pad
 
 
 def plain_generate(policy, problems, max_new_tokens, batch_size, temperature=0.0):
@@ -91,14 +91,14 @@ def filler_fraction(episodes, batch_size):
 
 
 def per_episode_costs(policy, episodes) -> dict[str, float]:
-    """Seconds per episode to decode both attempts to text and to grade both (`rewards.score`)."""
+    """Seconds per episode to decode both attempts to text and to grade both (`rewards.binary_reward`)."""
     tok = policy.tokenizer
     t0 = time.perf_counter()
     for e in episodes:
         tok.decode(e.y1_ids, skip_special_tokens=True), tok.decode(e.y2_ids, skip_special_tokens=True)
     t1 = time.perf_counter()
     for e in episodes:
-        score(e.problem, e.y1), score(e.problem, e.y2)
+        binary_reward(e.problem, e.y1), binary_reward(e.problem, e.y2)
     t2 = time.perf_counter()
     return {"decode_s": (t1 - t0) / len(episodes), "score_s": (t2 - t1) / len(episodes)}
 
@@ -182,8 +182,7 @@ def main():
                    "copies of each prompt, turn 2 re-prefilled. Top-level numbers: the k=1 greedy setting, "
                    "tokens per CPU second of this one-thread process (its wall time on an idle machine; on a "
                    "shared one, wall time also counts what other users take: ratio_wall)."}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=2))
+    write_json(args.out, res)
     print("| setting (tokens per CPU second) | kit | kit, no reuse | plain generate | ratio | ratio (wall) |")
     print("|---|---|---|---|---|---|")
     for name, s in (("k=1 greedy", greedy), (f"k={sampled['k']} T={sampled['temperature']}", sampled)):

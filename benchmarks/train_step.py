@@ -32,30 +32,29 @@ configuration, every raw timing) and prints a short table.
 """
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-# Before transformers / datasets / huggingface_hub are imported (they read these once).
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: find _common.py
+import _common  # noqa: E402
+
+_common.offline()  # before transformers / datasets / huggingface_hub are imported
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
 from typing import Any, Callable, Sequence  # noqa: E402
 
 import torch  # noqa: E402
 from transformers import PrinterCallback, TrainerCallback  # noqa: E402
 
-from scoreutils import get_profile, load_policy, load_task, score  # noqa: E402
-from scoreutils.config import Profile  # noqa: E402
+from scoreutils import binary_reward, get_profile, load_policy, load_task  # noqa: E402
+from scoreutils.config import Profile, write_json  # noqa: E402
 from scoreutils.models import Policy, lora_config  # noqa: E402
 from scoreutils.prompts import SYSTEM, first_turn_ids, first_turn_text  # noqa: E402
 from scoreutils.tasks import Problem  # noqa: E402
@@ -233,9 +232,9 @@ class TrlArm:
 
     def reward(self, prompts: list, completions: list, completion_ids: list[list[int]], problem_index: list[int],
                **kwargs: Any) -> list[float]:
-        """Binary reward `scoreutils.score(problem, text)`; also counts this step's tokens."""
+        """Binary reward `scoreutils.binary_reward(problem, text)`; also counts this step's tokens."""
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
-        out = [score(self.problems[i], t) for i, t in zip(problem_index, texts)]
+        out = [binary_reward(self.problems[i], t) for i, t in zip(problem_index, texts)]
         self.generated.append(sum(len(ids) for ids in completion_ids))
         self.sequence_tokens.append(sum(self.prompt_len[i] + len(ids) for i, ids in zip(problem_index, completion_ids)))
         self.rewards.append(sum(out) / len(out))
@@ -377,8 +376,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     bad = [f"{arm}.{k}" for arm in arms for k in ARM_KEYS if not (math.isfinite(arms[arm][k]) and arms[arm][k] > 0)]
     if bad:
         result["warning"] = f"non-positive or non-finite: {', '.join(bad)}"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print_table(result)
     print(f"threads {result['torch_threads']}, model {model}, {profile.problems_per_step} problems x "
           f"k={profile.samples_per_problem}, {profile.max_new_tokens} new tokens, micro-batch "

@@ -1,4 +1,5 @@
-"""Configuration: the profiles (smoke / cpu / repro / gpu), the cache and results directories, and the hub check.
+"""Configuration: the profiles (smoke / cpu / repro / gpu), the cache and results directories, and the
+dependencies' known-harmless warnings (silenced by `silence_known_warnings`).
 
 A profile fixes every size a notebook or CLI run uses: model, task, numbers of problems, lengths,
 sampling temperature, LoRA shape and the RL hyperparameters (docs/paper.md#hyperparameters, scaled down).
@@ -7,12 +8,15 @@ hardware. Nothing else switches sizes.
 """
 from __future__ import annotations
 
-import os
-import socket
+import logging
 import math
+import json
+import os
+import stat
+import warnings
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Profile:
     more update time and the same gradients. The repro profile turns it off (its runs fit in memory)."""
     share_prompt: bool = True
     """RL update without activation checkpointing: the k samples of a problem share one forward of its
-    prompt x1 (`losses.collate(share_prompt=True)`). Same values up to float rounding, less update time
+    prompt x1 (`logprobs.collate(share_prompt=True)`). Same values up to float rounding, less update time
     (docs/design.md); False runs the flat layout, as runs made before it existed did."""
     task: str = "arithmetic"
     level: int | tuple[int, ...] = 1
@@ -101,9 +105,11 @@ class Profile:
                      "sft_samples_per_problem", "sft_problems", "eval_every", "save_every", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        for name in ("steps", "stage1_steps", "sft_epochs"):
+        for name in ("steps", "stage1_steps", "sft_epochs", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, not {getattr(self, name)}")
+        if any(level < 0 for level in (self.level if isinstance(self.level, tuple) else (self.level,))):
+            raise ValueError(f"level must be at least 0, not {self.level}")
         if self.samples_per_problem < 2:
             raise ValueError(f"samples_per_problem must be at least 2 (RLOO), not {self.samples_per_problem}")
         for name in ("lr", "sft_lr", "alpha", "beta1", "beta2", "temperature", "lora_alpha"):
@@ -209,25 +215,119 @@ def results_root() -> Path | None:
     return next((c for c in (here / "results", here.parent / "results") if c.is_dir()), None)
 
 
-def hub_reachable(timeout_s: float = 2.0) -> bool:
-    """False when offline mode is set or huggingface.co does not answer within `timeout_s`."""
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false") or \
-            os.environ.get("TRANSFORMERS_OFFLINE", "0") not in ("0", "", "false"):
-        return False
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout_s).close()
-        return True
-    except OSError:
-        return False
+
+# ---------------------------------------------------------------------------------------------
+# Known-harmless warnings of the dependencies
+# ---------------------------------------------------------------------------------------------
+_BNB_CPU_LOGGER = "bitsandbytes.backends.cpu.ops"
+_BNB_MESSAGE = "Failed to load CPU gemm_4bit_forward from kernels-community"
 
 
-class HubUnreachable(RuntimeError):
-    """The Hugging Face Hub is needed but does not answer; the message says what to do instead."""
+class _DropMessage(logging.Filter):
+    """Drops log records whose message starts with one known text; lets every other record through."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.prefix)
 
 
-def require_hub(what: str) -> None:
-    """Raise `HubUnreachable` with one clear line when `what` needs the hub and it is unreachable."""
-    if not hub_reachable():
-        raise HubUnreachable(
-            f"{what} needs the Hugging Face Hub, which is unreachable here. Offline, use model='bundled' "
-            f"(SmolLM2-135M-Instruct) with task 'arithmetic' or 'humaneval', or pass a local path.")
+def silence_known_warnings() -> None:
+    """Silence the known-harmless warnings below, each by its exact message (idempotent); `scoreutils/__init__.py`
+    calls it first, before the dependencies load. Nothing else is hidden: the kit's own warnings say something
+    the user should read.
+
+    - tqdm's `TqdmWarning: IProgress not found` when `tqdm.auto` is imported in Jupyter without ipywidgets:
+      tqdm then falls back to its plain text bar, which is what the kit wants on a CPU machine.
+    - transformers' `FutureWarning: is_gradient_checkpointing is deprecated`, raised when peft (0.21) reads the
+      old property while wrapping a model in a LoRA adapter; nothing to change on the kit's side.
+    - bitsandbytes' log line "Failed to load CPU gemm_4bit_forward from kernels-community" on CPUs with
+      AVX512-BF16 when the optional `kernels` package is absent: bitsandbytes falls back to its own CPU kernel.
+    """
+    from tqdm.std import TqdmWarning  # tqdm.std loads no notebook machinery
+
+    warnings.filterwarnings("ignore", message=r"IProgress not found\. Please update jupyter and ipywidgets",
+                            category=TqdmWarning)
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+    logger = logging.getLogger(_BNB_CPU_LOGGER)
+    if not any(isinstance(f, _DropMessage) for f in logger.filters):
+        logger.addFilter(_DropMessage(_BNB_MESSAGE))
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: every JSON, JSONL and log of the kit is written beside and renamed (`write_atomic`), so a crash
+# never leaves half a file, and never over a device or a FIFO (`refuse_special_file`).
+# ---------------------------------------------------------------------------------------------
+_SPECIAL = ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISFIFO, "FIFO (named pipe)"),
+            (stat.S_ISSOCK, "socket"))
+
+
+def refuse_special_file(*paths: Path, action: str = "write over it") -> None:
+    """Raise ValueError (one line naming the path) when one of `paths` exists and is neither a regular file nor
+    a folder: a device such as /dev/null, a FIFO, a socket (a symbolic link counts as what it points to).
+    A write beside and rename would replace such a node (as root, even /dev/null), and a plain write to a
+    FIFO blocks. A path that does not exist, or cannot be examined, passes: its write says what is wrong."""
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            kind = next((name for test, name in _SPECIAL if test(mode)), "special file")
+            raise ValueError(f"{path} is a {kind}, not a regular file or folder: refusing to {action} "
+                             "(choose another path)")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """`text` into `path`: written beside (`path` + ".tmp") and renamed, its folder made if missing; a `path`
+    (or its .tmp) that is neither a regular file nor a folder is refused first (ValueError)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    refuse_special_file(path, tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """`obj` as indented JSON, by `write_atomic`."""
+    write_atomic(path, json.dumps(obj, indent=2))
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> None:
+    """One JSON value per line, by `write_atomic`."""
+    write_atomic(path, "".join(json.dumps(row) + "\n" for row in rows))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of the JSONL file `path` (empty when it does not exist); see `jsonl_lines`."""
+    return [row for _, row in jsonl_lines(Path(path))]
+
+
+def jsonl_lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(line, row) for every non-blank line of the JSONL file `path` (a log, episodes). A malformed LAST row is what a crash or a
+    full disk mid-write leaves: it is dropped with a warning naming the file and line. A malformed row before
+    the last is an error (ValueError naming the file and line): the file was damaged some other way."""
+    if not path.exists():
+        return []
+    refuse_special_file(path, action="read it as JSON lines")
+    lines = [(i, line) for i, line in enumerate(path.read_text().split("\n"), 1) if line.strip()]
+    rows = []
+    for k, (i, line) in enumerate(lines):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            problem = f"is not valid JSON ({err.msg})"
+        else:
+            if isinstance(row, dict):
+                rows.append((line, row))
+                continue
+            problem = f"is a JSON {type(row).__name__}, not an object"
+        if k < len(lines) - 1:
+            raise ValueError(f"{path}: line {i} {problem}; only a last row cut short by a crash is skipped: "
+                             "repair or delete that line")
+        warnings.warn(f"{path}: line {i} (the last) {problem}: a row cut short by a crash mid-write; "
+                      "ignoring it", stacklevel=3)
+    return rows

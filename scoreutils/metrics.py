@@ -5,7 +5,9 @@ delta_i_to_c: fraction wrong at t1 and right at t2; delta_c_to_i: right at t1 an
 p_fix = P(right at t2 | wrong at t1), p_break = P(wrong at t2 | right at t1): the same transitions divided
 by the problems that could make them (n_wrong_t1, n_right_t1); None when there are none.
 Proportions get Wilson intervals; delta gets a paired normal interval over per-problem differences.
-Also: the edit-distance ratio between attempts, the changed-answer and no-answer rates, majority voting,
+Also: the edit-distance ratio between attempts, the changed-answer and no-answer rates, majority voting and
+the inference-compute scaling of Fig. 1 (right: voting over parallel first attempts vs over second attempts
+at a fixed budget of generations, `scaling_table`),
 and paired comparisons of two methods on the same problems (`paired_delta_difference`). Not here: plots,
 and which claim a comparison supports (`verdicts.py`).
 """
@@ -17,8 +19,8 @@ from typing import Any, Callable, Sequence
 
 from rapidfuzz.distance import Levenshtein
 
-from .answers import answers_differ, extract_answer
 from .rewards import NONE, RIGHT, WRONG, different_answers, has_answer, outcome
+from .rewards.answers import answers_differ, extract_answer, is_equivalent
 
 Z95 = 1.959963984540054
 METRIC_KEYS = ("n", "acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
@@ -331,3 +333,42 @@ def ablation_table(rows: dict[str, dict], paper: dict[str, tuple] | None = None,
     for name, vals in (paper or {}).items():
         lines.append(f"| {name} (paper) | {paper_n} | " + " | ".join(f"{v:.1f}" for v in vals) + " |")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference-compute scaling (docs/paper.md#inference-compute, Fig. 1 right): with a fixed budget of generations
+# per problem, majority voting over parallel first attempts vs over self-corrected second attempts (each second
+# attempt costs two generations: attempt 1, then attempt 2).
+# ---------------------------------------------------------------------------------------------
+def _grouped(episodes: Sequence[Any]) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for e in episodes:
+        groups[e.problem.id].append(e)
+    return groups
+
+
+def voted_accuracy(episodes: Sequence[Any], budget: int, sequential: bool) -> float:
+    """Accuracy of the majority answer per problem with `budget` generations per problem.
+
+    Parallel: the first `budget` samples' attempt-1 answers vote. Sequential: the first `budget // 2`
+    samples' attempt-2 answers vote (each used two generations). Samples are taken in their sampled order,
+    so every budget reuses the same episodes.
+    """
+    groups = _grouped(episodes)
+    take = budget // 2 if sequential else budget
+    if take < 1:
+        raise ValueError(f"a budget of {budget} generations is too small for {'sequential' if sequential else 'parallel'} voting")
+    correct = 0
+    for eps in groups.values():
+        if len(eps) < take:
+            raise ValueError(f"problem {eps[0].problem.id} has {len(eps)} samples; the budget needs {take}")
+        answers = [extract_answer(e.y2 if sequential else e.y1) for e in eps[:take]]
+        vote = majority_vote(answers)
+        correct += vote is not None and is_equivalent(vote, eps[0].problem.reference)
+    return correct / len(groups)
+
+
+def scaling_table(episodes: Sequence[Any], budgets: Sequence[int]) -> list[dict[str, float]]:
+    """Rows {budget, parallel, sequential} of voted accuracy for each budget (even budgets)."""
+    return [{"budget": b, "parallel": voted_accuracy(episodes, b, sequential=False),
+             "sequential": voted_accuracy(episodes, b, sequential=True)} for b in budgets]

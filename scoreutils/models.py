@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,35 @@ from typing import Any, Iterator
 
 import torch
 
-from .config import HubUnreachable, cache_dir, require_hub
+from .config import cache_dir
 
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "smollm2-135m-instruct"
+
+
+# The hub check: every load from the Hugging Face Hub (models here, data sets in `tasks.py`) asks it first.
+def hub_reachable(timeout_s: float = 2.0) -> bool:
+    """False when offline mode is set or huggingface.co does not answer within `timeout_s`."""
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false") or \
+            os.environ.get("TRANSFORMERS_OFFLINE", "0") not in ("0", "", "false"):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+class HubUnreachable(RuntimeError):
+    """The Hugging Face Hub is needed but does not answer; the message says what to do instead."""
+
+
+def require_hub(what: str) -> None:
+    """Raise `HubUnreachable` with one clear line when `what` needs the hub and it is unreachable."""
+    if not hub_reachable():
+        raise HubUnreachable(
+            f"{what} needs the Hugging Face Hub, which is unreachable here. Offline, use model='bundled' "
+            f"(SmolLM2-135M-Instruct) with task 'arithmetic' or 'humaneval', or pass a local path.")
 
 
 @dataclass

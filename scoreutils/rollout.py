@@ -21,9 +21,10 @@ from typing import Any, Iterable
 import torch
 from tqdm.auto import tqdm
 
+from .logprobs import left_pad
 from .models import Policy, require_finite
 from .prompts import first_turn_ids, second_turn_ids
-from .rewards import outcome, score as score_fn
+from .rewards import outcome, binary_reward
 from .tasks import Problem
 
 
@@ -81,17 +82,6 @@ class Episode:
         d = dict(d)
         d["problem"] = Problem.from_dict(d["problem"])
         return cls(**d)
-
-
-def left_pad(seqs: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """(B, T) ids and attention mask, left-padded so every row's last token is at T-1."""
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, width - len(s):] = torch.tensor(s, dtype=torch.long)
-        mask[i, width - len(s):] = 1
-    return ids.to(device), mask.to(device)
 
 
 def _split_rows(new: torch.Tensor, eos_id: int) -> list[tuple[list[int], bool]]:
@@ -300,7 +290,7 @@ def _turn2_context(seq: torch.Tensor, mask: torch.Tensor, first: list[tuple[list
 
 def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_tokens: int = 48,
                     temperature: float = 0.0, samples_per_problem: int = 1, batch_size: int = 16,
-                    seed: int | None = 0, score: bool = True, progress: bool = True,
+                    seed: int | None = 0, grade: bool = True, progress: bool = True,
                     desc: str = "sampling", instruction: str | None = None,
                     reuse_cache: bool = True) -> list[Episode]:
     """Two attempts for every (problem, sample), in batches. Greedy when temperature == 0.
@@ -350,8 +340,8 @@ def sample_episodes(policy: Policy, problems: Iterable[Problem], *, max_new_toke
                 ep = Episode(problem=prob, x1_ids=x, y1_ids=y1, p_ids=p, y2_ids=y2,
                              y1=tok.decode(y1, skip_special_tokens=True),
                              y2=tok.decode(y2, skip_special_tokens=True), truncated1=t1, truncated2=t2, sample=s)
-                if score:
-                    ep.r1, ep.r2 = score_fn(prob, ep.y1), score_fn(prob, ep.y2)
+                if grade:
+                    ep.r1, ep.r2 = binary_reward(prob, ep.y1), binary_reward(prob, ep.y2)
                     ep.outcome1, ep.outcome2 = outcome(prob, ep.y1, ep.r1), outcome(prob, ep.y2, ep.r2)
                 episodes.append(ep)
             bar.update(len(batch))

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .answers import last_boxed
-from .config import require_hub
+from .rewards.answers import last_boxed
 
 TASKS = ("arithmetic", "math", "gsm8k", "humaneval", "mbpp")
 SPLITS = ("train", "validation", "test")
@@ -325,6 +324,8 @@ def _read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 
 def _hub_rows(dataset: str, config: str | None, split: str) -> list[dict[str, Any]]:
+    from .models import require_hub  # (torch loads only here, for a hub data set)
+
     require_hub(f"the data set {dataset!r}")
     from datasets import load_dataset
 

@@ -1,11 +1,11 @@
-"""Tests for scoreutils.answers: extraction, equivalence, reward, answer change."""
+"""Tests for scoreutils.rewards.answers: extraction, equivalence, reward, answer change."""
 import threading
 import time
 
 import pytest
 
-from scoreutils import answers
-from scoreutils.answers import answers_differ, extract_answer, is_equivalent, last_boxed, math_reward
+from scoreutils.rewards import answers
+from scoreutils.rewards.answers import answers_differ, extract_answer, is_equivalent, last_boxed, math_reward
 
 PAPER = "Final Answer: The final answer is $\\frac{1}{2}$. I hope it is correct."
 

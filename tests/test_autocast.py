@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from scoreutils import get_profile, load_task, losses, sample_episodes
+from scoreutils import get_profile, load_task, logprobs, losses, sample_episodes
 from scoreutils.config import PROFILES
 from scoreutils.models import autocast
 
@@ -60,15 +60,15 @@ def test_lora_gradients_under_bf16_autocast_follow_float32(tiny_lora_policy):
                           temperature=1.0, samples_per_problem=2, progress=False)
     for i, e in enumerate(eps):  # rewards that differ within each group, so every term has a gradient
         e.r1, e.r2 = float(i % 2), float((i + 1) % 2)
-    batch = losses.collate(eps, policy.tokenizer.pad_token_id)
+    batch = logprobs.collate(eps, policy.tokenizer.pad_token_id)
     policy.model.train()
     grads = []
     for dtype in (None, "bfloat16"):
         policy.model.zero_grad(set_to_none=True)
         with autocast(dtype):
             with torch.no_grad(), policy.reference():
-                ref = losses.token_logprobs(policy.model, batch)
-            lp, seq1, seq2 = losses.attempt_logprobs(policy.model, batch)
+                ref = logprobs.token_logprobs(policy.model, batch)
+            lp, seq1, seq2 = logprobs.attempt_logprobs(policy.model, batch)
         a1 = losses.Attempt(seq1, losses.kl_per_attempt(lp, ref, batch.mask1), batch.r1)
         a2 = losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2)
         losses.stage2_loss(a1, a2, k=2, beta1=0.01, alpha=10.0).loss.backward()

@@ -1,12 +1,14 @@
 """The command line end to end on the tiny model, and the offline error paths of load_policy."""
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 import sys
 
 import pytest
 
-from scoreutils.config import HubUnreachable
+from scoreutils.config import Profile
+from scoreutils.models import HubUnreachable
 from scoreutils.metrics import METRIC_KEYS
 from scoreutils.models import load_policy
 
@@ -45,7 +47,7 @@ def test_bad_arguments_are_clear_errors(tmp_path):
 
 def _main_error(capsys, *argv) -> str:
     """Run the command line in this process; it must exit with status 2 and one line on stderr (no traceback)."""
-    from scoreutils.cli import main
+    from scoreutils.__main__ import main
 
     capsys.readouterr()
     with pytest.raises(SystemExit) as info:
@@ -105,7 +107,7 @@ def test_the_demo_ends_with_a_sentence_generated_from_its_numbers():
     from types import SimpleNamespace
 
     from scoreutils.metrics import self_correction_metrics
-    from scoreutils.pipeline import Run, demo_sentence
+    from scoreutils.runs.pipeline import Run, demo_sentence
     from scoreutils.tasks import Problem
 
     def run(pairs, **extra):
@@ -121,3 +123,76 @@ def test_the_demo_ends_with_a_sentence_generated_from_its_numbers():
     assert "SCoRe − base = +30.0 points" in line and "more than the base model here" in line
     assert "5% revised into a wrong answer and 20% a second attempt with no answer" in line
     assert "inconclusive" in demo_sentence(score, score)
+
+
+@dataclass(frozen=True)
+class _ProfileWithWarmup(Profile):
+    warmup_steps: int = 0
+    """Steps of linear learning rate warmup before the schedule starts."""
+
+
+def _help(capsys, parser, *argv) -> str:
+    """The help `parser` prints for `argv` (ending in --help), its whitespace made single spaces."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        parser.parse_args(list(argv))
+    assert info.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_a_new_profile_field_is_a_train_option_with_its_docstring_as_help(capsys):
+    """One setting, one edit: a field with an attribute docstring on the profile class is an option."""
+    from scoreutils.__main__ import _parser
+
+    parser = _parser(_ProfileWithWarmup)
+    text = _help(capsys, parser, "train", "--help")
+    assert "--warmup-steps N Steps of linear learning rate warmup before the schedule starts." in text
+    args = parser.parse_args(["train", "--method", "score", "--out", "run", "--warmup-steps", "3"])
+    assert args.warmup_steps == 3
+    assert "--warmup-steps" not in _help(capsys, parser, "eval", "--help")  # eval takes EVAL_FIELDS only
+
+
+def test_profile_options_parse_to_the_fields_types_and_only_given_ones_are_set():
+    from scoreutils.__main__ import _parser
+
+    args = _parser().parse_args(["train", "--method", "score", "--out", "run", "--level", "6", "7",
+                                 "--quantization", "none", "--share-prompt", "No", "--lr", "1e-5",
+                                 "--lora-targets", "q_proj", "v_proj", "--max-new-tokens", "8", "--beta1", "0"])
+    assert (args.level, args.quantization, args.share_prompt, args.lr) == ((6, 7), None, False, 1e-5)
+    assert (args.lora_targets, args.max_new_tokens, args.beta1) == (("q_proj", "v_proj"), 8, 0.0)
+    assert not hasattr(args, "steps") and not hasattr(args, "model")  # left out: the profile's value stays
+    args = _parser().parse_args(["eval", "--out", "e.json", "--level", "6", "--n", "3", "--seed", "2"])
+    assert (args.level, args.n, args.seed) == (6, 3, 2)
+
+
+@pytest.mark.parametrize("argv,says", [
+    (["train", "--method", "score", "--steps", "-1"], "steps must be at least 0, not -1"),
+    (["train", "--method", "score", "--lr", "nan"], "lr must be a finite number >= 0, not nan"),
+    (["train", "--method", "score", "--seed", "-3"], "seed must be at least 0, not -3"),
+    (["train", "--method", "score", "--lora-alpha", "-8"], "lora_alpha must be a finite number >= 0"),
+    (["eval", "--level", "0", "-2"], "level must be at least 0, not (0, -2)"),
+])
+def test_a_value_out_of_range_is_the_profiles_one_line_error(tmp_path, capsys, argv, says):
+    out = tmp_path / "run"
+    err = _main_error(capsys, *argv, "--profile", "smoke", "--model", "tiny", "--out", str(out))
+    assert says in err and "python -m scoreutils" not in err  # Profile.__post_init__'s words, not argparse's
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option,text,says", [
+    ("--steps", "x", "argument --steps: 'x' is not a whole number"),
+    ("--lr", "fast", "argument --lr: 'fast' is not a number"),
+    ("--share-prompt", "maybe", "argument --share-prompt: 'maybe' is not true or false"),
+])
+def test_a_value_of_the_wrong_type_is_a_one_line_argparse_error(tmp_path, capsys, option, text, says):
+    err = _main_error(capsys, "train", "--profile", "smoke", "--method", "score", "--out", str(tmp_path / "run"),
+                      option, text)
+    assert says in err and "see python -m scoreutils train --help" in err
+
+
+def test_train_help_lists_beta2_with_its_docstring(capsys):
+    from scoreutils.__main__ import _parser
+
+    text = _help(capsys, _parser(), "train", "--help")
+    assert "--beta2 X Stage I's strong KL weight on attempt 1 (Eq. 3)." in text
+    assert "--max-new-tokens N Per attempt." in text and "--seed N override the profile's seed" in text

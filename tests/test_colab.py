@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from scoreutils import colab, get_profile
+from scoreutils.runs import lesson_setup
+from scoreutils import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -61,33 +62,33 @@ def test_profile_is_the_shipped_one_unless_training(monkeypatch):
 
     monkeypatch.delenv("SCORE_PROFILE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert colab.choose_profile().name == colab.SHIPPED_PROFILE == "cpu"
-    assert colab.choose_profile(train=True).name == "gpu"  # this hardware's profile
-    assert colab.choose_profile("smoke", train=True).name == "smoke"
+    assert lesson_setup.choose_profile().name == lesson_setup.SHIPPED_PROFILE == "cpu"
+    assert lesson_setup.choose_profile(train=True).name == "gpu"  # this hardware's profile
+    assert lesson_setup.choose_profile("smoke", train=True).name == "smoke"
     monkeypatch.setenv("SCORE_PROFILE", "smoke")
-    assert colab.choose_profile().name == "smoke"
+    assert lesson_setup.choose_profile().name == "smoke"
 
 
 def test_describe_hardware_says_device_profile_and_cost(monkeypatch, tmp_path):
     monkeypatch.delenv("SCORE_PROFILE", raising=False)
     monkeypatch.chdir(ROOT / "notebooks")
     times = json.loads((ROOT / "results" / "notebook_times.json").read_text())
-    text = colab.describe_hardware("07_score_and_ablations")
+    text = lesson_setup.describe_hardware("07_score_and_ablations")
     device, profile, cost = text.splitlines()
     assert device.startswith("device: cpu") and f"{os.cpu_count()} cores" in device
     assert profile.startswith("profile: cpu") and "TRAIN = False" in profile
-    assert f"{len(colab.shipped_runs('cpu', ROOT))} of them" in profile and colab.shipped_runs("cpu", ROOT)
-    assert f"~{colab._duration(times['07_score_and_ablations'])}," in cost and "notebook_times.json" in cost
+    assert f"{len(lesson_setup.shipped_runs('cpu', ROOT))} of them" in profile and lesson_setup.shipped_runs("cpu", ROOT)
+    assert f"~{lesson_setup._duration(times['07_score_and_ablations'])}," in cost and "notebook_times.json" in cost
 
     t4 = {"device": "cuda", "gpu": "Tesla T4", "gpu_memory_gib": 14.74, "cpu_cores": 2, "ram_gib": 12.7}
-    monkeypatch.setattr(colab, "hardware", lambda: t4)
-    gpu_text = colab.describe_hardware("04_naive_multiturn_rl", get_profile("gpu"), train=True)
+    monkeypatch.setattr(lesson_setup, "hardware", lambda: t4)
+    gpu_text = lesson_setup.describe_hardware("04_naive_multiturn_rl", get_profile("gpu"), train=True)
     assert "Tesla T4 with 14.7 GiB" in gpu_text and "gpu time unmeasured" in gpu_text
     (tmp_path / "results").mkdir()  # a kit whose results/ holds a GPU benchmark
     (tmp_path / "results" / "bench_gpu.json").write_text(json.dumps(
         {"device": {"name": "NVIDIA H100 80GB HBM3"},
          "t4_estimate": {"available": True, "lesson_s": {"04_naive_multiturn_rl": 1500.0}, "method": "ratios"}}))
-    cost = colab.lesson_cost("04_naive_multiturn_rl", get_profile("gpu"), root=tmp_path)
+    cost = lesson_setup.lesson_cost("04_naive_multiturn_rl", get_profile("gpu"), root=tmp_path)
     assert "~25 min on a T4" in cost and "H100" in cost and "estimated" in cost
 
 
@@ -98,31 +99,32 @@ def test_training_goes_to_your_own_runs_folder(monkeypatch, tmp_path, capsys):
     (kit / "notebooks").mkdir(parents=True)
     (kit / "pyproject.toml").write_text('[project]\nname = "scoreutils"\n')
     monkeypatch.chdir(kit / "notebooks")
-    profile, figures = colab.setup_lesson("05_stage1", train=True)
-    assert os.environ["SCORE_RESULTS"] == str(kit / colab.OWN_RUNS / "results")
-    assert figures == kit / colab.OWN_RUNS / "figures" and figures.is_dir()
+    profile, figures = lesson_setup.setup_lesson("05_stage1", train=True)
+    assert os.environ["SCORE_RESULTS"] == str(kit / lesson_setup.OWN_RUNS / "results")
+    assert figures == kit / lesson_setup.OWN_RUNS / "figures" and figures.is_dir()
     assert "your own runs" in capsys.readouterr().out
     monkeypatch.delenv("SCORE_RESULTS")
     with pytest.raises(RuntimeError, match="needs Google Colab"):
-        colab.setup_lesson("05_stage1", train=True, keep_runs_on_drive=True)
+        lesson_setup.setup_lesson("05_stage1", train=True, keep_runs_on_drive=True)
 
 
 def test_shipped_runs_are_loaded_from_a_clone_not_trained(monkeypatch):
     """What the lessons ask for in the profile chosen without TRAIN is in results/, with the same config."""
-    import scoreutils.pipeline
     import scoreutils.runs
+    import scoreutils.runs.pipeline
+    import scoreutils.runs.store
     from scoreutils.prompts import SELF_REFINE_TURN2
 
     def refuse(*args, **kwargs):
         raise AssertionError("a shipped run was not found: it would be made again")
 
-    for module in (scoreutils.runs, scoreutils.pipeline):
+    for module in (scoreutils.runs.store, scoreutils.runs.pipeline):
         for name in ("run_train", "run_eval"):
             monkeypatch.setattr(module, name, refuse, raising=False)
     monkeypatch.delenv("SCORE_PROFILE", raising=False)
     monkeypatch.delenv("SCORE_RESULTS", raising=False)
     monkeypatch.chdir(ROOT / "notebooks")
-    profile = colab.choose_profile()
+    profile = lesson_setup.choose_profile()
     asked = [("star", None, {}), ("star_plus", None, {}), ("pair_sft", None, {}), ("pair_sft_plus", None, {}),
              ("naive_rl", None, {}), ("stage1", None, {}), ("stage2", None, {}), ("score", "demo/score", {}),
              ("stage2", "stage2_alpha0", {"alpha": 0.0}), ("score", "score_alpha0", {"alpha": 0.0})]
@@ -205,8 +207,8 @@ def test_install_cell_keeps_the_installed_torch(tmp_path):
     clone = tmp_path / "colab" / "score-kit"
     lessons = "\n".join(f"exec({_cells(p)[1].source!r}); exec({_cells(p)[2].source!r}); print('CELLS-OK', profile.name)"
                         for p in NOTEBOOKS)
-    check = ("\nimport scoreutils.pipeline, scoreutils.runs\n"
-             "scoreutils.pipeline.run_train = scoreutils.runs.run_train = None  # loading must not train\n"
+    check = ("\nimport scoreutils.runs, scoreutils.runs.pipeline, scoreutils.runs.store\n"
+             "scoreutils.runs.pipeline.run_train = scoreutils.runs.store.run_train = None  # loading must not train\n"
              "run = scoreutils.runs.load_or_train('stage1', profile)\n"
              "print('LOADED', run.loaded, run.path)\n")
     out = _run(python, FAKE_COLAB + lessons + check, tmp_path, dict(env, SCORE_KIT_DIR=str(clone))).stdout
@@ -220,13 +222,13 @@ def test_install_cell_keeps_the_installed_torch(tmp_path):
 # TRAIN = False makes nothing
 # ---------------------------------------------------------------------------------------------
 def test_train_false_names_a_missing_run_in_one_line_and_makes_nothing(monkeypatch, tmp_path, capsys):
-    import scoreutils.pipeline
+    import scoreutils.runs.pipeline
     import scoreutils.runs
 
     def refuse(*args, **kwargs):
         raise AssertionError("TRAIN = False trained or evaluated")
 
-    for module in (scoreutils.runs, scoreutils.pipeline):
+    for module in (scoreutils.runs.store, scoreutils.runs.pipeline):
         for name in ("run_train", "run_eval"):
             monkeypatch.setattr(module, name, refuse, raising=False)
     for var in ("SCORE_PROFILE", "SCORE_RESULTS", "SCORE_ALLOW_MAKING"):
@@ -234,9 +236,9 @@ def test_train_false_names_a_missing_run_in_one_line_and_makes_nothing(monkeypat
 
     # in a clone: cell 2 counts the shipped runs; a run that is not among them is named, not made
     monkeypatch.chdir(ROOT / "notebooks")
-    profile, _ = colab.setup_lesson("05_stage1")
+    profile, _ = lesson_setup.setup_lesson("05_stage1")
     out = capsys.readouterr().out
-    assert f"{len(colab.shipped_runs('cpu', ROOT))} of them" in out and str(ROOT) not in out
+    assert f"{len(lesson_setup.shipped_runs('cpu', ROOT))} of them" in out and str(ROOT) not in out
     assert scoreutils.runs.load_or_train("stage1", profile).loaded  # a shipped one still loads
     with pytest.raises(scoreutils.runs.MissingRun) as err:
         scoreutils.runs.load_or_train("stage1", profile.with_(lr=1.234e-4), name="stage1_lr")
@@ -252,13 +254,13 @@ def test_train_false_names_a_missing_run_in_one_line_and_makes_nothing(monkeypat
     away.mkdir()
     monkeypatch.chdir(away)
     with pytest.raises(scoreutils.runs.MissingRun, match="not inside a clone of the kit") as err:
-        colab.setup_lesson("01_base_model_self_correction")
+        lesson_setup.setup_lesson("01_base_model_self_correction")
     assert "\n" not in str(err.value) and list(away.iterdir()) == []
 
     # TRAIN = True, the smoke profile and `make notebooks` may make runs
     monkeypatch.setenv("SCORE_ALLOW_MAKING", "1")
-    colab.setup_lesson("05_stage1")
-    assert scoreutils.runs._FORBIDDEN is None
+    lesson_setup.setup_lesson("05_stage1")
+    assert scoreutils.runs.store._FORBIDDEN is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,9 +346,9 @@ def test_lesson_01_at_colab_versions_installs_keeping_torch_and_makes_nothing(tm
              if c.cell_type == "code"]
     lesson = "\n".join(
         [f"exec({cells[0]!r})",
-         "import scoreutils.pipeline, scoreutils.runs\n"
-         "scoreutils.pipeline.run_train = scoreutils.pipeline.run_eval = None  # TRAIN = False: nothing is made\n"
-         "scoreutils.runs.run_train = scoreutils.runs.run_eval = None",
+         "import scoreutils.runs, scoreutils.runs.pipeline, scoreutils.runs.store\n"
+         "scoreutils.runs.pipeline.run_train = scoreutils.runs.pipeline.run_eval = None  # TRAIN = False: nothing is made\n"
+         "scoreutils.runs.store.run_train = scoreutils.runs.store.run_eval = None",
          *(f"exec({c!r})" for c in cells[1:]), "print('LESSON-DONE')"])
     proc = subprocess.run([str(python), "-c", FAKE_COLAB + lesson], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=900)

@@ -15,7 +15,9 @@ import pytest
 import torch
 from rapidfuzz.distance import Indel, Levenshtein
 
-from scoreutils import answers, exercises, losses, metrics, scaling, sft
+from scoreutils.rewards import answers
+from scoreutils import exercises, losses, metrics
+from scoreutils.train import sft
 from scoreutils.exercises import EXERCISES, TIERS
 from scoreutils.exercises import data as ex_data, evaluation as ex_eval, objectives as ex_obj
 from scoreutils.metrics import majority_vote
@@ -461,7 +463,7 @@ DELEGATIONS = {
     "kl_k1": lambda lp, ref, m: losses.kl_per_attempt(lp, ref, m),
     "stage1_loss": ex_obj._stage1_reference,
     "stage2_loss": ex_obj._stage2_reference,
-    "voted_accuracy": lambda s, refs, b, seq: scaling.voted_accuracy(s, refs, b),
+    "voted_accuracy": lambda s, refs, b, seq: metrics.voted_accuracy(s, refs, b),
     "extract_code": lambda c: exercises.data.sandbox.extract_code(c),
 }
 
@@ -616,7 +618,7 @@ def test_baseline_variance_solution_passes(capsys):
 @pytest.mark.slow
 def test_model_experiment_solutions_pass_on_the_tiny_model(tiny_policy, capsys):
     from scoreutils import get_profile
-    from scoreutils.pipeline import profile_problems
+    from scoreutils.runs.pipeline import profile_problems
 
     profile = get_profile("smoke", model="tiny", steps=1, n_eval=2, max_new_tokens=8)
     problems = profile_problems(profile, "test", 2)
@@ -672,7 +674,7 @@ def test_voted_accuracy_reference_matches_scaling():
         references = [r if r != "3" else "1" for r in references]
         episodes = [SimpleNamespace(problem=SimpleNamespace(id=str(i), reference=ref), y1=texts[a], y2=texts[b])
                     for i, (s, ref) in enumerate(zip(samples, references)) for a, b in s]
-        assert scaling.voted_accuracy(episodes, budget, sequential) == ex_eval._voted_accuracy(
+        assert metrics.voted_accuracy(episodes, budget, sequential) == ex_eval._voted_accuracy(
             samples, references, budget, sequential)
 
 

@@ -15,10 +15,12 @@ import pytest
 import torch
 
 from scoreutils import get_profile, load_policy, load_task, losses
-from scoreutils import checkpoints as ckpts
-from scoreutils.checkpoints import RunDirError, claim_run_dir, config_difference
+from scoreutils.train import checkpoints as ckpts
+from scoreutils.train.checkpoints import RunDirError, claim_run_dir, config_difference
 from scoreutils.metrics import METRIC_KEYS
-from scoreutils.pipeline import read_jsonl, run_train, write_episodes, write_json
+from scoreutils.config import read_jsonl, write_json
+from scoreutils.runs.pipeline import run_train
+from scoreutils.runs.record import write_episodes
 from scoreutils.train import JsonlLog, make_optimizer, train_rl, train_sft
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -67,10 +69,10 @@ def test_a_non_finite_loss_stops_before_anything_is_saved(tmp_path, monkeypatch)
 
 def _pairs(policy):
     from scoreutils.rollout import sample_episodes
-    from scoreutils.sft import SFT_DATASETS
+    from scoreutils.train.sft import SFT_DATASETS
 
     traces = sample_episodes(policy, PROBLEMS[:2], max_new_tokens=4, temperature=1.0, samples_per_problem=2,
-                             progress=False, score=False)
+                             progress=False, grade=False)
     for i, e in enumerate(traces):
         e.r1, e.r2, e.truncated1, e.truncated2 = float(i % 2), 1.0, False, False
     return SFT_DATASETS["pair_sft"](policy.tokenizer, traces, seed=0)
@@ -139,8 +141,8 @@ def _cli(*args, timeout=120):
 
 
 @pytest.mark.parametrize("args,says", [
-    (["train", "--method", "score", "--steps", "-3", "--out", "X"], "--steps: must be at least 0"),
-    (["train", "--method", "score", "--alpha", "nan", "--out", "X"], "--alpha: must be a finite number"),
+    (["train", "--method", "score", "--steps", "-3", "--out", "X"], "error: steps must be at least 0, not -3"),
+    (["train", "--method", "score", "--alpha", "nan", "--out", "X"], "error: alpha must be a finite number >= 0, not nan"),
     (["train", "--method", "score", "--lr", "abc", "--out", "X"], "'abc' is not a number"),
     (["train", "--method", "nope", "--out", "X"], "invalid choice: 'nope'"),
     (["eval", "--n", "0", "--out", "X.json"], "--n: must be at least 1"),
@@ -219,8 +221,8 @@ def test_a_finished_run_in_a_read_only_folder_loads(tmp_path, monkeypatch, capsy
     loads from a read-only folder. The folder is made read-only with os.chmod, but the tests run as root,
     for whom that blocks no write: so every way to write (open for writing, mkdir, rename, delete, the
     run folder's lock) is made to raise PermissionError as well, and the run must load all the same."""
-    from scoreutils.cli import main
-    from scoreutils.pipeline import load_run
+    from scoreutils.__main__ import main
+    from scoreutils.runs.pipeline import load_run
 
     out = tmp_path / "run"
     profile = get_profile("smoke", model="tiny", steps=1)  # what `train --profile smoke --model tiny --steps 1` runs

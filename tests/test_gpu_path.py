@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from scoreutils import get_profile, load_policy, load_task, sample_episodes, score
+from scoreutils import binary_reward, get_profile, load_policy, load_task, sample_episodes
 from scoreutils.train import evaluate, train_rl
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,8 +64,8 @@ def test_gpu_profile_path_trains_on_cpu(tmp_path, one_thread):
     train = load_task("math", "train", path=str(data))
     test = load_task("math", "test", n=profile.n_eval, path=str(data))
     assert [p.reference for p in train][:2] == ["5", "\\frac{3}{4}"]
-    assert score(train[1], "So the answer is $\\boxed{0.75}$.") == 1.0  # graded by equivalence
-    assert score(train[1], "So the answer is $\\boxed{3/5}$.") == 0.0
+    assert binary_reward(train[1], "So the answer is $\\boxed{0.75}$.") == 1.0  # graded by equivalence
+    assert binary_reward(train[1], "So the answer is $\\boxed{3/5}$.") == 0.0
 
     policy = load_policy(profile.model, quantization=profile.quantization, dtype=profile.dtype,
                          lora=_lora(profile), seed=profile.seed, device="cpu")

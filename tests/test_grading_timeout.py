@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from scoreutils import answers
-from scoreutils.answers import MAX_ANSWER_CHARS, is_equivalent, too_costly
+from scoreutils.rewards import answers
+from scoreutils.rewards.answers import MAX_ANSWER_CHARS, is_equivalent, too_costly
 
 
 def _symbols_matrix(n: int, env: str = "vmatrix", compact: bool = False) -> str:
@@ -89,7 +89,7 @@ EQUIVALENT = [
 
 _CHILD = r"""
 import json, sys, threading, time
-from scoreutils.answers import is_equivalent, math_reward
+from scoreutils.rewards.answers import is_equivalent, math_reward
 is_equivalent("x+1", "1+x")  # math-verify imported and warm
 cases, out = json.loads(sys.argv[1]), {}
 def grade():
@@ -119,7 +119,7 @@ def test_hostile_expressions_grade_fast_from_a_worker_thread():
 # math-verify): [verdict, seconds, threads still alive 0.2 s after the verdict] per grade.
 _CHILD_THREADS = r"""
 import json, sys, threading, time
-from scoreutils.answers import is_equivalent, math_reward
+from scoreutils.rewards.answers import is_equivalent, math_reward
 is_equivalent("x+1", "1+x")  # math-verify imported and warm
 cases, out = json.loads(sys.argv[1]), {}
 def grades(case):

@@ -72,5 +72,5 @@ def test_metrics_of_bundled_episodes(episodes):
 
 def test_greedy_is_reproducible_on_bundled_model(bundled_policy, episodes):
     again = sample_episodes(bundled_policy, [e.problem for e in episodes[:2]], max_new_tokens=MAX_NEW,
-                            temperature=0.0, batch_size=2, progress=False, score=False)
+                            temperature=0.0, batch_size=2, progress=False, grade=False)
     assert [e.ids for e in again] == [e.ids for e in episodes[:2]]

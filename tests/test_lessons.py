@@ -4,7 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from scoreutils import get_profile, lessons, verdicts
+from scoreutils import get_profile
+from scoreutils.report import lessons, verdicts
 from scoreutils.metrics import self_correction_metrics
 
 

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from scoreutils import losses
+from scoreutils import logprobs, losses
 from scoreutils.rollout import Episode
 from scoreutils.tasks import Problem
 
@@ -209,7 +209,7 @@ def test_collate_masks_come_from_spans_not_pad_ids():
     pad = 2
     e1 = _episode([5, 6, 7], [8, 2], [9, 10], [11, 2])  # attempts end with the pad (= end) token
     e2 = _episode([5, 6], [8], [9], [12, 13, 2])
-    b = losses.collate([e1, e2], pad_id=pad)
+    b = logprobs.collate([e1, e2], pad_id=pad)
     assert b.input_ids.shape == (2, 9)
     assert b.mask1[0].tolist() == [0, 0, 0, 1, 1, 0, 0, 0, 0]
     assert b.mask2[0].tolist() == [0, 0, 0, 0, 0, 0, 0, 1, 1]
@@ -225,9 +225,9 @@ def test_single_pass_logprobs_equal_per_attempt_forwards(tiny_policy):
     torch.manual_seed(1)
     eps = [_episode([1, 20, 30, 40], [50, 60, 2], [70, 80], [90, 91, 92, 2]),
            _episode([1, 21], [51, 2], [71, 81, 82], [93, 2])]
-    batch = losses.collate(eps, pad_id=2)
+    batch = logprobs.collate(eps, pad_id=2)
     with torch.no_grad():
-        lp, seq1, seq2 = losses.attempt_logprobs(model, batch)
+        lp, seq1, seq2 = logprobs.attempt_logprobs(model, batch)
         for i, e in enumerate(eps):
             for ctx, target, got in [(e.x1_ids, e.y1_ids, seq1[i]), (e.x1_ids + e.y1_ids + e.p_ids, e.y2_ids, seq2[i])]:
                 ids = torch.tensor([ctx + target])
@@ -245,7 +245,7 @@ def test_collate_shared_prompt_layout():
     e1 = _episode([5, 6, 7], [8, 2], [9, 10], [11, 2])
     e2 = _episode([5, 6, 7], [8], [9, 10], [12, 13, 2])  # same x1 as e1: one prompt row
     e3 = _episode([4, 5], [8, 2], [9], [14, 2])
-    b = losses.collate([e1, e2, e3], pad_id=pad, share_prompt=True)
+    b = logprobs.collate([e1, e2, e3], pad_id=pad, share_prompt=True)
     assert b.prompt_ids.tolist() == [[5, 6, 7], [pad, 4, 5]]
     assert b.prompt_mask.tolist() == [[1, 1, 1], [0, 1, 1]]
     assert b.prompt_of.tolist() == [0, 0, 1]
@@ -268,7 +268,7 @@ def _grouped_episodes():
 def _attempt_grads(policy, batch):
     for p in policy.trainable_parameters():
         p.grad = None
-    _, seq1, seq2 = losses.attempt_logprobs(policy.model, batch)
+    _, seq1, seq2 = logprobs.attempt_logprobs(policy.model, batch)
     (-(seq1 * torch.arange(1.0, 7.0)).mean() - (seq2 * torch.arange(6.0, 0.0, -1)).mean()).backward()
     return seq1.detach(), seq2.detach(), torch.cat([p.grad.flatten() for p in policy.trainable_parameters()])
 
@@ -282,15 +282,15 @@ def test_shared_prompt_logprobs_and_gradients_equal_the_flat_layout(tiny_lora_po
                 p.normal_(0, 0.05)
     policy.model.train()
     eps = _grouped_episodes()
-    flat = _attempt_grads(policy, losses.collate(eps, pad_id=2))
-    shared = _attempt_grads(policy, losses.collate(eps, pad_id=2, share_prompt=True))
+    flat = _attempt_grads(policy, logprobs.collate(eps, pad_id=2))
+    shared = _attempt_grads(policy, logprobs.collate(eps, pad_id=2, share_prompt=True))
     assert torch.allclose(flat[0], shared[0], atol=1e-4) and torch.allclose(flat[1], shared[1], atol=1e-4)
     assert flat[2].norm() > 0
     assert torch.allclose(flat[2], shared[2], rtol=1e-3, atol=1e-6 * flat[2].abs().max().item())
     # the reference (adapter off) through the same layout
     with torch.no_grad(), policy.reference():
-        ref_flat = losses.attempt_logprobs(policy.model, losses.collate(eps, pad_id=2))
-        ref_shared = losses.attempt_logprobs(policy.model, losses.collate(eps, pad_id=2, share_prompt=True))
+        ref_flat = logprobs.attempt_logprobs(policy.model, logprobs.collate(eps, pad_id=2))
+        ref_shared = logprobs.attempt_logprobs(policy.model, logprobs.collate(eps, pad_id=2, share_prompt=True))
     assert torch.allclose(ref_flat[1], ref_shared[1], atol=1e-4) and torch.allclose(ref_flat[2], ref_shared[2], atol=1e-4)
     assert not torch.allclose(ref_flat[1], flat[0], atol=1e-3)  # the adapter changes the log-probs
 
@@ -298,12 +298,12 @@ def test_shared_prompt_logprobs_and_gradients_equal_the_flat_layout(tiny_lora_po
 def test_shared_prompt_refuses_activation_checkpointing(tiny_lora_policy):
     from scoreutils.train import enable_checkpointing
 
-    assert losses.can_share_prompt(tiny_lora_policy.model)
+    assert logprobs.can_share_prompt(tiny_lora_policy.model)
     enable_checkpointing(tiny_lora_policy)
     tiny_lora_policy.model.train()
-    assert not losses.can_share_prompt(tiny_lora_policy.model)
+    assert not logprobs.can_share_prompt(tiny_lora_policy.model)
     with pytest.raises(ValueError, match="activation checkpointing"):
-        losses.token_logprobs(tiny_lora_policy.model, losses.collate(_grouped_episodes(), pad_id=2, share_prompt=True))
+        logprobs.token_logprobs(tiny_lora_policy.model, logprobs.collate(_grouped_episodes(), pad_id=2, share_prompt=True))
 
 
 def test_a_wrapped_model_runs_the_flat_layout_through_its_own_forward(tiny_lora_policy):
@@ -318,15 +318,15 @@ def test_a_wrapped_model_runs_the_flat_layout_through_its_own_forward(tiny_lora_
             return self.module(**kwargs)
 
     wrapped = Wrapper(tiny_lora_policy.model)
-    assert not losses.can_share_prompt(wrapped)
+    assert not logprobs.can_share_prompt(wrapped)
     eps = _grouped_episodes()
     with torch.no_grad():
-        direct = losses.token_logprobs(tiny_lora_policy.model, losses.collate(eps, pad_id=2))
-        through = losses.token_logprobs(wrapped, losses.collate(eps, pad_id=2))
+        direct = logprobs.token_logprobs(tiny_lora_policy.model, logprobs.collate(eps, pad_id=2))
+        through = logprobs.token_logprobs(wrapped, logprobs.collate(eps, pad_id=2))
     assert torch.allclose(direct, through, atol=1e-5) and (direct != 0).sum() == sum(
         len(e.y1_ids) + len(e.y2_ids) for e in eps)
     with pytest.raises(ValueError, match="wrapper"):
-        losses.token_logprobs(wrapped, losses.collate(eps, pad_id=2, share_prompt=True))
+        logprobs.token_logprobs(wrapped, logprobs.collate(eps, pad_id=2, share_prompt=True))
 
 
 def _direct_attempt_logprobs(model, eps, temperature):
@@ -361,13 +361,13 @@ def test_logprobs_at_a_temperature_are_the_samplers_distribution_by_values_and_g
 
     want = grads(lambda: _direct_attempt_logprobs(policy.model, eps, t))
     for share in (False, True):
-        got = grads(lambda: torch.stack(losses.attempt_logprobs(
-            policy.model, losses.collate(eps, pad_id=2, share_prompt=share), temperature=t)[1:], dim=1))
+        got = grads(lambda: torch.stack(logprobs.attempt_logprobs(
+            policy.model, logprobs.collate(eps, pad_id=2, share_prompt=share), temperature=t)[1:], dim=1))
         assert torch.allclose(got[0], want[0], atol=1e-4), share
         assert torch.allclose(got[1], want[1], rtol=1e-3, atol=1e-6 * want[1].abs().max().item()), share
-    untempered = grads(lambda: torch.stack(losses.attempt_logprobs(policy.model, losses.collate(eps, pad_id=2))[1:], 1))
+    untempered = grads(lambda: torch.stack(logprobs.attempt_logprobs(policy.model, logprobs.collate(eps, pad_id=2))[1:], 1))
     assert torch.allclose(untempered[0], _direct_attempt_logprobs(policy.model, eps, 1.0).detach(), atol=1e-4)
     assert not torch.allclose(untempered[0], want[0], atol=1e-2)  # the temperature changes the values
     with pytest.raises(ValueError, match="temperature must be > 0"):
-        losses.token_logprobs(policy.model, losses.collate(eps, pad_id=2), temperature=0.0)
+        logprobs.token_logprobs(policy.model, logprobs.collate(eps, pad_id=2), temperature=0.0)
 

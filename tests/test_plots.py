@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.ticker import MaxNLocator
 
-from scoreutils import plots
+from scoreutils.report import plots
 from scoreutils.metrics import self_correction_metrics, wilson_interval
 
 R1 = [1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]

@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 
 from scoreutils import get_profile, load_task
-from scoreutils.answers import math_reward
-from scoreutils.pipeline import profile_problems
+from scoreutils.rewards.answers import math_reward
+from scoreutils.runs.pipeline import profile_problems
 from scoreutils.prompts import (ARITHMETIC_FORMATS, ARITHMETIC_TURN1, CODE_TURN1, CODE_TURN2, MATH_TURN1, MATH_TURN2,
                                 SYSTEM, first_turn_ids, first_turn_text, second_turn_ids, second_turn_text)
 from scoreutils.tasks import Problem

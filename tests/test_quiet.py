@@ -6,14 +6,14 @@ import warnings
 
 from tqdm.std import TqdmWarning
 
-from scoreutils import get_profile, quiet, runs
+from scoreutils import get_profile, config, runs
 
 
 def _shown(category, message, module):
     with warnings.catch_warnings(record=True) as caught:
         warnings.resetwarnings()
         warnings.simplefilter("always")
-        quiet.install()
+        config.silence_known_warnings()
         warnings.warn_explicit(message, category, "x.py", 1, module=module)
     return [str(w.message) for w in caught]
 
@@ -28,10 +28,10 @@ def test_known_dependency_warnings_are_silenced_and_others_are_not():
 
 
 def test_bitsandbytes_kernels_message_is_dropped_and_its_other_messages_kept(caplog):
-    quiet.install()
-    quiet.install()  # idempotent: one filter
+    config.silence_known_warnings()
+    config.silence_known_warnings()  # idempotent: one filter
     logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
-    assert sum(isinstance(f, quiet._DropMessage) for f in logger.filters) == 1
+    assert sum(isinstance(f, config._DropMessage) for f in logger.filters) == 1
     with caplog.at_level(logging.WARNING, logger=logger.name):
         logger.warning("Failed to load CPU gemm_4bit_forward from kernels-community: %s. Please ...", "no kernels")
         logger.warning("another bitsandbytes problem")

@@ -126,7 +126,7 @@ def test_candidates_run_after_the_test_table_do_not_change_the_reproduction_s_re
 
 def _finished(folder: Path, deltas: list[int]) -> None:
     """A finished candidate whose problem i has r2 − r1 = deltas[i] (r1 = 0 where the delta is 1, else 1)."""
-    from scoreutils.pipeline import write_episodes
+    from scoreutils.runs.record import write_episodes
     from scoreutils.rollout import Episode
     from scoreutils.tasks import Problem
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from scoreutils.checkpoints import CONFIG
+from scoreutils.train.checkpoints import CONFIG
 from scoreutils.config import get_profile
 from scoreutils.metrics import episode_metrics
-from scoreutils.pipeline import control_episodes, parallel_control, run_control
-from scoreutils.rewards import score
+from scoreutils.runs.pipeline import control_episodes, parallel_control, run_control
+from scoreutils.rewards import binary_reward
 from scoreutils.rollout import sample_episodes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ def test_parallel_control_pairs_two_independent_first_attempts(tiny_policy, one_
     for k, (par, seq) in enumerate(zip(parallel, sequential)):
         first, second = both[2 * k], both[2 * k + 1]
         assert (par.y1, par.y2, par.y2_ids, par.p_ids) == (first.y1, second.y1, second.y1_ids, [])
-        assert par.r2 == score(par.problem, par.y2) and par.extra == {"control": "parallel"}
+        assert par.r2 == binary_reward(par.problem, par.y2) and par.extra == {"control": "parallel"}
         assert (seq.y1, seq.y2) == (first.y1, first.y2) and seq.p_ids  # the same sample's own turn 2
     assert any(p.y1 != p.y2 for p in parallel)  # independent draws, not a copy
 

@@ -1,14 +1,14 @@
-"""scoreutils.reproduction: the lessons' box of `make reproduce`'s runs, on made-up run folders."""
+"""scoreutils.report.reproduction: the lessons' box of `make reproduce`'s runs, on made-up run folders."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from scoreutils import reproduction
+from scoreutils.report import reproduction
 from scoreutils.config import get_profile
 from scoreutils.rollout import Episode
 from scoreutils.tasks import Problem
-from scoreutils.verdicts import CLAIMS
+from scoreutils.report.verdicts import CLAIMS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,8 +99,8 @@ def test_a_lesson_in_the_repro_profile_loads_the_reproductions_runs(tmp_path, mo
     from scoreutils import runs
 
     monkeypatch.setenv("SCORE_RESULTS", str(tmp_path))
-    monkeypatch.setattr(runs, "run_train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained")))
-    monkeypatch.setattr(runs, "run_eval", lambda *a, **k: (_ for _ in ()).throw(AssertionError("evaluated")))
+    monkeypatch.setattr(runs.store, "run_train", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained")))
+    monkeypatch.setattr(runs.store, "run_eval", lambda *a, **k: (_ for _ in ()).throw(AssertionError("evaluated")))
     _write_run(tmp_path / "repro" / "base" / "seed0", "eval", 0, [(1, 0)] * 300 + [(1, 1)] * 200, "base")
     _write_run(tmp_path / "repro" / "naive_rl" / "seed0", "naive_rl", 0, [(1, 1)] * 5, "naive_rl")
     _write_run(tmp_path / "repro" / "score-alpha0" / "seed0", "score", 0, [(0, 1)] * 5, "score", alpha=0.0)

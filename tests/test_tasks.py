@@ -8,7 +8,7 @@ import re
 import pytest
 
 from scoreutils import LEVELS, Problem, load_task
-from scoreutils.config import HubUnreachable
+from scoreutils.models import HubUnreachable
 from scoreutils.tasks import HELD_OUT, TASKS, VALIDATION_FROM, TaskDataError, _split_of, arithmetic_problems
 
 OLD_LEVELS = [lv for lv in sorted(LEVELS) if lv < VALIDATION_FROM]
@@ -384,7 +384,7 @@ def test_problem_from_minimal_dict_has_defaults():
 
 # ---------------------------------------------------------------- the validation split from the command line
 def test_eval_cli_on_the_validation_split(tmp_path, capsys):
-    from scoreutils.cli import main
+    from scoreutils.__main__ import main
 
     out = tmp_path / "val.json"
     main(["eval", "--profile", "smoke", "--model", "tiny", "--level", "6", "--split", "validation", "--n", "3",
@@ -420,7 +420,7 @@ def test_every_problem_of_a_level_is_enumerated_once_and_keeps_its_split():
 
 def test_the_repro_profile_evaluates_every_seed_on_the_same_problems():
     from scoreutils.config import get_profile
-    from scoreutils.pipeline import profile_problems
+    from scoreutils.runs.pipeline import profile_problems
 
     repro = get_profile("repro")
     assert repro.test_set == "all"

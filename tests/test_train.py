@@ -13,7 +13,7 @@ import torch
 
 from scoreutils import get_profile, load_policy, load_task
 from scoreutils.rollout import sample_episodes
-from scoreutils.sft import SFT_DATASETS
+from scoreutils.train.sft import SFT_DATASETS
 from scoreutils.train import train_rl, train_sft
 
 PROFILE = get_profile("smoke", model="tiny", steps=2, problems_per_step=2, samples_per_problem=4, micro_batch=4,
@@ -39,7 +39,7 @@ def test_rl_methods_change_parameters_and_stay_finite(stage, tmp_path, monkeypat
     # policy-gradient terms are non-zero (the first token id's parity)
     import scoreutils.rollout as rollout
 
-    monkeypatch.setattr(rollout, "score_fn", lambda problem, text: float(len(text) % 2))
+    monkeypatch.setattr(rollout, "binary_reward", lambda problem, text: float(len(text) % 2))
     policy = _policy()
     before = _snapshot(policy)
     rows = train_rl(policy, PROFILE, PROBLEMS, tmp_path, stage=stage)
@@ -71,7 +71,7 @@ def test_sft_methods_change_parameters(method, tmp_path):
 def test_star_and_pair_datasets_follow_the_paper():
     policy = _policy()
     traces = sample_episodes(policy, PROBLEMS[:2], max_new_tokens=4, temperature=1.0, samples_per_problem=2,
-                             progress=False, score=False)
+                             progress=False, grade=False)
     outcomes = [(0.0, 1.0), (1.0, 1.0), (0.0, 0.0), (1.0, 0.0)]
     for e, (a, b) in zip(traces, outcomes):
         e.r1, e.r2, e.truncated1, e.truncated2 = a, b, False, False
@@ -93,7 +93,7 @@ def test_star_and_pair_datasets_follow_the_paper():
 def test_kill_and_resume_matches_the_uninterrupted_run(tmp_path, monkeypatch):
     import scoreutils.rollout as rollout
 
-    monkeypatch.setattr(rollout, "score_fn", lambda problem, text: float(len(text) % 2))
+    monkeypatch.setattr(rollout, "binary_reward", lambda problem, text: float(len(text) % 2))
     prof = PROFILE.with_(steps=3)
     full = train_rl(_policy(), prof, PROBLEMS, tmp_path / "full", stage="stage2")
     part = tmp_path / "part"
@@ -143,7 +143,7 @@ def test_profile_autocast_wraps_the_training_forwards(tmp_path, monkeypatch):
 def test_profile_activation_checkpointing_reaches_training(on, tmp_path, monkeypatch):
     """`Profile.activation_checkpointing` decides whether `run_train` recomputes activations (same gradients)."""
     import scoreutils.train as train
-    from scoreutils.pipeline import run_train
+    from scoreutils.runs.pipeline import run_train
 
     calls = []
     real = train.enable_checkpointing
@@ -160,11 +160,11 @@ def test_rl_shares_the_prompt_forward_only_without_checkpointing(checkpointing, 
                                                                  monkeypatch):
     """`Profile.share_prompt` reaches the update's batches, except under activation checkpointing."""
     import scoreutils.train as train
-    from scoreutils import losses
+    from scoreutils import logprobs
 
     seen = []
-    real = losses.collate
-    monkeypatch.setattr(losses, "collate", lambda eps, pad, share_prompt=False: (seen.append(share_prompt),
+    real = logprobs.collate
+    monkeypatch.setattr(logprobs, "collate", lambda eps, pad, share_prompt=False: (seen.append(share_prompt),
                                                                                  real(eps, pad, share_prompt))[1])
     profile = PROFILE.with_(steps=1, share_prompt=share)
     rows = train_rl(_policy(), profile, PROBLEMS, tmp_path, stage="stage2", checkpointing=checkpointing)
@@ -174,11 +174,11 @@ def test_rl_shares_the_prompt_forward_only_without_checkpointing(checkpointing, 
 @pytest.mark.parametrize("switch", [False, True])
 def test_rl_scores_the_update_at_the_sampling_temperature_only_when_asked(switch, tmp_path, monkeypatch):
     """`Profile.score_at_temperature` reaches the reference's and the policy's log-probs of every micro-batch."""
-    from scoreutils import losses
+    from scoreutils import logprobs
 
     seen = []
-    real = losses.token_logprobs
-    monkeypatch.setattr(losses, "token_logprobs", lambda m, b, temperature=1.0: (seen.append(temperature),
+    real = logprobs.token_logprobs
+    monkeypatch.setattr(logprobs, "token_logprobs", lambda m, b, temperature=1.0: (seen.append(temperature),
                                                                                 real(m, b, temperature))[1])
     profile = PROFILE.with_(steps=1, temperature=0.7, score_at_temperature=switch)
     rows = train_rl(_policy(), profile, PROBLEMS, tmp_path, stage="stage2")
@@ -188,7 +188,7 @@ def test_rl_scores_the_update_at_the_sampling_temperature_only_when_asked(switch
 
 
 def test_checkpointing_leaves_the_gradients_as_they_are():
-    from scoreutils import losses
+    from scoreutils import logprobs, losses
     from scoreutils.train import enable_checkpointing, policy_and_reference
 
     episodes = sample_episodes(_policy(), PROBLEMS[:2], max_new_tokens=6, temperature=1.0, samples_per_problem=2,
@@ -199,7 +199,7 @@ def test_checkpointing_leaves_the_gradients_as_they_are():
         if checkpoint:
             enable_checkpointing(policy)
         policy.model.train()
-        batch = losses.collate(episodes, policy.tokenizer.pad_token_id)
+        batch = logprobs.collate(episodes, policy.tokenizer.pad_token_id)
         a1, a2 = policy_and_reference(policy.model, policy, batch)
         losses.stage2_loss(a1, a2, 2, beta1=0.01, alpha=10.0).loss.backward()
         grads.append([p.grad.clone() for p in policy.trainable_parameters()])
@@ -247,7 +247,7 @@ def test_the_logged_kl_is_a_kl_when_the_update_scores_at_the_sampling_temperatur
     """On-policy scoring (`Profile.score_at_temperature`): the k1 estimate log π_T(y) − log π_ref,T(y) of samples
     drawn from π_T has mean KL(π_T ‖ π_ref,T) ≥ 0. Checked on a fixed prompt set with the adapter moved away from
     the reference: the mean over 192 samples lies above 0 by more than two standard errors."""
-    from scoreutils import losses
+    from scoreutils import logprobs
     from scoreutils.train import policy_and_reference
 
     torch.manual_seed(0)
@@ -259,7 +259,7 @@ def test_the_logged_kl_is_a_kl_when_the_update_scores_at_the_sampling_temperatur
     episodes = sample_episodes(policy, PROBLEMS[:6], max_new_tokens=6, temperature=0.5, samples_per_problem=32,
                                batch_size=64, seed=1, progress=False)
     with torch.no_grad():
-        batch = losses.collate(episodes, policy.tokenizer.pad_token_id)
+        batch = logprobs.collate(episodes, policy.tokenizer.pad_token_id)
         a1, a2 = policy_and_reference(policy.model, policy, batch, temperature=0.5)
     for kl in (a1.kl, a2.kl):
         mean, se = kl.mean().item(), kl.std().item() / math.sqrt(len(kl))

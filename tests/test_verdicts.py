@@ -1,4 +1,4 @@
-"""Tests for scoreutils.verdicts and scoreutils.arms: each test of an interval and its boundaries, the rule that both
+"""Tests for scoreutils.report.verdicts and scoreutils.report.arms: each test of an interval and its boundaries, the rule that both
 intervals (over problems, over seeds) must agree, every claim on made-up results (including ones where the two
 intervals disagree), untestable arms, pairing by problem text, summaries, arm names and the loader."""
 from __future__ import annotations
@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from scoreutils import verdicts as V
+from scoreutils.report import verdicts as V
 from scoreutils.config import get_profile
 from scoreutils.rollout import Episode
+from scoreutils.runs.record import Run
 from scoreutils.tasks import Problem
 
 R, N, I, U = V.REPRODUCED, V.NOT_REPRODUCED, V.INCONCLUSIVE, V.UNTESTABLE
@@ -25,7 +26,7 @@ def _ep(i, r1, r2, y1=ANS, y2=ANS, prompt=None):
 def _run(arm, transitions, seed=0, texts=None, log=None, metrics=None):
     """A run whose problem i has the (r1, r2) transitions[i] and optionally the texts texts[i]."""
     eps = [_ep(i, r1, r2, *(texts[i] if texts else SAME)) for i, (r1, r2) in enumerate(transitions)]
-    return V.RunResult(arm, seed, None, metrics or {}, eps, log or [])
+    return Run(arm, None, metrics or {}, eps, log or [], seed=seed)
 
 
 def _seeds(arm, transitions, k=3, **kw):
@@ -185,8 +186,8 @@ def test_stage1_turn1_near_base():
     assert _judge("stage1_turn1_near_base", {"base": base, "stage1": still})["verdict"] == I
     worse = _seeds("stage1", [(1, 0)] * 20 + [(1, 1)] * 30 + [(0, 0)] * 150)  # near base, turn 2 lost 20
     assert _judge("stage1_turn1_near_base", {"base": base, "stage1": worse})["verdict"] == N
-    tempered = [V.RunResult("stage1", 0, None, {"profile": {"temperature": 0.4}}, near[0].episodes,
-                            [{"kl/attempt1": -0.9, "kl/attempt2": 0.2}] * 4)]
+    tempered = [Run("stage1", None, {"profile": {"temperature": 0.4}}, near[0].episodes,
+                     [{"kl/attempt1": -0.9, "kl/attempt2": 0.2}] * 4)]
     out = _judge("stage1_turn1_near_base", {"base": base, "stage1": tempered})
     assert "sampled at T = 0.4, scored at T = 1: not an estimate of KL" in out["evidence"] and out["verdict"] == I
 
@@ -259,7 +260,7 @@ def test_seed_pairs():
 def test_problems_pair_by_text_not_by_id():
     """Seeds that drew their own problems reuse ids for other problems: pairing goes by the problem's text."""
     def drawn(arm, seed, prompts, r2):
-        return V.RunResult(arm, seed, None, {}, [_ep(i, 0, r2, prompt=p) for i, p in enumerate(prompts)], [])
+        return Run(arm, None, {}, [_ep(i, 0, r2, prompt=p) for i, p in enumerate(prompts)], [], seed=seed)
 
     base = [drawn("base", 0, [f"q{i}" for i in range(40)], 0)]  # one greedy run on 40 problems
     stage1 = [drawn("stage1", 1, [f"q{i}" for i in range(20, 60)], 1)]  # the same ids, 20 shared problems

@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scoreutils.checkpoints import SHARED, start_from  # noqa: E402
+from scoreutils.train.checkpoints import SHARED, start_from  # noqa: E402
 from scoreutils.config import get_profile  # noqa: E402
 from scoreutils.metrics import paired_delta_difference  # noqa: E402
 
@@ -177,7 +177,7 @@ EXPERIMENTS = (("s1-48-s2-48-scoreT", "s1only-96-scoreT",
 def compare_runs(out: Path, first: str, second: str, what: str) -> dict[str, Any] | None:
     """Δ(first) − Δ(second) on the problems both evaluated (the same validation problems), with its paired
     interval; None until both have finished."""
-    from scoreutils.pipeline import read_episodes
+    from scoreutils.runs.record import read_episodes
 
     paths = [out / name / "metrics.episodes.jsonl" for name in (first, second)]
     if not all(p.exists() and (p.parent / "metrics.json").exists() for p in paths):
@@ -206,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.table:
         import torch
 
-        from scoreutils import pipeline
-        from scoreutils.checkpoints import claim_run_dir
+        from scoreutils.runs import pipeline
+        from scoreutils.train.checkpoints import claim_run_dir
 
         torch.set_num_threads(1)
         base_profile = candidate_profile("a10", args.profile, args.model)

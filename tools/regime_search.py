@@ -47,7 +47,7 @@ def literal_rate(texts: list[str]) -> float:
 
 def measure(policy: Any, level: int, fmt: str, n: int) -> dict[str, Any]:
     """Greedy two-attempt metrics of one candidate on `n` validation problems."""
-    from scoreutils.pipeline import evaluate_policy
+    from scoreutils.runs.pipeline import evaluate_policy
 
     profile = get_profile("repro", level=level, turn1_format=fmt)
     t0 = time.perf_counter()
@@ -87,8 +87,8 @@ def mixed_share(zeros: list[int], samples: int, k: int) -> float:
 def sampled(policy: Any, temperature: float) -> dict[str, Any]:
     """Sampled accuracy of the repro profile's regime at `temperature` on training problems, and the share of
     RLOO groups (k = 2, 4, 8) with zero reward on both attempts, or with rewards not all equal (mixed)."""
-    from scoreutils.answers import extract_answer
-    from scoreutils.pipeline import profile_problems
+    from scoreutils.rewards.answers import extract_answer
+    from scoreutils.runs.pipeline import profile_problems
     from scoreutils.rollout import sample_episodes
 
     profile = get_profile("repro", temperature=temperature)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     import torch
 
-    from scoreutils.pipeline import profile_policy
+    from scoreutils.runs.pipeline import profile_policy
 
     torch.set_num_threads(1)
     old = json.loads(OUT.read_text()) if OUT.exists() else {}

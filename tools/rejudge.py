@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scoreutils.metrics import episode_metrics  # noqa: E402
-from scoreutils.pipeline import read_episodes, write_json  # noqa: E402
+from scoreutils.config import write_json  # noqa: E402
+from scoreutils.runs.record import read_episodes  # noqa: E402
 
 
 def evaluations(root: Path) -> list[Path]:

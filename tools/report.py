@@ -2,7 +2,7 @@
 files: results/*.json (written by `python -m scoreutils eval|train|demo`, the notebooks and `benchmarks/`)
 and figures/*.png. Nothing in them is typed by hand: `make report` rewrites README's sections between
 their markers and docs/results.md entirely, and writes results/verdicts.json (the paper's claims judged by
-`scoreutils.verdicts`) and results/summary.json (one row per method and profile: seeds, held-out problems,
+`scoreutils.report.verdicts`) and results/summary.json (one row per method and profile: seeds, held-out problems,
 Δ with its interval and its spread across seeds).
 
     python tools/report.py            # rewrite README.md's sections and docs/results.md
@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scoreutils.metrics import ablation_table, metrics_table  # noqa: E402
-from scoreutils.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
-from scoreutils.config import PROFILES  # noqa: E402
-from scoreutils.reproduction import arm_table, percent  # noqa: E402
-from scoreutils.verdicts import (MIN_N, TARGET, load_results, load_scaling, load_train_evaluations, summary, target,  # noqa: E402
+from scoreutils.report.paper import HUMANEVAL_N, TABLE_ABLATIONS, TABLE_HUMANEVAL, TABLE_MATH  # noqa: E402
+from scoreutils.config import PROFILES, read_jsonl  # noqa: E402
+from scoreutils.report.reproduction import arm_table, percent  # noqa: E402
+from scoreutils.report.verdicts import (MIN_N, TARGET, load_results, load_scaling, load_train_evaluations, summary, target,  # noqa: E402
                                  verdicts)
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
@@ -150,7 +150,7 @@ def judged() -> tuple[list[dict], list[dict]]:
     return found, rows
 
 
-RULES_ONCE = ("Every verdict is computed by `scoreutils/verdicts.py` from the held-out episodes, never typed. Each "
+RULES_ONCE = ("Every verdict is computed by `scoreutils/report/verdicts.py` from the held-out episodes, never typed. Each "
               "value a claim rests on gets two 95% intervals: **over problems** (each problem's value averaged over "
               "the seeds that hold it, problems matched by their text; an adjusted paired interval that never "
               "collapses to [0, 0]) and **over seeds** (a t-interval of the per-seed values: the variance that "
@@ -216,7 +216,7 @@ def readme_verdicts() -> str:
         return "No held-out runs under results/ yet: `make reproduce`, then `make report`."
     prof = "repro" if any(v["profile"] == "repro" for v in found) else found[0]["profile"]
     rows = [v for v in found if v["profile"] == prof]
-    lines = [f"Judged by `scoreutils/verdicts.py` from the {prof} profile's held-out runs, never typed. Values in "
+    lines = [f"Judged by `scoreutils/report/verdicts.py` from the {prof} profile's held-out runs, never typed. Values in "
              "percentage points (or %), with 95% intervals over problems and over seeds; *reproduced* or *not "
              "reproduced* only when both intervals agree. Rules and full evidence: [docs/results.md](docs/results.md).",
              "", "| the paper's claim | where | verdict | evidence |", "|---|---|---|---|"]
@@ -351,7 +351,7 @@ def _test_set_words(res, prof) -> str:
 
 def repro_section() -> list[str]:
     """`make reproduce`'s table: per arm pooled metrics over its seeds, progress, wall times, mechanism figures."""
-    from scoreutils.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
+    from scoreutils.report.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
 
     res = load_results(RESULTS, "repro")  # results/repro, and results/repro_v1 where not yet remade
     if not res:
@@ -423,9 +423,9 @@ def recipe_section() -> list[str]:
                        "they are not finished yet" if set(late) & set(data.get("pending") or []) else
                        f"with them the rule still chooses {again}" if again == data.get("chosen") else
                        f"with them the rule would choose **{again}**: the reproduction's RL runs were not made with it"))
-    from scoreutils.plots import plot_log_panels
+    from scoreutils.report.plots import plot_log_panels
 
-    logs = {name: [json.loads(line) for line in path.open() if line.strip()]
+    logs = {name: read_jsonl(path)
             for name in data["candidates"] if (path := RESULTS / "recipe_search" / name / "log.jsonl").exists()}
     figure = []
     if logs:

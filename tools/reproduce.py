@@ -1,7 +1,7 @@
 """Reproduce the kit's table: every method of the paper's Tables 1, 2 and 3 (scaled down), three seeds, in the
 `repro` profile, plus the base model and the parallel-sampling control. `make reproduce` runs it.
 
-Each run lands in OUT/<name>/seed<k>/ (OUT defaults to results/repro) and is made by `scoreutils.pipeline`:
+Each run lands in OUT/<name>/seed<k>/ (OUT defaults to results/repro) and is made by `scoreutils.runs.pipeline`:
 training runs by `run_train` (a finished run is skipped, an interrupted one resumes from its last
 checkpoint), evaluations by `run_eval` / `run_control` in a claimed folder of the same kind. Runs go two at a
 time (never more), each a one-thread process whose output goes to results/logs/reproduce/<name>-seed<k>.log;
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scoreutils.checkpoints import CONFIG, claim_run_dir, config_difference, latest_checkpoint, start_from  # noqa: E402
-from scoreutils.config import get_profile, profile_defaults  # noqa: E402
+from scoreutils.train.checkpoints import CONFIG, claim_run_dir, config_difference, latest_checkpoint, start_from  # noqa: E402
+from scoreutils.config import get_profile, profile_defaults, write_atomic  # noqa: E402
 
 # name -> (what makes it, training method or None, profile changes). The paper's row each stands for is in
 # docs/reproduction.md.
@@ -170,10 +169,7 @@ def share_traces(job: Job, out: Path, profile: str, model: str | None) -> Job | 
         if name == job.name or not src.exists() or job_profile(sibling, profile, model) != prof:
             continue
         if sum(1 for line in src.open() if line.strip()) == want:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + ".tmp")
-            shutil.copyfile(src, tmp)
-            tmp.replace(dest)
+            write_atomic(dest, src.read_text())
             return sibling
     return None
 
@@ -182,7 +178,7 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
     """Make one run in this process (the scheduler starts one process per job)."""
     import torch
 
-    from scoreutils import pipeline
+    from scoreutils.runs import pipeline
 
     torch.set_num_threads(1)
     kind, method, _ = RUNS[job.name]

@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 from rapidfuzz.distance import Indel, Levenshtein
 
-from .. import metrics, sandbox, sft
+from .. import metrics, sandbox
+from ..train import sft
 from ._harness import Mistakes, call_repr, close, compare, no_delegation, run, show
 
 

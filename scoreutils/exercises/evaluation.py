@@ -8,7 +8,8 @@ import random
 import re
 from typing import Any, Callable, Sequence
 
-from .. import answers, metrics, scaling
+from ..rewards import answers
+from .. import metrics
 from ._harness import Mistakes, close, compare, equal, no_delegation, run
 
 
@@ -179,7 +180,7 @@ def check_majority_vote(fn: Callable[[list[str | None]], str | None]) -> bool:
 
 def _voted_accuracy(samples: Sequence[Sequence[tuple[Any, Any]]], references: Sequence[str], budget: int,
                     sequential: bool) -> float:
-    """The vote of `scaling.voted_accuracy` on plain answers, compared by string equality."""
+    """The vote of `metrics.voted_accuracy` on plain answers, compared by string equality."""
     take = budget // 2 if sequential else budget
     hits = [metrics.majority_vote([pair[1 if sequential else 0] for pair in per_problem[:take]]) == ref
             for per_problem, ref in zip(samples, references)]
@@ -198,7 +199,7 @@ def check_voted_accuracy(fn: Callable[..., float]) -> bool:
     to the first seen, None ignored) equals the reference string. samples[i]: problem i's two-attempt
     samples as (answer 1, answer 2) pairs, in sampled order. With a budget of B generations per problem,
     parallel votes over answer 1 of the first B samples; sequential over answer 2 of the first B // 2
-    samples (each cost two generations). Compared with the vote of `scaling.voted_accuracy` within 1e-9."""
+    samples (each cost two generations). Compared with the vote of `metrics.voted_accuracy` within 1e-9."""
     cases = [([[("1", "2"), ("1", "2"), ("3", "2"), ("3", "3")]], ["2"], 4, True),
              ([[("1", "2"), ("1", "2"), ("3", "2"), ("3", "3")]], ["2"], 4, False),
              ([[("1", "1"), ("2", "2"), ("2", "1"), ("1", "1")], [("5", None), (None, "5")]], ["1", "5"], 2, True),
@@ -206,7 +207,7 @@ def check_voted_accuracy(fn: Callable[..., float]) -> bool:
              ([[(None, "7"), ("7", None), ("7", "7"), ("8", "8")]], ["7"], 4, True)]
     rng = random.Random(12)
     cases += [_voting_case(rng, rng.choice([2, 4, 6, 8])) for _ in range(40)]
-    return run("voted_accuracy", cases, compare("voted_accuracy", no_delegation(fn, scaling), _voted_accuracy,
+    return run("voted_accuracy", cases, compare("voted_accuracy", no_delegation(fn, metrics.voted_accuracy, metrics.scaling_table), _voted_accuracy,
                                                 close(1e-9), VOTE_MISTAKES))
 
 

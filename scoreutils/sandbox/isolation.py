@@ -1,9 +1,9 @@
 """The sandbox's kernel layers: what the program's process does to itself (`isolate`), as root where it
 can, before any of the program's code runs; plus the two system calls the supervisor needs
-(`unshare`, `prctl`). Stdlib only (ctypes for the calls Python 3.11 lacks): `sandbox_prelude` loads it
+(`unshare`, `prctl`). Stdlib only (ctypes for the calls Python 3.11 lacks): `supervisor` loads it
 in the sandbox's child.
 
-Not here: the Python-level guard (`sandbox_guard`) and the verdict (`sandbox_prelude`).
+Not here: the Python-level guard (`guard`) and the verdict (`supervisor`).
 """
 from __future__ import annotations
 

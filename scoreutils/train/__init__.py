@@ -26,13 +26,13 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from . import losses
+from .. import logprobs, losses
 from .checkpoints import LOG, refuse_special_file, resume, save_checkpoint
-from .config import Profile
-from .metrics import episode_metrics
-from .models import Policy, autocast, compute_dtype, require_finite
-from .rollout import Episode, sample_episodes
-from .tasks import Problem
+from ..config import Profile
+from ..metrics import episode_metrics
+from ..models import Policy, autocast, compute_dtype, require_finite
+from ..rollout import Episode, sample_episodes
+from ..tasks import Problem
 
 STAGES = ("naive", "stage1", "stage2")
 LOG_KEYS = ("step", "stage", "loss", "reward/attempt1", "reward/attempt2", "kl/attempt1", "kl/attempt2",
@@ -131,14 +131,14 @@ def rl_loss(stage: str, a1: losses.Attempt, a2: losses.Attempt, profile: Profile
     raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
 
 
-def policy_and_reference(model: Any, policy: Policy, batch: losses.Batch,
+def policy_and_reference(model: Any, policy: Policy, batch: logprobs.Batch,
                          temperature: float = 1.0) -> tuple[losses.Attempt, losses.Attempt]:
     """Both attempts from one policy forward (with grad) and one reference forward (no grad), both scored
     at `temperature` (`Profile.score_at_temperature`; 1.0: the untempered policy, as the paper's equations)."""
     with torch.no_grad(), policy.reference():
-        ref = losses.token_logprobs(policy.model, batch, temperature)
+        ref = logprobs.token_logprobs(policy.model, batch, temperature)
     release_memory()  # the reference's logits, before the policy's forward allocates its own
-    lp, seq1, seq2 = losses.attempt_logprobs(model, batch, temperature)
+    lp, seq1, seq2 = logprobs.attempt_logprobs(model, batch, temperature)
     return (losses.Attempt(seq1, losses.kl_per_attempt(lp, ref, batch.mask1), batch.r1),
             losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2))
 
@@ -184,11 +184,11 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     model.train()
     opt.zero_grad(set_to_none=True)
     chunks = [episodes[i:i + profile.micro_batch] for i in range(0, len(episodes), profile.micro_batch)]
-    share = profile.share_prompt and losses.can_share_prompt(model)
+    share = profile.share_prompt and logprobs.can_share_prompt(model)
     scoring = profile.temperature if profile.score_at_temperature else 1.0
     sums = dict.fromkeys(("loss", "kl/attempt1", "kl/attempt2", "pg/attempt1", "pg/attempt2", "bonus"), 0.0)
     for chunk in chunks:
-        batch = losses.collate(chunk, policy.tokenizer.pad_token_id, share_prompt=share).to(policy.device)
+        batch = logprobs.collate(chunk, policy.tokenizer.pad_token_id, share_prompt=share).to(policy.device)
         with autocast(profile.autocast, policy.device):  # None (the default): float32 as it is
             a1, a2 = policy_and_reference(model, policy, batch, scoring)
         out = rl_loss(stage, a1, a2, profile)
@@ -312,12 +312,12 @@ def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_di
             continue
         for i in range(0, len(order), profile.micro_batch):
             t0 = time.perf_counter()
-            batch = losses.collate([pairs[j] for j in order[i:i + profile.micro_batch]],
+            batch = logprobs.collate([pairs[j] for j in order[i:i + profile.micro_batch]],
                                    policy.tokenizer.pad_token_id).to(policy.device)
             model.train()
             opt.zero_grad(set_to_none=True)
             with autocast(profile.autocast, policy.device):
-                logp = losses.token_logprobs(model, batch)
+                logp = logprobs.token_logprobs(model, batch)
             loss = losses.sft_loss(logp, batch.mask2)
             step += 1
             _finite(loss, step, policy.model)

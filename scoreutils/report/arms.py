@@ -19,12 +19,14 @@ import json
 import math
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from .config import PROFILES, profile_defaults
-from .metrics import episode_metrics, paired_interval, per_problem, problem_key, seed_interval, wilson_interval
+from ..config import PROFILES, profile_defaults, read_jsonl
+from ..metrics import episode_metrics, paired_interval, per_problem, seed_interval, wilson_interval
+
+if TYPE_CHECKING:
+    from ..runs.record import Run
 
 NAMING_IGNORES = ("seed", "eval_every", "save_every", "batch_size", "n_eval", "test_set", "sft_problems")
 """Profile fields that do not make a run another arm (the seed makes it another run of the same arm; the test
@@ -36,19 +38,8 @@ UNTRAINED = ("base", "Self-Refine")
 """Arms that train nothing and decode greedily: a seed does not change them, so they need no interval over seeds."""
 
 
-@dataclass
-class RunResult:
-    """One held-out evaluation of one arm and seed."""
-
-    arm: str
-    seed: int
-    path: Path | None
-    metrics: dict[str, Any]
-    episodes: list[Any]
-    log: list[dict[str, Any]] = field(default_factory=list)
-
-
-Results = Mapping[str, Sequence[RunResult]]
+Results = Mapping[str, Sequence["Run"]]
+"""Arm name -> its runs (`runs.record.Run`, named by their arm), one per seed, sorted by seed."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,8 +87,8 @@ def _evaluation(path: Path, split: str = "test") -> tuple[str, dict[str, Any], d
     return method, metrics, metrics["profile"]
 
 
-def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[RunResult]]:
-    from .pipeline import read_episodes, read_jsonl
+def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[Run]]:
+    from ..runs.record import Run, read_episodes
 
     root, out = Path(root), {}
     for path in sorted(root.rglob("*.json")):
@@ -120,8 +111,8 @@ def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[RunRe
                     warnings.warn(f"{path}: a second run of {arm}, seed {seed}; kept the first", stacklevel=3)
                 continue
         log = read_jsonl(path.parent / "log.jsonl") if path.name == "metrics.json" else []
-        out.setdefault(arm, []).append(RunResult(arm, seed, path, metrics,
-                                                 read_episodes(path.with_suffix(".episodes.jsonl")), log))
+        out.setdefault(arm, []).append(Run(arm, path, metrics, read_episodes(path.with_suffix(".episodes.jsonl")),
+                                           log, loaded=True, seed=seed))
     for arm, runs in out.items():  # an untrained arm on the shared test set: its runs on sampled draws add nothing
         if not is_trained(arm) and any(_shared(r.metrics.get("profile", {})) for r in runs):
             out[arm] = [r for r in runs if _shared(r.metrics.get("profile", {}))]
@@ -133,7 +124,7 @@ def _shared(profile: Mapping[str, Any]) -> bool:
     return profile.get("test_set") == "all"
 
 
-def load_results(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]:
+def load_results(root: Path, profile: str = "cpu") -> dict[str, list[Run]]:
     """arm -> its runs (one per seed, by seed) of every held-out evaluation under `root` made in `profile`.
     Checkpoint and log folders are skipped. Of two runs of the same arm and seed, one on the shared test set wins
     over one on a seed's own draw (an earlier protocol, e.g. results/repro_v1); otherwise the first is kept, with a
@@ -141,7 +132,7 @@ def load_results(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]
     return _load(root, profile, "test", lambda path, method, prof, m: arm_name(method, prof, m.get("n")))
 
 
-def load_train_evaluations(root: Path, profile: str = "cpu") -> dict[str, list[RunResult]]:
+def load_train_evaluations(root: Path, profile: str = "cpu") -> dict[str, list[Run]]:
     """arm -> evaluations of its trained model on training problems: files named `<arm>_on_train.json` (lesson 03
     makes them) and `make reproduce`'s "<arm>-on_train" runs (config.json method "<arm>-on_train")."""
     def name_of(path: Path, method: str, prof: dict[str, Any], metrics: dict[str, Any]) -> str | None:
@@ -166,15 +157,15 @@ def load_scaling(root: Path, profile: str = "cpu") -> dict[str, Any] | None:
 # ---------------------------------------------------------------------------------------------
 # Statistics: one value per problem and seed, two intervals
 # ---------------------------------------------------------------------------------------------
-def seed_pairs(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult]) -> list[tuple[RunResult, RunResult]]:
+def seed_pairs(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> list[tuple[Run, Run]]:
     """Runs of two arms to compare: by seed. An untrained arm with a single run (a greedy base evaluation, which no
     seed changes) pairs with every run of the other arm; a trained arm's single run pairs with its own seed only,
     so that the other arm's seeds never pass for its replicates. Problems are matched by text, never by id."""
     by_seed = {b.seed: b for b in runs_b}
     pairs = [(a, by_seed[a.seed]) for a in runs_a if a.seed in by_seed]
-    if len(runs_b) == 1 and not is_trained(runs_b[0].arm):
+    if len(runs_b) == 1 and not is_trained(runs_b[0].name):
         pairs += [(a, runs_b[0]) for a in runs_a if a.seed != runs_b[0].seed]
-    elif len(runs_a) == 1 and not is_trained(runs_a[0].arm):
+    elif len(runs_a) == 1 and not is_trained(runs_a[0].name):
         pairs += [(runs_a[0], b) for b in runs_b if b.seed != runs_a[0].seed]
     return sorted(pairs, key=lambda p: (p[0].seed, p[1].seed))
 
@@ -215,13 +206,13 @@ def is_trained(*arms: str) -> bool:
     return any(a.split("[")[0] not in UNTRAINED for a in arms)
 
 
-def arm_value(runs: Sequence[RunResult], key: str, proportion: bool = False) -> dict[str, Any]:
+def arm_value(runs: Sequence[Run], key: str, proportion: bool = False) -> dict[str, Any]:
     """`estimate` of one arm's per-problem `key` (a `metrics.PER_PROBLEM` name)."""
     return estimate([per_problem(r.episodes, key) for r in runs], [r.seed for r in runs],
-                    trained=bool(runs) and is_trained(runs[0].arm), proportion=proportion)
+                    trained=bool(runs) and is_trained(runs[0].name), proportion=proportion)
 
 
-def difference(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult], key: str,
+def difference(runs_a: Sequence[Run], runs_b: Sequence[Run], key: str,
                bound: float | None = None) -> dict[str, Any]:
     """`estimate` of arm a minus arm b on per-problem `key`, paired by problem within each seed pair, with the
     means of each arm over the matched problems ("a", "b")."""
@@ -233,14 +224,14 @@ def difference(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult], key: st
         maps.append({k: va[k] - vb[k] for k in common})
         a_vals += [va[k] for k in common]
         b_vals += [vb[k] for k in common]
-    arms = [r.arm for r in (*runs_a[:1], *runs_b[:1])]
+    arms = [r.name for r in (*runs_a[:1], *runs_b[:1])]
     out = estimate(maps, sorted({ra.seed for ra, _ in pairs}), trained=is_trained(*arms),
                    bound=bound or (2.0 if key in ("delta", "answered_net") else 1.0))
     out.update(a=sum(a_vals) / len(a_vals) if a_vals else 0.0, b=sum(b_vals) / len(b_vals) if b_vals else 0.0)
     return out
 
 
-def arm_delta(runs: Sequence[RunResult]) -> dict[str, Any]:
+def arm_delta(runs: Sequence[Run]) -> dict[str, Any]:
     """Δ of one arm: pooled over its seeds' episodes (accuracies, Δ), its per-seed values with their mean and
     standard deviation (None for one seed), and both intervals of `estimate`."""
     eps = [e for r in runs for e in r.episodes]

@@ -1,5 +1,5 @@
 """The sandbox's child: a supervisor that isolates a program in a process of its own and, for a code
-problem, runs the problem's tests against it; plus the wire format between the two. `sandbox_run`
+problem, runs the problem's tests against it; plus the wire format between the two. `launcher`
 starts it, compiled with its siblings, as `python -I -S -B -c BOOT CODE TOKEN VERDICT_FD`, with two
 framed JSON messages on stdin (the setup, then the tests). Stdlib only; not part of the package's API.
 Without `site` (~40 ms with editable installs) it puts site-packages on sys.path itself (no .pth files).
@@ -8,7 +8,7 @@ Without `site` (~40 ms with editable installs) it puts site-packages on sys.path
   process, and only then reads the tests. It runs them itself: each name the tests take from the
   program is a stand-in (`Remote`) that calls into the program process, so builtins, helpers and
   comparisons stay its own. After the tests, it writes the verdict to VERDICT_FD, in one write.
-- The program process isolates itself (`sandbox_isolation.isolate`), installs `sandbox_guard`, runs
+- The program process isolates itself (`isolation.isolate`), installs `guard`, runs
   the program (as __main__; with tests as module `program`, so a main block does not run, as in the
   official harness) and then answers: look names up, call a function (`serve`). Values cross as JSON
   of exact builtin types (`encode` / `decode`), plus Counter, OrderedDict, defaultdict, deque,
@@ -381,7 +381,7 @@ def supervise(setup: dict[str, Any], pid: int, channel: Channel, verdict: dict[s
         for name, text in (("<prompt>", tests["prompt"]), ("<test>", tests["code"])):
             linecache.cache[name] = (len(text), None, text.splitlines(True), name)
         lines = traceback.format_exception(type(e), e, e.__traceback__)
-        verdict["detail"] = "".join(line for line in lines if "sandbox_prelude.py" not in line)[-4000:]
+        verdict["detail"] = "".join(line for line in lines if "supervisor.py" not in line)[-4000:]
         sys.stderr.write(verdict["detail"])
         sys.stderr.flush()
         verdict["returncode"] = 1

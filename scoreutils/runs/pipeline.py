@@ -1,28 +1,28 @@
 """Pipeline: evaluation, training, the parallel-sampling control and the demo as functions that return `Run`s.
 
-The command line, `runs.py`, the tools and the notebooks all call these; none of them prints a table or
+The command line, `store.py`, the tools and the notebooks all call these; none of them prints a table or
 parses arguments (the command line does that). A `Run` is what one evaluation or training run produced:
 its metrics (the keys of `metrics.episode_metrics`, plus provenance), its held-out `Episode`s, its training
 log and its folder. On disk an evaluation is F.json + F.episodes.jsonl; a training run is a folder holding
 config.json, log.jsonl, checkpoints/, metrics.json and metrics.episodes.jsonl.
-Not here: where runs live and whether to reuse one (`runs.py`), the loops themselves (`train.py`).
+Not here: the run record and episodes on disk (`record.py`), where runs live and whether to reuse one
+(`store.py`), the loops themselves (`scoreutils/train/`).
 """
 from __future__ import annotations
 
-import json
 import platform
 import random
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from .checkpoints import read_log, refuse_special_file
-from .config import Profile, profile_defaults
-from .models import Policy, load_policy
-from .rollout import Episode
-from .tasks import Problem, every_arithmetic_problem, load_task
+from ..config import Profile, profile_defaults, read_jsonl, refuse_special_file, write_json
+from ..models import Policy, load_policy
+from ..rollout import Episode
+from ..tasks import Problem, every_arithmetic_problem, load_task
+from .record import Run, load_run, read_episodes, write_episodes  # noqa: F401 (load_run: for store)
 
 METHODS = ("star", "star_plus", "pair_sft", "pair_sft_plus", "naive_rl", "stage1", "stage2", "score")
 SFT_METHODS = METHODS[:4]
@@ -32,7 +32,7 @@ def demo_sentence(base: Run, score: Run) -> str:
     """One sentence, from the numbers, on what the demo's table shows: each Δ with its interval, and the
     paired difference of the two Δs with what its interval says (one seed: a difference inside the noise is
     inconclusive)."""
-    from .metrics import paired_delta_difference
+    from ..metrics import paired_delta_difference
 
     def delta(m: dict[str, Any]) -> str:
         low, high = m["delta_ci"]
@@ -51,27 +51,6 @@ def demo_sentence(base: Run, score: Run) -> str:
             f"{delta(base.metrics)} and SCoRe's {delta(score.metrics)}; SCoRe − base = {100 * d['diff']:+.1f} points "
             f"[{100 * low:.1f}, {100 * high:.1f}], {reads} (one seed of a {score.metrics.get('profile', {}).get('name', '')} "
             "run; the reproduction's verdicts are in README)." + breaks)
-
-
-@dataclass
-class Run:
-    """One finished evaluation or training run."""
-
-    name: str
-    path: Path
-    metrics: dict[str, Any]
-    episodes: list[Episode]
-    log: list[dict[str, Any]] = field(default_factory=list)
-    loaded: bool = False
-    """True when read from disk, False when computed by this call."""
-
-    @property
-    def r1(self) -> list[float]:
-        return [e.r1 for e in self.episodes]
-
-    @property
-    def r2(self) -> list[float]:
-        return [e.r2 for e in self.episodes]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,45 +82,6 @@ def profile_problems(profile: Profile, split: str, n: int | None = None) -> list
 
 
 # ---------------------------------------------------------------------------------------------
-# Episodes on disk
-# ---------------------------------------------------------------------------------------------
-def write_episodes(path: Path, episodes: Sequence[Episode]) -> None:
-    """One JSON object per line (`Episode.to_dict`), written beside and renamed: never half a file. A `path`
-    that is neither a regular file nor a folder (/dev/null, a FIFO) is refused, not replaced (ValueError)."""
-    tmp = path.with_name(path.name + ".tmp")
-    refuse_special_file(path, tmp)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "w") as f:
-        for e in episodes:
-            f.write(json.dumps(e.to_dict()) + "\n")
-    tmp.replace(path)
-
-
-def read_episodes(path: Path) -> list[Episode]:
-    """The episodes `write_episodes` wrote (empty when the file does not exist)."""
-    if not path.exists():
-        return []
-    with open(path) as f:
-        return [Episode.from_dict(json.loads(line)) for line in f if line.strip()]
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The rows of a training log (empty when it does not exist); a half-written last row (a crash
-    mid-write) is dropped with a warning, any other malformed row is an error (`checkpoints.read_log`)."""
-    return read_log(path)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """`obj` as indented JSON, written beside and renamed; refuses a `path` that is neither a regular file
-    nor a folder (`checkpoints.refuse_special_file`)."""
-    tmp = path.with_name(path.name + ".tmp")
-    refuse_special_file(path, tmp)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(json.dumps(obj, indent=2))
-    tmp.replace(path)
-
-
-# ---------------------------------------------------------------------------------------------
 # Evaluate, train, demo
 # ---------------------------------------------------------------------------------------------
 def evaluate_policy(policy: Policy, profile: Profile, split: str = "test", n: int | None = None,
@@ -149,7 +89,7 @@ def evaluate_policy(policy: Policy, profile: Profile, split: str = "test", n: in
                     problems: Sequence[Problem] | None = None) -> tuple[dict[str, Any], list[Episode]]:
     """Greedy two-attempt evaluation of `policy` on the profile's problems (or `problems`, when the caller
     has drawn them already): (metrics with provenance, episodes). Writes nothing."""
-    from .train import evaluate
+    from ..train import evaluate
 
     problems = profile_problems(profile, split, n) if problems is None else problems
     metrics, eps = evaluate(policy, problems, profile, desc=f"eval {label}", instruction=instruction)
@@ -183,7 +123,7 @@ def parallel_control(policy: Policy, profile: Profile, split: str = "test",
     turn-1 answer (p_ids empty, extra["control"] = "parallel"), so its Δ, i→c and c→i are what plain
     resampling gives; a sequential episode is the first sample's own turn 2 at the same temperature.
     """
-    from .rollout import sample_episodes
+    from ..rollout import sample_episodes
 
     problems = profile_problems(profile, split, n)
     eps = sample_episodes(policy, problems, max_new_tokens=profile.max_new_tokens,
@@ -201,7 +141,7 @@ def run_control(profile: Profile, out: Path, split: str = "test", n: int | None 
     """`parallel_control` of `policy` (default: the base model) written like `run_eval`: `out` holds the
     parallel episodes' metrics, with the sequential ones under "sequential"; the episodes go beside it, the
     sequential ones to `out` with suffix .sequential.episodes.jsonl (`control_episodes` reads both back)."""
-    from .metrics import episode_metrics
+    from ..metrics import episode_metrics
 
     out = Path(out)
     refuse_special_file(out, out.with_suffix(".episodes.jsonl"), out.with_suffix(".sequential.episodes.jsonl"))
@@ -233,10 +173,10 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eva
     The run's folder is claimed first (`checkpoints.claim_run_dir`): a folder in use or holding a run of
     another configuration is refused (`fresh` deletes such a run instead), an interrupted run resumes,
     and a finished run is loaded rather than trained again."""
-    from . import sft
-    from .rollout import sample_episodes
-    from .checkpoints import claim_run_dir, finished_run
-    from .train import score_schedule, train_rl, train_sft
+    from ..train import sft
+    from ..rollout import sample_episodes
+    from ..train.checkpoints import claim_run_dir, finished_run
+    from ..train import score_schedule, train_rl, train_sft
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -281,17 +221,6 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eva
         return Run(method, out, result, eps, read_jsonl(out / "log.jsonl"))
 
 
-def load_run(path: Path, name: str | None = None) -> Run:
-    """A finished training run (a folder with metrics.json) or evaluation (F.json) read back from disk."""
-    path = Path(path)
-    if path.is_dir():
-        metrics = json.loads((path / "metrics.json").read_text())
-        return Run(name or path.name, path, metrics, read_episodes(path / "metrics.episodes.jsonl"),
-                   read_jsonl(path / "log.jsonl"), loaded=True)
-    return Run(name or path.stem, path, json.loads(path.read_text()),
-               read_episodes(path.with_suffix(".episodes.jsonl")), loaded=True)
-
-
 @dataclass
 class Demo:
     """What `run_demo` produced: the base evaluation, the SCoRe run, the figures and the wall time."""
@@ -304,7 +233,7 @@ class Demo:
 
 def run_demo(profile: Profile, out: Path, figures: Path) -> Demo:
     """Base eval -> SCoRe training -> eval, with the transition and training-curve figures."""
-    from .plots import model_label, plot_training_curves, plot_transitions
+    from ..report.plots import model_label, plot_training_curves, plot_transitions
 
     t0 = time.perf_counter()
     out, figures = Path(out), Path(figures)
@@ -319,7 +248,7 @@ def run_demo(profile: Profile, out: Path, figures: Path) -> Demo:
 
 def trained_policy(run: Run, profile: Profile) -> Policy:
     """A fresh LoRA policy carrying the adapter of `run`'s last checkpoint (for evaluating it again)."""
-    from .checkpoints import latest_checkpoint, load_adapter
+    from ..train.checkpoints import latest_checkpoint, load_adapter
 
     ckpt = latest_checkpoint(run.path)
     if ckpt is None:

@@ -4,8 +4,8 @@ This module holds `run_program` (a program in an isolated child: wall-clock, CPU
 and process limits, an empty working directory deleted afterwards, a stripped environment, output
 kept as tails of any length; with `tests`, the problem's tests run against it), `extract_code` (the
 program in a model completion), `grade_code` and `code_reward` (1.0 when a HumanEval or MBPP problem's
-tests pass, else 0.0, never an exception). The child's side: `sandbox_run` starts it, `sandbox_prelude`
-is its supervisor and program process, `sandbox_isolation` the kernel's layers, `sandbox_guard` the
+tests pass, else 0.0, never an exception). The child's side: `launcher` starts it, `supervisor`
+is its supervisor and program process, `isolation` the kernel's layers, `guard` the
 Python-level guard.
 
 How a verdict is made (every mode). The program and the tests never share an interpreter. The
@@ -63,7 +63,7 @@ new file once the working directory holds `max_files` entries or `disk_mb`, with
 memory of a fork bomb past the guard (max_procs x memory_mb), kernel bugs, and what /proc/self/mountinfo
 and /etc tell about the machine. RLIMIT_NPROC counts every process and thread of a uid on the machine,
 so in "namespaces" and "uid" modes each run holds a uid (and gid) of its own, UID_BASE + a slot locked
-for it alone (`sandbox_run._uid_slot`): concurrent runs, a fork bomb's included, never share a count
+for it alone (`launcher._uid_slot`): concurrent runs, a fork bomb's included, never share a count
 (falling back to the shared uid UNPRIVILEGED, 65534, with a warning where that range cannot be had).
 Known false negatives: a correct function returning a non-builtin type other than those above (see
 above), and a program that closes or replaces the file descriptors it answers the tests on.
@@ -102,13 +102,13 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .sandbox_run import OUTPUT_LIMIT, UNPRIVILEGED, SandboxResult, run
+from .launcher import OUTPUT_LIMIT, UNPRIVILEGED, SandboxResult, run
 
 __all__ = ["OUTPUT_LIMIT", "UNPRIVILEGED", "MAX_PROGRAM_CHARS", "ISOLATION_MODES", "MESSAGE_LIMIT", "ProgramTests",
            "SandboxResult", "run_program", "extract_code", "grade_code", "code_reward"]
 
 if TYPE_CHECKING:
-    from .tasks import Problem
+    from ..tasks import Problem
 
 log = logging.getLogger(__name__)
 

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from .answers import answers_differ
-from .arms import (ORDER, RunResult, Results, arm_delta, arm_name, arm_value, difference, estimate,  # noqa: F401
-                   load_results, load_scaling, load_train_evaluations, seed_pairs, summary, problem_key)
-from .metrics import Z95, per_problem, seed_interval
+from ..rewards.answers import answers_differ
+from .arms import (ORDER, Results, arm_delta, arm_name, arm_value, difference, estimate,  # noqa: F401
+                   load_results, load_scaling, load_train_evaluations, seed_pairs, summary)
+from ..metrics import Z95, per_problem, problem_key, seed_interval
+
+if TYPE_CHECKING:
+    from ..runs.record import Run
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, UNTESTABLE = "reproduced", "not reproduced", "inconclusive", "untestable"
 MIN_N = 10
@@ -198,9 +201,9 @@ Context = Mapping[str, Any]
 its trained model on its own training problems, `arms.load_train_evaluations`)."""
 
 
-def _split(runs: Sequence[RunResult]) -> str:
+def _split(runs: Sequence[Run]) -> str:
     eps = [e for r in runs for e in r.episodes]
-    from .metrics import outcome_split
+    from ..metrics import outcome_split
 
     m = outcome_split(eps)
     return (f" (pooled over {len(eps)} episodes: right→wrong {100 * m['right_to_wrong']:.1f}%, right→none "
@@ -223,11 +226,11 @@ def _base_breaks(claim: "Claim", results: Results, ctx: Context) -> dict[str, An
     return ev.result(claim)
 
 
-def sft_pairs_note(runs: Sequence[RunResult]) -> str | None:
+def sft_pairs_note(runs: Sequence[Run]) -> str | None:
     """Why an SFT arm tests nothing (a seed trained on fewer than `MIN_SFT_PAIRS` pairs), or None."""
     counts = [r.metrics.get("sft_pairs") for r in runs]
     if any(c is not None and c < MIN_SFT_PAIRS for c in counts):
-        return (f"untestable: {runs[0].arm} trained on {', '.join(str(c) for c in counts)} pairs per seed "
+        return (f"untestable: {runs[0].name} trained on {', '.join(str(c) for c in counts)} pairs per seed "
                 f"(fewer than {MIN_SFT_PAIRS})")
     return None
 
@@ -248,7 +251,7 @@ def _per_sft_arm(key: str, test: Test, name: str, paper: Mapping[str, float] | N
     return check
 
 
-def _unpaired(train: Sequence[RunResult], held_out: Sequence[RunResult], key: str) -> dict[str, Any]:
+def _unpaired(train: Sequence[Run], held_out: Sequence[Run], key: str) -> dict[str, Any]:
     """Mean of `key` on training problems − on held-out problems (different problems: a Welch interval over
     problems; per seed, the same difference, for the interval over seeds)."""
     def values(runs):
@@ -295,7 +298,7 @@ def _naive_rl(claim: "Claim", results: Results, ctx: Context) -> dict[str, Any]:
     return ev.result(claim)
 
 
-def _same_t1(runs_a: Sequence[RunResult], runs_b: Sequence[RunResult]) -> dict[str, Any]:
+def _same_t1(runs_a: Sequence[Run], runs_b: Sequence[Run]) -> dict[str, Any]:
     maps = []
     for ra, rb in seed_pairs(runs_a, runs_b):
         ref = {problem_key(e.problem): e for e in rb.episodes}

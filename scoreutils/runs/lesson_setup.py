@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .config import Profile, default_profile, get_profile
+from ..config import Profile, default_profile, get_profile
 
 SHIPPED_PROFILE = "cpu"
 """The profile of the runs committed under results/ (`make notebooks` and the CLI runs it names)."""
@@ -154,10 +154,10 @@ def setup_lesson(lesson: str, profile_name: str | None = None, train: bool = Fal
     Without `train` (outside the smoke profile) nothing may be made: a run the lesson needs that is not
     shipped raises `runs.MissingRun` naming it, and with no shipped runs at all (outside a clone) this
     raises at once; $SCORE_ALLOW_MAKING=1 lifts that for `make notebooks`, which makes the shipped runs."""
-    from .plots import figure_dir
-    from .runs import results_dir
+    from ..report.plots import figure_dir
+    from .store import results_dir
 
-    from .runs import OUTSIDE_A_CLONE, MissingRun, forbid_making
+    from .store import OUTSIDE_A_CLONE, MissingRun, forbid_making
 
     profile = choose_profile(profile_name, train)
     strict = not train and profile.name != "smoke" and os.environ.get("SCORE_ALLOW_MAKING") != "1"

@@ -11,9 +11,10 @@ metrics. This module keeps that folder truthful across crashes and mistakes:
 - a lock refuses a second concurrent run on the same folder, and a finished run loads without it (nor any
   write), so a finished run in a read-only folder loads;
 - a half-written last row of log.jsonl (a crash or a full disk mid-write) is dropped with a warning;
-- no write replaces a path that is neither a regular file nor a folder (/dev/null, a FIFO, a socket);
+- no write replaces a path that is neither a regular file nor a folder (/dev/null, a FIFO, a socket;
+  `config.refuse_special_file`);
 - a full disk while saving a checkpoint ends in one line, and the last intact checkpoint stays.
-Not here: the training loops (`train.py`).
+Not here: the training loops (`train/__init__.py`), the file helpers (`config.write_atomic`, `config.read_jsonl`).
 """
 from __future__ import annotations
 
@@ -24,12 +25,13 @@ import json
 import os
 import random
 import shutil
-import stat
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
+
+from ..config import jsonl_lines, refuse_special_file, write_atomic, write_json
 
 CONFIG = "config.json"
 LOG = "log.jsonl"
@@ -39,61 +41,6 @@ SHARED = "shared_prefix.json"
 
 class RunDirError(RuntimeError):
     """A run folder cannot be used as asked; the message says why and what to do (one line)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Safe targets and the training log
-# ---------------------------------------------------------------------------------------------
-_SPECIAL = ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"), (stat.S_ISFIFO, "FIFO (named pipe)"),
-            (stat.S_ISSOCK, "socket"))
-
-
-def refuse_special_file(*paths: Path, action: str = "write over it") -> None:
-    """Raise ValueError (one line naming the path) when one of `paths` exists and is neither a regular file nor
-    a folder: a device such as /dev/null, a FIFO, a socket (a symbolic link counts as what it points to).
-    A write beside and rename would replace such a node (as root, even /dev/null), and a plain write to a
-    FIFO blocks. A path that does not exist, or cannot be examined, passes: its write says what is wrong."""
-    for path in paths:
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            kind = next((name for test, name in _SPECIAL if test(mode)), "special file")
-            raise ValueError(f"{path} is a {kind}, not a regular file or folder: refusing to {action} "
-                             "(choose another path)")
-
-
-def read_log(path: Path) -> list[dict[str, Any]]:
-    """The rows of the JSONL log `path` (empty when it does not exist); see `_log_rows`."""
-    return [row for _, row in _log_rows(Path(path))]
-
-
-def _log_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(line, row) for every non-blank line of the JSONL log `path`. A malformed LAST row is what a crash or a
-    full disk mid-write leaves: it is dropped with a warning naming the file and line. A malformed row before
-    the last is an error (ValueError naming the file and line): the log was damaged some other way."""
-    if not path.exists():
-        return []
-    refuse_special_file(path, action="read it as a log")
-    lines = [(i, line) for i, line in enumerate(path.read_text().split("\n"), 1) if line.strip()]
-    rows = []
-    for k, (i, line) in enumerate(lines):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            problem = f"is not valid JSON ({err.msg})"
-        else:
-            if isinstance(row, dict):
-                rows.append((line, row))
-                continue
-            problem = f"is a JSON {type(row).__name__}, not an object"
-        if k < len(lines) - 1:
-            raise ValueError(f"{path}: line {i} {problem}; only a last row cut short by a crash is skipped: "
-                             "repair or delete that line")
-        warnings.warn(f"{path}: line {i} (the last) {problem}: a row cut short by a crash mid-write; "
-                      "ignoring it", stacklevel=3)
-    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,9 +105,7 @@ def claim_run_dir(out: Path, config: dict[str, Any], fresh: bool = False,
                 raise RunDirError(f"{out} holds a run of another configuration ({_describe(old, config, diff)}); "
                                   "choose another --out, or pass --fresh to delete it and start over")
         else:
-            tmp = cfg.with_name(CONFIG + ".tmp")
-            tmp.write_text(json.dumps(config, indent=2))
-            tmp.replace(cfg)
+            write_json(cfg, config)
         yield out
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
@@ -193,9 +138,9 @@ def start_from(out: Path, source: Path, step: int) -> bool:
     refuse_special_file(out / LOG, out / SHARED)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     shutil.copytree(ckpt, out / "checkpoints" / (ckpt.name + ".tmp"))
-    rows = [line for line, row in _log_rows(source / LOG) if row.get("step", 0) <= step]
-    (out / LOG).write_text("".join(line + "\n" for line in rows))
-    (out / SHARED).write_text(json.dumps({"from": os.path.relpath(source, out), "steps": step}))
+    rows = [line for line, row in jsonl_lines(source / LOG) if row.get("step", 0) <= step]
+    write_atomic(out / LOG, "".join(line + "\n" for line in rows))
+    write_atomic(out / SHARED, json.dumps({"from": os.path.relpath(source, out), "steps": step}))
     (out / "checkpoints" / (ckpt.name + ".tmp")).rename(out / "checkpoints" / ckpt.name)
     return True
 
@@ -293,8 +238,5 @@ def trim_log(path: Path, last_step: int) -> None:
     """Keep only the log rows of steps <= `last_step` (the rows a resumed run has not redone)."""
     if not path.exists():
         return
-    rows = [line for line, row in _log_rows(path) if row.get("step", 0) <= last_step]
-    tmp = path.with_name(path.name + ".tmp")
-    refuse_special_file(path, tmp)
-    tmp.write_text("".join(line + "\n" for line in rows))
-    os.replace(tmp, path)
+    rows = [line for line, row in jsonl_lines(path) if row.get("step", 0) <= last_step]
+    write_atomic(path, "".join(line + "\n" for line in rows))

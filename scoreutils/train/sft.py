@@ -15,8 +15,8 @@ import random
 from collections import defaultdict
 from typing import Any, Sequence
 
-from .prompts import second_turn_ids
-from .rollout import Episode
+from ..prompts import second_turn_ids
+from ..rollout import Episode
 
 
 def _responses(ep: Episode) -> list[tuple[list[int], str, float, bool]]:

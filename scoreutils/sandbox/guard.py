@@ -1,5 +1,5 @@
 """The sandbox's in-process guard: Python-level patches installed in the program's process just before
-the program runs (by `sandbox_prelude`), a second layer behind the kernel's.
+the program runs (by `supervisor`), a second layer behind the kernel's.
 
 It blocks, at the Python level: forks, exec, signals, identity and session changes, `chdir`, writes,
 renames and deletions outside the working directory (builtins.open, io.FileIO, os.*, sqlite3 files,

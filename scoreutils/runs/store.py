@@ -22,9 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from .checkpoints import config_difference
-from .config import Profile, profile_defaults, results_root
-from .models import Policy
+from ..train.checkpoints import config_difference
+from ..config import Profile, profile_defaults, results_root, write_json
+from ..models import Policy
 from .pipeline import Run, load_run, run_eval, run_train, trained_policy  # noqa: F401 (trained_policy: for lessons)
 
 _SMOKE_DIR: Path | None = None
@@ -169,13 +169,13 @@ step (an estimate, see config.py), budgets 2-16."""
 
 def load_or_scale(profile: Profile, makers: dict[str, Callable[[], Policy]], path: Path,
                   temperature: float = 0.7) -> dict[str, list[dict[str, float]]]:
-    """Inference-compute scaling curves (`scaling.scaling_table`) for each policy in `makers` (name -> a
+    """Inference-compute scaling curves (`metrics.scaling_table`) for each policy in `makers` (name -> a
     factory, called only when its curve must be made), at `SCALING_SIZES[profile.name]`. Saved to `path`
     after each policy, so a disconnect loses at most the curve being made; curves saved with the same
     profile and sizes are read back, not sampled again."""
     from .pipeline import profile_problems
-    from .rollout import sample_episodes
-    from .scaling import scaling_table
+    from ..rollout import sample_episodes
+    from ..metrics import scaling_table
 
     n_problems, samples = SCALING_SIZES.get(profile.name, SCALING_SIZES["gpu"])
     budgets = [b for b in (2, 4, 8, 16, 32) if b <= samples]
@@ -197,7 +197,5 @@ def load_or_scale(profile: Profile, makers: dict[str, Callable[[], Policy]], pat
                               samples_per_problem=samples, batch_size=profile.batch_size, seed=profile.seed, desc=name)
         curves[name] = scaling_table(eps, budgets)
         write = {"profile": profile.to_dict(), "problems": n_problems, "samples": samples, "curves": curves}
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(write, indent=2))
-        tmp.replace(path)
+        write_json(path, write)
     return curves

@@ -5,7 +5,7 @@
   say (`reading`), Δ i→c and Δ c→i with their intervals, and the paper's numbers beside;
 - comparisons of two runs on the same problems, paired by problem (`metrics.pooled_paired_difference`),
   and any extra lines (e.g. `scaling_lines` for lesson 07);
-- the reproduction verdicts of `scoreutils.verdicts` for the lesson's claims (`LESSON_CLAIMS`), computed
+- the reproduction verdicts of `scoreutils.report.verdicts` for the lesson's claims (`LESSON_CLAIMS`), computed
   from the runs under the profile's results folder.
 A sentence says "helps", "hurts", "higher" or "lower" only when the interval excludes 0; otherwise it says
 the numbers are inconclusive, or too few to read. Not here: the metrics and intervals (`metrics.py`), the
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Sequence
 
-from .metrics import Z95, outcome_split, pooled_paired_difference, self_correction_metrics
+from ..metrics import Z95, outcome_split, pooled_paired_difference, self_correction_metrics
 from .verdicts import INCONCLUSIVE, MIN_N, NOT_REPRODUCED, REPRODUCED, UNTESTABLE
 
 LESSON_CLAIMS: dict[str, tuple[str, ...]] = {
@@ -148,7 +148,7 @@ def scaling_lines(curves: Mapping[str, Sequence[Mapping[str, float]]], n: int) -
 def lesson_verdicts(lesson: str, profile: Any) -> list[dict[str, str]]:
     """The verdicts of the lesson's claims (`LESSON_CLAIMS`) on the runs of `profile` under its results folder."""
     from . import verdicts
-    from .runs import results_dir
+    from ..runs.store import results_dir
 
     wanted = LESSON_CLAIMS.get(lesson, ())
     if not wanted:
@@ -164,7 +164,7 @@ def closing_box(lesson: str, runs: Mapping[str, Any] | None = None, paper: Mappi
     """The Markdown box that ends lesson `lesson` ("00".."08").
 
     runs: name -> a `Run` (or a metrics dict) of this lesson; paper: name -> the paper's row for it (from
-    `scoreutils.paper`), described by `paper_source`; comparisons: (a, b, key) pairs of runs compared on
+    `scoreutils.report.paper`), described by `paper_source`; comparisons: (a, b, key) pairs of runs compared on
     `metrics.PER_PROBLEM[key]`, paired by problem; lines: further generated lines; verdicts: the lesson's
     verdicts (default: `lesson_verdicts(lesson, profile)` when a profile is given)."""
     runs = runs or {}
@@ -178,7 +178,7 @@ def closing_box(lesson: str, runs: Mapping[str, Any] | None = None, paper: Mappi
         verdicts = lesson_verdicts(lesson, profile)
     if verdicts:
         where = f" of the `{profile.name}` profile" if profile is not None else ""
-        out += [f"**The paper's claims, judged by `scoreutils.verdicts`** on the runs under results/{where}:", ""]
+        out += [f"**The paper's claims, judged by `scoreutils.report.verdicts`** on the runs under results/{where}:", ""]
         out += [f"- {MARKS.get(v['verdict'], v['verdict'])} — {v['claim']}. *{v['evidence']}*" for v in verdicts]
         out.append("")
     foot = [f"Paper: {paper_source}." if paper_source else ""]

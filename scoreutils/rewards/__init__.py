@@ -1,5 +1,6 @@
-"""Rewards: `score(problem, completion)`, the paper's binary reward r(y, y*), and `outcome`, the three-way grade
-of one attempt that the metrics split transitions by.
+"""Rewards: `binary_reward(problem, completion)`, the paper's binary reward r(y, y*), and `outcome`, the
+three-way grade of one attempt that the metrics split transitions by. Answer extraction and equivalence for
+math live in `rewards/answers.py`.
 
 Math: extract the final answer and judge it with math-verify (`answers.math_reward`). Code: run the
 program with the problem's tests in the sandbox (`sandbox.code_reward`); 1 only if every test passes.
@@ -16,21 +17,21 @@ from __future__ import annotations
 import ast
 
 from .answers import answers_differ, extract_answer, math_reward
-from .tasks import Problem
+from ..tasks import Problem
 
 RIGHT, WRONG, NONE = "right", "wrong", "none"
 OUTCOMES = (RIGHT, WRONG, NONE)
 
 
-def score(problem: Problem, completion: str) -> float:
+def binary_reward(problem: Problem, completion: str) -> float:
     """1.0 if `completion` solves `problem`, else 0.0.
 
     >>> from scoreutils.tasks import Problem
-    >>> score(Problem("p", "What is 2 + 3?", "5", "test", "arithmetic"), "Final Answer: The final answer is $5$.")
+    >>> binary_reward(Problem("p", "What is 2 + 3?", "5", "test", "arithmetic"), "Final Answer: The final answer is $5$.")
     1.0
     """
     if problem.kind == "code":
-        from .sandbox import code_reward
+        from ..sandbox import code_reward
 
         return code_reward(problem, completion)
     return math_reward(completion, problem.reference)
@@ -38,7 +39,7 @@ def score(problem: Problem, completion: str) -> float:
 
 def _program(problem: Problem, completion: str) -> str | None:
     """The program a code completion holds (`sandbox.extract_code`), or None when it does not parse."""
-    from .sandbox import extract_code
+    from ..sandbox import extract_code
 
     code = extract_code(completion, problem)
     if not code.strip() or (getattr(problem, "entry_point", None) and code.strip() == problem.prompt.strip()):
@@ -71,7 +72,7 @@ def outcome(problem: Problem, completion: str, reward: float | None = None) -> s
     >>> outcome(p, "2 + 3 = 5"), outcome(p, "2 + 3 = 6"), outcome(p, "Let me check again.")
     ('right', 'wrong', 'none')
     """
-    r = score(problem, completion) if reward is None else reward
+    r = binary_reward(problem, completion) if reward is None else reward
     if r == 1:
         return RIGHT
     return WRONG if has_answer(problem, completion) else NONE
