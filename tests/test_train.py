@@ -264,3 +264,47 @@ def test_the_logged_kl_is_a_kl_when_the_update_scores_at_the_sampling_temperatur
     for kl in (a1.kl, a2.kl):
         mean, se = kl.mean().item(), kl.std().item() / math.sqrt(len(kl))
         assert mean - 2 * se > 0, (mean, se)
+
+
+def test_the_loss_scaler_is_on_only_under_float16_compute():
+    from scoreutils.train import loss_scaler
+
+    policy = _policy()
+    assert not loss_scaler(policy).is_enabled() and not loss_scaler(policy, "bfloat16").is_enabled()
+    assert loss_scaler(policy, "float16").is_enabled()
+    policy.model.half()
+    assert loss_scaler(policy).is_enabled()
+
+
+def test_a_step_whose_scaled_gradients_overflow_is_skipped_and_the_scale_halves():
+    """The float16 path on CPU: the real GradScaler, a forced overflow (an inf gradient), then a finite step."""
+    from accelerate import Accelerator
+
+    from scoreutils.train import _update
+
+    weight = torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.AdamW([weight], lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)
+    acc = Accelerator(cpu=True)
+    scaler.scale((weight * float("inf")).sum()).backward()
+    _update(opt, sched, scaler, acc, [weight])
+    assert torch.equal(weight.detach(), torch.ones(3)) and scaler.get_scale() == 2.0 ** 15  # skipped, halved
+    opt.zero_grad()
+    scaler.scale((weight * 2).sum()).backward()
+    _update(opt, sched, scaler, acc, [weight])
+    assert (weight.detach() < 1).all()  # a finite step moves the weights, unscaled (clipped to norm 1, not 2^15)
+
+
+def test_an_rl_step_in_float16_logs_its_loss_scale(tmp_path):
+    from scoreutils.train import make_optimizer, rl_step
+
+    policy = _policy()
+    policy.model.half()
+    for p in policy.trainable_parameters():  # the adapter trains in float32, as peft keeps it
+        p.data = p.data.float()
+    opt, sched = make_optimizer(policy, PROFILE.lr)
+    from accelerate import Accelerator
+
+    row, _ = rl_step("stage2", 1, policy, policy.model, opt, sched, PROBLEMS[:2], PROFILE, Accelerator(cpu=True))
+    assert row["loss_scale"] in (2.0 ** 16, 2.0 ** 15) and math.isfinite(row["loss"])

@@ -9,7 +9,7 @@ spread across seeds, steps are whole numbers, and titles name the model.
 - `plot_log_panels`: chosen training-log keys, one panel each, mean ± range over seeds (the mechanism curves).
 - `plot_edit_distance`: edit-distance-ratio histograms of several runs.
 - `plot_scaling`: majority-vote accuracy against generations per problem, with Wilson intervals.
-Not here: the numbers themselves (`metrics.py`, `scaling.py`).
+Not here: the numbers themselves (`metrics.py`).
 """
 from __future__ import annotations
 

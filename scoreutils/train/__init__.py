@@ -8,8 +8,9 @@ One RL step (docs/design.md#one-rl-step):
   4. clip, optimizer and scheduler step; log a JSONL row with fixed keys (`LOG_KEYS`)
   5. every `eval_every` steps greedy held-out metrics; every `save_every` steps a checkpoint
      (adapter, optimizer, scheduler, RNG states, step) from which a re-run continues exactly.
-A non-finite loss stops the run before anything of that step is saved. Checkpoints, resume and the log's
-trimming live in `checkpoints.py`.
+A non-finite loss stops the run before anything of that step is saved. Both loops share their setup (`_start`).
+Beside this module: `sft.py` (the STaR and Pair-SFT data sets) and `checkpoints.py` (run folders: checkpoints,
+resume, the log's trimming, the lock).
 Written with `accelerate`: `accelerate launch --cpu --num_processes 2 -m scoreutils train ...` splits each
 step's problems across processes and averages gradients. Not here: the losses themselves (`losses.py`).
 """
@@ -21,6 +22,7 @@ import functools
 import json
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -105,6 +107,28 @@ def make_optimizer(policy: Policy, lr: float) -> tuple[torch.optim.Optimizer, An
     return opt, sched
 
 
+def loss_scaler(policy: Policy, autocast_dtype: str | None = None) -> torch.amp.GradScaler:
+    """A gradient scaler, enabled only when the training forward computes in float16 (float16 weights, 4-bit
+    weights computing in float16 on a T4, or float16 autocast): each loss is multiplied by a large scale before
+    backward so small gradients do not underflow to 0 in float16, the gradients are unscaled before clipping,
+    and a step whose gradients overflowed is skipped (the scale halves). Disabled (float32, bfloat16) it changes
+    nothing: the loss, the gradients and the step are those of plain training."""
+    fp16 = compute_dtype(policy.model) == torch.float16 or autocast_dtype == "float16"
+    return torch.amp.GradScaler(policy.device.type, enabled=fp16)
+
+
+def _update(opt: Any, sched: Any, scaler: torch.amp.GradScaler, accelerator: Any, params: list) -> None:
+    """The end of a step: unscale the gradients (`loss_scaler`), clip them to norm 1, step the optimizer (skipped by
+    an enabled scaler when a gradient is inf or NaN) and, when it stepped, the schedule."""
+    scaler.unscale_(opt)
+    accelerator.clip_grad_norm_(params, 1.0)
+    scale = scaler.get_scale() if scaler.is_enabled() else None
+    scaler.step(opt)
+    scaler.update()
+    if scale is None or scaler.get_scale() >= scale:  # a skipped step (the scale fell) does not advance the schedule
+        sched.step()
+
+
 def _finite(loss: torch.Tensor, step: int, model: Any = None) -> None:
     """Stop the run with one clear line when the loss is NaN or infinite (before anything is saved); under
     float16 compute the line names the overflow and its fix (`models.require_finite`)."""
@@ -114,6 +138,33 @@ def _finite(loss: torch.Tensor, step: int, model: Any = None) -> None:
         require_finite(loss, f"scoring the samples of step {step} (the loss is {loss.item()})", model)
     raise FloatingPointError(f"the loss is {loss.item()} at step {step}; nothing of this step was saved. "
                              "Lower lr, or check alpha / beta1 / beta2")
+
+
+@dataclass
+class _Session:
+    """What both loops set up before their first step (`_start`)."""
+
+    acc: Any  # the accelerate.Accelerator
+    model: Any  # the policy's model, prepared by `acc`
+    opt: torch.optim.Optimizer
+    sched: Any
+    log: JsonlLog
+    state: dict[str, Any] | None  # the resumed checkpoint's state, None for a fresh start
+    scaler: torch.amp.GradScaler  # `loss_scaler`: enabled under float16 compute only
+
+
+def _start(policy: Policy, out: Path, lr: float, accelerator: Any, checkpointing: bool, resume_run: bool,
+           autocast_dtype: str | None = None) -> _Session:
+    """The setup the RL and SFT loops share: the accelerator, activation checkpointing, the optimizer, resuming from
+    the newest intact checkpoint of `out` (`resume_run`), the JSONL log and the loss scaler."""
+    acc = _accelerator(accelerator)
+    if checkpointing:
+        enable_checkpointing(policy)
+    opt, sched = make_optimizer(policy, lr)
+    state = resume(out, policy, opt, sched, trim=acc.is_main_process) if resume_run else None
+    model, opt = acc.prepare(policy.model, opt)
+    return _Session(acc, model, opt, sched, JsonlLog(out / LOG, enabled=acc.is_main_process), state,
+                    loss_scaler(policy, autocast_dtype))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -169,8 +220,11 @@ def signal_counts(episodes: Sequence[Episode], k: int, stage: str, alpha: float 
 
 
 def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: Any, problems: Sequence[Problem],
-            profile: Profile, accelerator: Any) -> tuple[dict[str, Any], list[Episode]]:
-    """One on-policy step of `stage` on `problems`; returns the log row and the sampled episodes."""
+            profile: Profile, accelerator: Any, scaler: torch.amp.GradScaler | None = None
+            ) -> tuple[dict[str, Any], list[Episode]]:
+    """One on-policy step of `stage` on `problems`; returns the log row and the sampled episodes. `scaler`:
+    `loss_scaler` (default: the policy's; under float16 compute the row also logs the loss scale)."""
+    scaler = loss_scaler(policy, profile.autocast) if scaler is None else scaler
     k = profile.samples_per_problem
     if profile.micro_batch % k:
         raise ValueError(f"micro_batch ({profile.micro_batch}) must hold whole groups of k={k} samples")
@@ -193,16 +247,14 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
             a1, a2 = policy_and_reference(model, policy, batch, scoring)
         out = rl_loss(stage, a1, a2, profile)
         _finite(out.loss, step, policy.model)
-        accelerator.backward(out.loss / len(chunks))
+        accelerator.backward(scaler.scale(out.loss / len(chunks)))
         release_memory()
         sums["loss"] += out.loss.item() / len(chunks)
         sums["kl/attempt1"] += a1.kl.mean().item() / len(chunks)
         sums["kl/attempt2"] += a2.kl.mean().item() / len(chunks)
         for name in ("pg/attempt1", "pg/attempt2", "bonus"):
             sums[name] += out.terms.get(name, 0.0) / len(chunks)
-    accelerator.clip_grad_norm_(policy.trainable_parameters(), 1.0)
-    opt.step()
-    sched.step()
+    _update(opt, sched, scaler, accelerator, policy.trainable_parameters())
     t2 = time.perf_counter()
     generated = sum(len(e.y1_ids) + len(e.y2_ids) for e in episodes)
     m = episode_metrics(episodes)
@@ -214,6 +266,8 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
            **signal_counts(episodes, k, stage, profile.alpha),
            "tokens_per_s": generated / max(t1 - t0, 1e-9), "trained_tokens": generated,
            "time/rollout_s": t1 - t0, "time/update_s": t2 - t1, "lr": sched.get_last_lr()[0]}
+    if scaler.is_enabled():
+        row["loss_scale"] = scaler.get_scale()
     return row, episodes
 
 
@@ -239,19 +293,14 @@ def train_rl(policy: Policy, profile: Profile, train_problems: Sequence[Problem]
     checkpoint (the log keeps only the rows that checkpoint had seen). `stop_after` ends the run early
     after that many steps of this call (to test kill-and-resume). `checkpointing`: activation
     checkpointing (`enable_checkpointing`), for memory."""
-    out = Path(out_dir)
-    acc = _accelerator(accelerator)
     stage_of = stage if callable(stage) else (lambda s, name=stage: name)
     steps = profile.steps if steps is None else steps
     if steps < 0:
         raise ValueError(f"steps must be >= 0, not {steps}")
-    if checkpointing:
-        enable_checkpointing(policy)
-    opt, sched = make_optimizer(policy, profile.lr)
-    state = resume(out, policy, opt, sched, trim=acc.is_main_process) if resume_run else None
-    start = state["step"] if state else 0
-    model, opt = acc.prepare(policy.model, opt)
-    log = JsonlLog(out / LOG, enabled=acc.is_main_process)
+    out = Path(out_dir)
+    run = _start(policy, out, profile.lr, accelerator, checkpointing, resume_run, profile.autocast)
+    acc, model, opt, sched, log = run.acc, run.model, run.opt, run.sched, run.log
+    start = run.state["step"] if run.state else 0
     rows = []
     per_process = max(1, profile.problems_per_step // acc.num_processes)
     done = 0
@@ -262,7 +311,7 @@ def train_rl(policy: Policy, profile: Profile, train_problems: Sequence[Problem]
         rng = random.Random(f"{profile.seed}/{step}")
         chosen = rng.sample(list(train_problems), min(profile.problems_per_step, len(train_problems)))
         mine = chosen[acc.process_index * per_process:(acc.process_index + 1) * per_process] or chosen[:1]
-        row, _ = rl_step(stage_of(step), step + 1, policy, model, opt, sched, mine, profile, acc)
+        row, _ = rl_step(stage_of(step), step + 1, policy, model, opt, sched, mine, profile, acc, run.scaler)
         if eval_problems and acc.is_main_process and ((step + 1) % profile.eval_every == 0 or step + 1 == steps):
             metrics, _ = evaluate(policy, eval_problems, profile)
             row.update({f"eval/{k}": v for k, v in metrics.items()})
@@ -292,14 +341,9 @@ def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_di
     nothing) and the log keeps only their rows. With no pairs the model is saved unchanged.
     `checkpointing`: activation checkpointing (`enable_checkpointing`), for memory."""
     out = Path(out_dir)
-    acc = _accelerator(accelerator)
-    if checkpointing:
-        enable_checkpointing(policy)
-    opt, sched = make_optimizer(policy, profile.sft_lr)
-    state = resume(out, policy, opt, sched, trim=acc.is_main_process) if resume_run else None
+    run = _start(policy, out, profile.sft_lr, accelerator, checkpointing, resume_run, profile.autocast)
+    acc, model, opt, sched, log, state = run.acc, run.model, run.opt, run.sched, run.log, run.state
     step, first_epoch = (state["step"], state["extra"].get("epochs_done", 0)) if state else (0, 0)
-    model, opt = acc.prepare(policy.model, opt)
-    log = JsonlLog(out / LOG, enabled=acc.is_main_process)
     rows: list[dict[str, Any]] = []
     if not pairs:
         if acc.is_main_process and state is None:
@@ -321,11 +365,9 @@ def train_sft(policy: Policy, profile: Profile, pairs: Sequence[Episode], out_di
             loss = losses.sft_loss(logp, batch.mask2)
             step += 1
             _finite(loss, step, policy.model)
-            acc.backward(loss)
+            acc.backward(run.scaler.scale(loss))
             release_memory()
-            acc.clip_grad_norm_(policy.trainable_parameters(), 1.0)
-            opt.step()
-            sched.step()
+            _update(opt, sched, run.scaler, acc, policy.trainable_parameters())
             row = {"step": step, "stage": "sft", "epoch": epoch, "loss": loss.item(),
                    "trained_tokens": int(batch.mask2.sum().item()), "time/update_s": time.perf_counter() - t0,
                    "lr": sched.get_last_lr()[0]}
