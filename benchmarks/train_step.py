@@ -100,11 +100,11 @@ def bench_profile(smoke: bool, args: argparse.Namespace) -> tuple[str, Profile]:
                          ("max_new_tokens", args.max_new_tokens), ("micro_batch", args.micro_batch)):
         if value is not None:
             changes[field] = value
-    profile = profile.with_(**changes) if changes else profile
+    profile = profile.replace(**changes) if changes else profile
     n_seq = profile.problems_per_step * profile.samples_per_problem
     if n_seq % profile.micro_batch:
         raise SystemExit(f"problems x k ({n_seq}) must be a multiple of the micro-batch ({profile.micro_batch})")
-    return model, profile.with_(batch_size=n_seq, model=model)
+    return model, profile.replace(batch_size=n_seq, model=model)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if threads is not None:
         torch.set_num_threads(threads)
     model, profile = bench_profile(args.smoke, args)
-    profile = profile.with_(share_prompt=not args.flat_update)
+    profile = profile.replace(share_prompt=not args.flat_update)
     problems = load_task("arithmetic", "train", n=profile.problems_per_step, seed=profile.seed,
                          level=list(profile.level) if isinstance(profile.level, tuple) else profile.level)
 

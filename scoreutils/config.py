@@ -8,13 +8,14 @@ hardware. Nothing else switches sizes.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import math
-import json
 import os
 import stat
 import warnings
-from dataclasses import MISSING, asdict, dataclass, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -134,9 +135,9 @@ class Profile:
         """The LoRA adapter's shape, as `models.load_policy(lora=...)` takes it."""
         return {"r": self.lora_r, "lora_alpha": self.lora_alpha, "target_modules": list(self.lora_targets)}
 
-    def with_(self, **changes: Any) -> "Profile":
-        """A copy with some fields changed (unknown names raise)."""
-        return replace(self, **changes)
+    def replace(self, **changes: Any) -> "Profile":
+        """A copy with some fields changed, validated as a new profile (unknown names raise)."""
+        return dataclasses.replace(self, **changes)
 
 
 PROFILES: dict[str, Profile] = {
@@ -196,7 +197,7 @@ def get_profile(name: str | None = None, **overrides: Any) -> Profile:
     name = name or default_profile()
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
-    return PROFILES[name].with_(**overrides) if overrides else PROFILES[name]
+    return PROFILES[name].replace(**overrides) if overrides else PROFILES[name]
 
 
 def cache_dir() -> Path:

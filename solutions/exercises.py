@@ -215,7 +215,7 @@ def alpha_sweep(profile, alphas=(0.0, 1.0, 10.0)) -> dict:
 
     out = {}
     for alpha in alphas:
-        m = load_or_train("stage2", profile.with_(alpha=alpha), name=f"sweep_alpha{alpha:g}").metrics
+        m = load_or_train("stage2", profile.replace(alpha=alpha), name=f"sweep_alpha{alpha:g}").metrics
         out[alpha] = {key: m[key] for key in ("n", "changed_answer_rate", "delta_i_to_c", "delta_c_to_i")}
     return out
 

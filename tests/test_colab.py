@@ -129,7 +129,7 @@ def test_shipped_runs_are_loaded_from_a_clone_not_trained(monkeypatch):
              ("naive_rl", None, {}), ("stage1", None, {}), ("stage2", None, {}), ("score", "demo/score", {}),
              ("stage2", "stage2_alpha0", {"alpha": 0.0}), ("score", "score_alpha0", {"alpha": 0.0})]
     for method, name, changes in asked:
-        run = scoreutils.runs.load_or_train(method, profile.with_(**changes) if changes else profile, name=name)
+        run = scoreutils.runs.load_or_train(method, profile.replace(**changes) if changes else profile, name=name)
         assert run.loaded and run.path == ROOT / "results" / (name or method)
     assert scoreutils.runs.load_or_eval(profile, "demo/base", label="base").loaded
     assert scoreutils.runs.load_or_eval(profile, "self_refine", instruction=SELF_REFINE_TURN2).loaded
@@ -241,7 +241,7 @@ def test_train_false_names_a_missing_run_in_one_line_and_makes_nothing(monkeypat
     assert f"{len(lesson_setup.shipped_runs('cpu', ROOT))} of them" in out and str(ROOT) not in out
     assert scoreutils.runs.load_or_train("stage1", profile).loaded  # a shipped one still loads
     with pytest.raises(scoreutils.runs.MissingRun) as err:
-        scoreutils.runs.load_or_train("stage1", profile.with_(lr=1.234e-4), name="stage1_lr")
+        scoreutils.runs.load_or_train("stage1", profile.replace(lr=1.234e-4), name="stage1_lr")
     line = str(err.value)
     assert "\n" not in line and "results/stage1_lr" in line and "TRAIN = True" in line and str(ROOT) not in line
     assert err.value._render_traceback_() == [f"MissingRun: {line}"]  # what a notebook shows: the one line

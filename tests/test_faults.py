@@ -48,11 +48,11 @@ def test_resume_after_a_crash_keeps_one_row_per_step(tmp_path):
 
 
 def test_a_corrupt_latest_checkpoint_falls_back_to_an_intact_one(tmp_path):
-    train_rl(_policy(), PROFILE.with_(save_every=1), PROBLEMS, tmp_path, stage="stage2", stop_after=3)
+    train_rl(_policy(), PROFILE.replace(save_every=1), PROBLEMS, tmp_path, stage="stage2", stop_after=3)
     state = tmp_path / "checkpoints" / "step_000003" / "state.pt"
     state.write_bytes(state.read_bytes()[:100])  # truncated
     with pytest.warns(UserWarning, match="step_000003.*unreadable"):
-        rows = train_rl(_policy(), PROFILE.with_(save_every=1), PROBLEMS, tmp_path, stage="stage2")
+        rows = train_rl(_policy(), PROFILE.replace(save_every=1), PROBLEMS, tmp_path, stage="stage2")
     assert [r["step"] for r in rows] == [3, 4]
     assert _steps(tmp_path) == [1, 2, 3, 4]
 
@@ -81,10 +81,10 @@ def _pairs(policy):
 def test_a_finished_sft_run_is_not_trained_again(tmp_path):
     policy = _policy()
     pairs = _pairs(policy)
-    first = train_sft(policy, PROFILE.with_(sft_epochs=2), pairs, tmp_path)
+    first = train_sft(policy, PROFILE.replace(sft_epochs=2), pairs, tmp_path)
     assert first and _steps(tmp_path) == [r["step"] for r in first]
     again = _policy()
-    assert train_sft(again, PROFILE.with_(sft_epochs=2), pairs, tmp_path) == []
+    assert train_sft(again, PROFILE.replace(sft_epochs=2), pairs, tmp_path) == []
     assert _steps(tmp_path) == [r["step"] for r in first]  # nothing appended
     assert all(torch.equal(a, b) for a, b in zip(policy.trainable_parameters(), again.trainable_parameters()))
 
@@ -92,22 +92,22 @@ def test_a_finished_sft_run_is_not_trained_again(tmp_path):
 def test_an_interrupted_sft_run_resumes_at_its_next_epoch(tmp_path):
     policy = _policy()
     pairs = _pairs(policy)
-    one = train_sft(policy, PROFILE.with_(sft_epochs=1), pairs, tmp_path)
-    rest = train_sft(_policy(), PROFILE.with_(sft_epochs=2), pairs, tmp_path)
+    one = train_sft(policy, PROFILE.replace(sft_epochs=1), pairs, tmp_path)
+    rest = train_sft(_policy(), PROFILE.replace(sft_epochs=2), pairs, tmp_path)
     assert rest and all(r["epoch"] == 1 for r in rest) and rest[0]["step"] == one[-1]["step"] + 1
-    full = train_sft(_policy(), PROFILE.with_(sft_epochs=2), pairs, tmp_path / "full")
+    full = train_sft(_policy(), PROFILE.replace(sft_epochs=2), pairs, tmp_path / "full")
     assert [r["loss"] for r in full[len(one):]] == pytest.approx([r["loss"] for r in rest], rel=1e-5)
 
 
 def test_a_folder_refuses_another_configuration_unless_fresh(tmp_path):
     out = tmp_path / "run"
-    first = run_train("stage1", PROFILE.with_(steps=1), out)
+    first = run_train("stage1", PROFILE.replace(steps=1), out)
     assert not first.loaded and first.metrics["label"] == "stage1"
     with pytest.raises(RunDirError, match="method 'stage1' -> 'score'.*--fresh"):
-        run_train("score", PROFILE.with_(steps=1), out)
-    again = run_train("stage1", PROFILE.with_(steps=1), out)
+        run_train("score", PROFILE.replace(steps=1), out)
+    again = run_train("stage1", PROFILE.replace(steps=1), out)
     assert again.loaded and _steps(out) == [1]  # finished: loaded, not retrained
-    score = run_train("score", PROFILE.with_(steps=1), out, fresh=True)
+    score = run_train("score", PROFILE.replace(steps=1), out, fresh=True)
     assert not score.loaded and json.loads((out / "config.json").read_text())["method"] == "score"
 
 

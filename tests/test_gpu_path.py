@@ -44,11 +44,11 @@ def _math_jsonl(path: Path) -> Path:
 def _gpu_profile_on_cpu():
     """The gpu profile with tiny sizes and the tiny Qwen2 model; quantization, dtype, task, LoRA targets,
     temperature and the RL hyperparameters are the gpu profile's own."""
-    profile = get_profile("gpu").with_(model="tiny-qwen2", n_eval=2, n_train=4, max_new_tokens=8, batch_size=4,
+    profile = get_profile("gpu").replace(model="tiny-qwen2", n_eval=2, n_train=4, max_new_tokens=8, batch_size=4,
                                        steps=2, problems_per_step=2, samples_per_problem=2, micro_batch=4,
                                        stage1_steps=1, eval_every=2, save_every=2)
     assert profile.dtype == "auto"
-    return profile.with_(dtype="float16")  # what "auto" picks on a T4 (no bfloat16); float32 on this CPU
+    return profile.replace(dtype="float16")  # what "auto" picks on a T4 (no bfloat16); float32 on this CPU
 
 
 def _lora(profile) -> dict:

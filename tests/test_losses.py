@@ -185,7 +185,7 @@ def test_rl_loss_passes_the_profile_switch():
     assert prof.normalize_advantages is False  # the default keeps plain RLOO
     for stage in ("naive", "stage1", "stage2"):
         plain = rl_loss(stage, *_attempts(seq1, seq2, a), prof)
-        normed = rl_loss(stage, *_attempts(seq1, seq2, a), prof.with_(normalize_advantages=True))
+        normed = rl_loss(stage, *_attempts(seq1, seq2, a), prof.replace(normalize_advantages=True))
         g_plain = torch.autograd.grad(plain.loss, seq2)[0]
         g_normed = torch.autograd.grad(normed.loss, seq2)[0]
         expect = (losses.normalized_rloo_advantages if stage != "stage2" else

@@ -101,12 +101,12 @@ def test_the_repro_profile_carries_the_recipe_the_search_chose():
 def test_shared_steps_are_the_steps_two_candidates_run_alike():
     base = get_profile("repro", seed=0, steps=24, stage1_steps=8)
     shared = recipe_search.shared_steps
-    assert shared(base.with_(steps=48), base) == 24  # a longer run of the same recipe: all of the shorter
-    assert shared(base.with_(alpha=1.0), base) == 8 == shared(base, base.with_(alpha=1.0))  # Stage I only
-    assert shared(base.with_(stage1_steps=16), base) == 8
-    assert shared(base.with_(stage1_steps=16, steps=48), base.with_(alpha=3.0)) == 8
-    assert shared(base.with_(lr=1e-4), base) == 0 and shared(base.with_(normalize_advantages=True), base) == 0
-    assert shared(base.with_(score_at_temperature=True), base) == 0  # Stage I is scored otherwise too
+    assert shared(base.replace(steps=48), base) == 24  # a longer run of the same recipe: all of the shorter
+    assert shared(base.replace(alpha=1.0), base) == 8 == shared(base, base.replace(alpha=1.0))  # Stage I only
+    assert shared(base.replace(stage1_steps=16), base) == 8
+    assert shared(base.replace(stage1_steps=16, steps=48), base.replace(alpha=3.0)) == 8
+    assert shared(base.replace(lr=1e-4), base) == 0 and shared(base.replace(normalize_advantages=True), base) == 0
+    assert shared(base.replace(score_at_temperature=True), base) == 0  # Stage I is scored otherwise too
 
 
 def test_candidates_run_after_the_test_table_do_not_change_the_reproduction_s_recipe(tmp_path, monkeypatch):

@@ -106,10 +106,10 @@ def test_a_lesson_in_the_repro_profile_loads_the_reproductions_runs(tmp_path, mo
     _write_run(tmp_path / "repro" / "score-alpha0" / "seed0", "score", 0, [(0, 1)] * 5, "score", alpha=0.0)
     prof = get_profile("repro")
     assert runs.load_or_train("naive_rl", prof).metrics["label"] == "naive_rl"
-    assert [e.r2 for e in runs.load_or_train("score", prof.with_(alpha=0.0), name="score_alpha0").episodes] == [1.0] * 5
+    assert [e.r2 for e in runs.load_or_train("score", prof.replace(alpha=0.0), name="score_alpha0").episodes] == [1.0] * 5
     base = runs.load_or_eval(prof, "demo/base", label="base")
     assert base.name == "demo/base" and len(base.episodes) == 500
-    for other in (lambda: runs.load_or_train("score", prof), lambda: runs.load_or_train("naive_rl", prof.with_(seed=1)),
+    for other in (lambda: runs.load_or_train("score", prof), lambda: runs.load_or_train("naive_rl", prof.replace(seed=1)),
                   lambda: runs.load_or_eval(prof, "demo/base", n=3)):
         try:
             other()

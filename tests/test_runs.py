@@ -18,7 +18,7 @@ def _same(a: dict, b: dict) -> bool:
 def profile(tmp_path, monkeypatch):
     """The smoke sizes with the tiny model, under a profile name that uses $SCORE_RESULTS."""
     monkeypatch.setenv("SCORE_RESULTS", str(tmp_path / "results"))
-    return get_profile("smoke").with_(model="tiny", name="test", steps=1, n_eval=4)
+    return get_profile("smoke").replace(model="tiny", name="test", steps=1, n_eval=4)
 
 
 def test_smoke_profile_uses_a_temporary_folder(tmp_path, monkeypatch):
@@ -45,7 +45,7 @@ def test_train_is_loaded_the_second_time_and_a_changed_profile_trains_apart(prof
         m.setattr("scoreutils.runs.store.run_train", lambda *a, **k: pytest.fail("a finished run must be loaded"))
         again = load_or_train("naive_rl", profile)
     assert again.loaded and _same(again.metrics, first.metrics) and len(again.log) == len(first.log)
-    changed = load_or_train("naive_rl", profile.with_(alpha=0.0))
+    changed = load_or_train("naive_rl", profile.replace(alpha=0.0))
     assert not changed.loaded and changed.path != first.path and changed.path.name.startswith("naive_rl-")
     assert json.loads((first.path / "config.json").read_text())["profile"]["alpha"] == profile.alpha
     policy = runs.trained_policy(first, profile)

@@ -424,14 +424,14 @@ def test_the_repro_profile_evaluates_every_seed_on_the_same_problems():
 
     repro = get_profile("repro")
     assert repro.test_set == "all"
-    a, b = profile_problems(repro, "test"), profile_problems(repro.with_(seed=4), "test")
+    a, b = profile_problems(repro, "test"), profile_problems(repro.replace(seed=4), "test")
     assert [p.prompt for p in a] == [p.prompt for p in b] and len(a) >= 700
     assert all(p.meta["turn1_format"] == repro.turn1_format for p in a)
-    short = profile_problems(repro.with_(seed=2), "test", n=50)
+    short = profile_problems(repro.replace(seed=2), "test", n=50)
     assert [p.prompt for p in short] == [p.prompt for p in profile_problems(repro, "test", n=50)]
     sampled = get_profile("cpu")  # the default: each seed draws its own
     assert [p.prompt for p in profile_problems(sampled, "test")] != [
-        p.prompt for p in profile_problems(sampled.with_(seed=1), "test")]
+        p.prompt for p in profile_problems(sampled.replace(seed=1), "test")]
     with pytest.raises(ValueError, match="test_set must be"):
         get_profile("cpu", test_set="some")
 

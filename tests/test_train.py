@@ -94,7 +94,7 @@ def test_kill_and_resume_matches_the_uninterrupted_run(tmp_path, monkeypatch):
     import scoreutils.rollout as rollout
 
     monkeypatch.setattr(rollout, "binary_reward", lambda problem, text: float(len(text) % 2))
-    prof = PROFILE.with_(steps=3)
+    prof = PROFILE.replace(steps=3)
     full = train_rl(_policy(), prof, PROBLEMS, tmp_path / "full", stage="stage2")
     part = tmp_path / "part"
     first = train_rl(_policy(), prof, PROBLEMS, part, stage="stage2", stop_after=2)  # "killed" after step 2
@@ -135,7 +135,7 @@ def test_profile_autocast_wraps_the_training_forwards(tmp_path, monkeypatch):
             yield
 
     monkeypatch.setattr(train, "autocast", spy)
-    rows = train_rl(_policy(), PROFILE.with_(steps=1, autocast="bfloat16"), PROBLEMS, tmp_path, stage="stage2")
+    rows = train_rl(_policy(), PROFILE.replace(steps=1, autocast="bfloat16"), PROBLEMS, tmp_path, stage="stage2")
     assert seen and set(seen) == {"bfloat16"} and math.isfinite(rows[0]["loss"])
 
 
@@ -148,7 +148,7 @@ def test_profile_activation_checkpointing_reaches_training(on, tmp_path, monkeyp
     calls = []
     real = train.enable_checkpointing
     monkeypatch.setattr(train, "enable_checkpointing", lambda policy: (calls.append(policy), real(policy)))
-    profile = PROFILE.with_(steps=1, n_eval=2, n_train=8, activation_checkpointing=on)
+    profile = PROFILE.replace(steps=1, n_eval=2, n_train=8, activation_checkpointing=on)
     run = run_train("stage2", profile, tmp_path / "rl")
     assert len(calls) == int(on) and math.isfinite(run.log[0]["loss"])
     assert get_profile("repro").activation_checkpointing is False and get_profile("cpu").activation_checkpointing
@@ -166,7 +166,7 @@ def test_rl_shares_the_prompt_forward_only_without_checkpointing(checkpointing, 
     real = logprobs.collate
     monkeypatch.setattr(logprobs, "collate", lambda eps, pad, share_prompt=False: (seen.append(share_prompt),
                                                                                  real(eps, pad, share_prompt))[1])
-    profile = PROFILE.with_(steps=1, share_prompt=share)
+    profile = PROFILE.replace(steps=1, share_prompt=share)
     rows = train_rl(_policy(), profile, PROBLEMS, tmp_path, stage="stage2", checkpointing=checkpointing)
     assert seen and set(seen) == {expected} and math.isfinite(rows[0]["loss"])
 
@@ -180,11 +180,11 @@ def test_rl_scores_the_update_at_the_sampling_temperature_only_when_asked(switch
     real = logprobs.token_logprobs
     monkeypatch.setattr(logprobs, "token_logprobs", lambda m, b, temperature=1.0: (seen.append(temperature),
                                                                                 real(m, b, temperature))[1])
-    profile = PROFILE.with_(steps=1, temperature=0.7, score_at_temperature=switch)
+    profile = PROFILE.replace(steps=1, temperature=0.7, score_at_temperature=switch)
     rows = train_rl(_policy(), profile, PROBLEMS, tmp_path, stage="stage2")
     assert seen and set(seen) == {0.7 if switch else 1.0} and math.isfinite(rows[0]["loss"])
     with pytest.raises(ValueError, match="score_at_temperature"):
-        PROFILE.with_(temperature=0.0, score_at_temperature=True)
+        PROFILE.replace(temperature=0.0, score_at_temperature=True)
 
 
 def test_checkpointing_leaves_the_gradients_as_they_are():

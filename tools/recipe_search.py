@@ -92,7 +92,7 @@ def shared_steps(mine, theirs) -> int:
     """How many first steps two candidates' runs have in common: all of the shorter run's when they differ
     only in `steps`; up to the end of the shorter Stage I when they differ in α or Stage I's length too (Stage
     I does not use α; every step is seeded by its number); none when anything else differs."""
-    if theirs.with_(alpha=mine.alpha, stage1_steps=mine.stage1_steps, steps=mine.steps) != mine:
+    if theirs.replace(alpha=mine.alpha, stage1_steps=mine.stage1_steps, steps=mine.steps) != mine:
         return 0
     if (mine.alpha, mine.stage1_steps) == (theirs.alpha, theirs.stage1_steps):
         return min(mine.steps, theirs.steps)

@@ -186,7 +186,7 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
     folder = job.folder(out)
     if kind == "train":
         source = Job(PREFIX[job.name], job.seed) if job.name in PREFIX else None
-        if source and job_profile(source, profile, model).with_(alpha=prof.alpha) == prof:
+        if source and job_profile(source, profile, model).replace(alpha=prof.alpha) == prof:
             if start_from(folder, source.folder(out), prof.stage1_steps):
                 print(f"{job.label()}: steps 1-{prof.stage1_steps} (Stage I) taken from {source.label()}", flush=True)
         sibling = share_traces(job, out, profile, model)
