@@ -26,7 +26,7 @@ class Profile:
 
     name: str
     model: str = "bundled"
-    """`bundled` (offline SmolLM2-135M-Instruct), a hub id, or a local directory."""
+    """`bundled` (offline SmolLM2-135M-Instruct), a hub id, a local directory, or "tiny" (a small random model, for tests)."""
     quantization: str | None = None
     """None (full precision) or "4bit" (NF4, QLoRA)."""
     dtype: str = "float32"
@@ -42,6 +42,7 @@ class Profile:
     prompt x1 (`logprobs.collate(share_prompt=True)`). Same values up to float rounding, less update time
     (docs/design.md); False runs the flat layout, as runs made before it existed did."""
     task: str = "arithmetic"
+    """The data set: "arithmetic" (generated, offline), "humaneval" (offline), "math", "gsm8k" or "mbpp" (hub)."""
     level: int | tuple[int, ...] = 1
     """Arithmetic difficulty level(s), see `tasks.LEVELS`."""
     turn1_format: str = "final-answer"
@@ -63,12 +64,15 @@ class Profile:
     """Sampling temperature for training traces (the paper uses 1.0; docs/design.md#profiles: why cpu uses less)."""
     # RL
     steps: int = 20
+    """RL steps (each samples `problems_per_step` x `samples_per_problem` episodes and updates once)."""
     problems_per_step: int = 8
+    """Training problems per RL step."""
     samples_per_problem: int = 4
     """k in the RLOO baseline; k >= 2."""
     micro_batch: int = 4
     """Episodes per forward/backward; the step accumulates gradients over micro-batches."""
     lr: float = 2e-4
+    """RL learning rate (AdamW, constant)."""
     alpha: float = 10.0
     """Stage II bonus scale, b = alpha * (r2 - r1) (Eq. 4)."""
     beta1: float = 0.01
@@ -86,19 +90,27 @@ class Profile:
     stage1_steps: int = 8
     """SCoRe schedule: Stage I steps before Stage II takes the rest."""
     eval_every: int = 10
+    """Greedy held-out evaluation every this many RL steps (and after the last)."""
     save_every: int = 5
+    """A checkpoint every this many RL steps (and after the last): a re-run resumes from the newest."""
     # LoRA
     lora_r: int = 16
+    """LoRA rank."""
     lora_alpha: int = 32
+    """LoRA scale numerator (the update is scaled by lora_alpha / lora_r)."""
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    """Module names that get a LoRA adapter."""
     # SFT
     sft_epochs: int = 2
+    """Epochs over the STaR / Pair-SFT pairs."""
     sft_lr: float = 2e-4
+    """SFT learning rate (AdamW, constant)."""
     sft_samples_per_problem: int = 4
     """Temperature-1.0 traces per problem to build STaR / Pair-SFT data from."""
     sft_problems: int = 64
     """Training problems whose traces make the STaR / Pair-SFT data."""
     seed: int = 0
+    """Seeds sampling, the training problems' order, LoRA initialisation and (test_set "sample") the test draw."""
 
     def __post_init__(self) -> None:
         """Refuse sizes and rates no run could use, with one line naming the field."""

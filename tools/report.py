@@ -534,14 +534,16 @@ def _benchmarks() -> list[str]:
                 f"| train step, ms per trained token (vs TRL GRPO) | {1000 * kit['s_per_trained_token']:.1f} | "
                 f"{1000 * trl['s_per_trained_token']:.1f} | {ratio['s_per_trained_token']:.2f} |"]
     mem = _load("bench_memory.json")
-    if mem and mem.get("cpu"):
-        cpu = mem["cpu"]
-        peak = max(v for v in (cpu.get("ru_maxrss_bytes"), cpu.get("step_peak_rss_hwm_bytes"),
-                               cpu.get("step_peak_rss_sampled_bytes")) if v)
-        line = f"Peak RSS of one cpu-profile Stage II step (bundled model): {peak / 2**30:.2f} GiB"
-        without = mem.get("cpu_without_release")
-        if without:
-            before = max(v for v in (without.get("step_peak_rss_hwm_bytes"), without.get("step_peak_rss_sampled_bytes")) if v)
+    def peak(record: dict | None, keys: tuple[str, ...]) -> float | None:
+        """The largest of `keys` in a benchmark record; None for a failed or missing measurement."""
+        values = [record.get(k) for k in keys] if record and not record.get("failed") else []
+        return max((v for v in values if v), default=None)
+
+    cpu = peak(mem.get("cpu") if mem else None, ("ru_maxrss_bytes", "step_peak_rss_hwm_bytes", "step_peak_rss_sampled_bytes"))
+    if cpu:
+        line = f"Peak RSS of one cpu-profile Stage II step (bundled model): {cpu / 2**30:.2f} GiB"
+        before = peak(mem.get("cpu_without_release"), ("step_peak_rss_hwm_bytes", "step_peak_rss_sampled_bytes"))
+        if before:
             line += f" ({before / 2**30:.2f} GiB without `train.release_memory`)"
         out += ["", line + "."]
     if out:
