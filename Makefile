@@ -40,7 +40,7 @@ test: setup
 # the install cell at Colab's versions (lesson 01 with TRAIN = False) and lesson 01 under nbmake. `.ci/run`
 # runs it after `make test`. The floor torch is PyPI's CUDA build (~4.7 GB with its libraries; it runs on CPU).
 FLOOR := .venv-floor
-FLOOR_TESTS := tests/test_losses.py tests/test_rollout.py tests/test_metrics.py tests/test_train.py tests/test_colab.py
+FLOOR_TESTS := tests/test_losses.py tests/test_rollout.py tests/test_metrics.py tests/test_train.py tests/test_lesson_setup.py
 $(FLOOR)/.installed: pyproject.toml constraints-floor.txt
 	test -x $(FLOOR)/bin/python || $(PY) -m venv $(FLOOR)
 	$(FLOOR)/bin/python -m pip install -q --upgrade pip "setuptools>=77"
