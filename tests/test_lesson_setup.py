@@ -127,7 +127,7 @@ def test_shipped_runs_are_loaded_from_a_clone_not_trained(monkeypatch):
     profile = lesson_setup.choose_profile()
     asked = [("star", None, {}), ("star_plus", None, {}), ("pair_sft", None, {}), ("pair_sft_plus", None, {}),
              ("naive_rl", None, {}), ("stage1", None, {}), ("stage2", None, {}), ("score", "demo/score", {}),
-             ("stage2", "stage2_alpha0", {"alpha": 0.0}), ("score", "score_alpha0", {"alpha": 0.0})]
+             ("score", "score_alpha0", {"alpha": 0.0})]
     for method, name, changes in asked:
         run = scoreutils.runs.load_or_train(method, profile.replace(**changes) if changes else profile, name=name)
         assert run.loaded and run.path == ROOT / "results" / (name or method)

@@ -82,11 +82,11 @@ LESSON_RUNS = {"00_quickstart": (), "01_base_model_self_correction": ("demo/base
                                    "pair_sft_plus/metrics.json"),
                "03_edit_distance": (), "04_naive_multiturn_rl": ("naive_rl/metrics.json",),
                "05_stage1": ("stage1/metrics.json",),
-               "06_stage2_reward_bonus": ("stage2/metrics.json", "stage2_alpha0/metrics.json"),
+               "06_stage2_reward_bonus": ("stage2/metrics.json",),
                "07_score_and_ablations": ("demo/score/metrics.json", "score_alpha0/metrics.json"),
                "08_code_self_correction": ("humaneval_base.json",)}
-"""The cpu-profile runs each lesson makes when TRAIN = True and they are missing (03 reuses 02's; 07 also
-reuses 06's Stage II), whose logged wall times (training, then evaluation) say what making them costs."""
+"""The cpu-profile runs each lesson makes when TRAIN = True and they are missing (03 reuses 02's; 06 reuses 04's naive
+RL as Stage II at α = 0; 07 also reuses 06's Stage II), whose logged wall times (training, then evaluation) say what making them costs."""
 
 
 def making_minutes(name: str) -> float | None:
@@ -110,7 +110,7 @@ def notebook_map() -> str:
     note = ("\nMeasured on 2 CPU cores: *shipped runs* is the lesson with `TRAIN = False`, loading the runs in "
             "`results/` (`make notebooks`, `results/notebook_times.json`); *making its runs* is the logged training "
             "and evaluation time of the cpu-profile runs the lesson makes with `TRAIN = True` when they are "
-            "missing (`train_wall_s` + `wall_s` of each run's JSON; 03 reuses 02's runs). GPU times are not "
+            "missing (`train_wall_s` + `wall_s` of each run's JSON; 03 reuses 02's runs, 06 04's naive RL). GPU times are not "
             "measured: `python benchmarks/gpu_profile.py` on a GPU writes `results/bench_gpu.json`, and each "
             "lesson's second cell then reports its estimate.")
     return "\n".join(lines) + note
