@@ -41,7 +41,7 @@ def repro_root() -> Path:
     """The results folder (`config.results_root()`, else the repository's next to this package), whose repro-profile
     runs the boxes read: results/repro, and results/repro_v1 for runs not yet remade on the shared test set. (Not
     `runs.results_dir`, which sends the smoke profile to a temporary folder.)"""
-    return results_root() or Path(__file__).resolve().parent.parent / "results"
+    return results_root() or Path(__file__).resolve().parents[2] / "results"
 
 
 def percent(x: float | None) -> str:
