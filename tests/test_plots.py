@@ -196,3 +196,13 @@ def test_fit_titles_leaves_a_short_title_alone():
     plots.fit_titles(fig)
     assert ax.get_title() == "Stage I" and fig._suptitle.get_text() == "short"
     plt.close(fig)
+
+
+def test_the_kl_caption_says_a_real_kl_only_for_on_policy_scoring(tmp_path):
+    assert "not a KL at all" in plots.kl_caption(0.7, False)
+    assert "KL(π_T‖π_ref,T) at T = 0.4 ≥ 0, a real KL" in plots.kl_caption(0.4, True)
+    assert "KL(π‖π_ref) ≥ 0, a real KL" in plots.kl_caption(1.0, False)  # T = 1: scoring at T = 1 is on-policy
+    log = [{"step": s, "kl/attempt1": 0.01 * s, "reward/attempt2": 0.1} for s in range(1, 4)]
+    path = plots.plot_log_panels({"a": log}, plots.STAGE1_PANELS, tmp_path / "kl.png", title="t",
+                                 note=plots.kl_caption(0.4, True))
+    assert path.stat().st_size > 0

@@ -37,6 +37,18 @@ KL_NOTE = ("KL: the k1 estimate, a sample mean of Σ_t log π(y_t)/π_ref(y_t) o
 Pairs = tuple[Sequence[float], Sequence[float]]
 
 
+def kl_caption(temperature: float, score_at_temperature: bool) -> str:
+    """The one caption of a logged KL (every figure and lesson uses it): what the k1 estimate of a run sampled at
+    `temperature` measures, given whether the run scored its samples at that temperature (on-policy)."""
+    head = ("KL: the k1 estimate, a sample mean of Σ_t log π(y_t)/π_ref(y_t) over the step's sampled attempts; "
+            "one step's estimate can dip below 0.")
+    if score_at_temperature or temperature == 1.0:
+        target = "KL(π‖π_ref)" if temperature == 1.0 else f"KL(π_T‖π_ref,T) at T = {temperature:g}"
+        return f"{head} Drawn and scored at T = {temperature:g}: its expectation is {target} ≥ 0, a real KL."
+    return (f"{head} Drawn at T = {temperature:g} but scored at T = 1, it is not a KL at all and can stay below 0 "
+            "(score_at_temperature=True makes it one).")
+
+
 def model_label(model: str) -> str:
     """A model's name for titles: the bundled model's real name, a hub id without its organisation."""
     return MODEL_LABELS.get(model, model.rstrip("/").split("/")[-1])
@@ -169,10 +181,11 @@ def _mean_and_range(runs: Sequence[Sequence[Mapping[str, Any]]], key: str
 
 
 def plot_training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]]],
-                         path: str | Path, title: str | None = None) -> Path:
+                         path: str | Path, title: str | None = None, kl_note: str = KL_NOTE) -> Path:
     """Three panels over steps: sampled reward per attempt (t1 solid, t2 dashed), KL to the base model per
     attempt, changed-answer rate. A method given several logs (seeds) is drawn as the mean with a band from
-    the lowest to the highest seed; a note under the figure says why the KL estimate can be negative."""
+    the lowest to the highest seed; a note under the figure says what the KL estimate measures (`kl_note`: pass
+    `kl_caption(...)` of the runs' sampling; the default says it for both cases)."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.9))
     n_seeds = []
     for name, value in logs.items():
@@ -200,7 +213,7 @@ def plot_training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequen
     axes[2].set_ylim(-0.02, 1.02)
     axes[0].legend(fontsize=7)
     band = " Bands: lowest to highest seed." if any(n > 1 for n in n_seeds) else ""
-    fig.text(0.01, 0.015, KL_NOTE + band, fontsize=7.5, color="#444444", wrap=True, ha="left", va="bottom")
+    fig.text(0.01, 0.015, kl_note + band, fontsize=7.5, color="#444444", wrap=True, ha="left", va="bottom")
     if title:
         fig.suptitle(title, fontsize=10)
     return _save(fig, path, rect=(0, 0.1, 1, 1))
@@ -214,7 +227,8 @@ STAGE1_PANELS = (("kl/attempt1", "KL to base, attempt 1 (k1 estimate)"), ("rewar
 
 
 def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]]],
-                    panels: Sequence[tuple[str, str]], path: str | Path, title: str | None = None) -> Path:
+                    panels: Sequence[tuple[str, str]], path: str | Path, title: str | None = None,
+                    note: str | None = None) -> Path:
     """One panel per (log key, panel title) over training steps, one line per method: a method given several
     logs (seeds) is its mean per step with a band from the lowest to the highest seed, and the legend says how
     many seeds. A rate's axis runs from 0 to just above its highest value. A key no log holds leaves its panel
@@ -247,6 +261,9 @@ def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Se
             ax.legend(fontsize=7)
     if title:
         fig.suptitle(title + (" (bands: lowest to highest seed)" if seeded else ""), fontsize=10)
+    if note:  # e.g. `kl_caption(...)` under a figure with a KL panel
+        fig.text(0.01, 0.015, note, fontsize=7.5, color="#444444", wrap=True, ha="left", va="bottom")
+        return _save(fig, path, rect=(0, 0.1, 1, 1))
     return _save(fig, path)
 
 

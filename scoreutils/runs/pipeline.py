@@ -233,7 +233,7 @@ class Demo:
 
 def run_demo(profile: Profile, out: Path, figures: Path) -> Demo:
     """Base eval -> SCoRe training -> eval, with the transition and training-curve figures."""
-    from ..report.plots import model_label, plot_training_curves, plot_transitions
+    from ..report.plots import kl_caption, model_label, plot_training_curves, plot_transitions
 
     t0 = time.perf_counter()
     out, figures = Path(out), Path(figures)
@@ -242,7 +242,8 @@ def run_demo(profile: Profile, out: Path, figures: Path) -> Demo:
     paths = [plot_transitions({"base": (base.r1, base.r2), "SCoRe": (score.r1, score.r2)},
                               figures / "transitions_demo.png", title=f"{model_label(profile.model)}: before / after SCoRe"),
              plot_training_curves({"SCoRe": score.log}, figures / "training_curves_demo.png",
-                                  title=f"{model_label(profile.model)}: SCoRe training")]
+                                  title=f"{model_label(profile.model)}: SCoRe training",
+                                  kl_note=kl_caption(profile.temperature, profile.score_at_temperature))]
     return Demo(base, score, paths, time.perf_counter() - t0)
 
 
