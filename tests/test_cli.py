@@ -195,4 +195,4 @@ def test_train_help_lists_beta2_with_its_docstring(capsys):
 
     text = _help(capsys, _parser(), "train", "--help")
     assert "--beta2 X Stage I's strong KL weight on attempt 1 (Eq. 3)." in text
-    assert "--max-new-tokens N Per attempt." in text and "--seed N override the profile's seed" in text
+    assert "--max-new-tokens N Per attempt." in text and "--seed N Seeds sampling" in text
