@@ -20,6 +20,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 
+STAGE2_REWARDS = ("bonus", "progress")
+STAGE2_TURN1 = ("reward", "anchor")
+STAGE2_FIELDS = ("alpha", "stage2_reward", "progress_gamma", "stage2_turn1", "stage2_samples_per_problem")
+"""The fields only Stage II reads: two SCoRe runs that differ in these alone take the same Stage I steps."""
+
+
 @dataclass(frozen=True)
 class Profile:
     """All sizes of one run. Field docs say what each number controls."""
@@ -89,6 +95,18 @@ class Profile:
     """Divide each attempt's RLOO advantages by their group's std (`losses.normalized_rloo_advantages`)."""
     stage1_steps: int = 8
     """SCoRe schedule: Stage I steps before Stage II takes the rest."""
+    # Stage II experiments (docs/reproduction.md#the-fair-test); the defaults are Eq. 4 as the paper writes it.
+    stage2_reward: str = "bonus"
+    """Stage II's rewards: "bonus", Eq. 4 (attempt 2 paid r2 + alpha (r2 - r1)); "progress", each attempt paid
+    the discounted progress from it on (`losses.progress_loss`, at `progress_gamma`), not the paper's."""
+    progress_gamma: float = 0.5
+    """The discount of `stage2_reward` "progress": attempt 1's return is r1 + gamma (r2 - r1)."""
+    stage2_turn1: str = "reward"
+    """Attempt 1 in Stage II: "reward", as Eq. 4 (its own reward, beta1 KL); "anchor", as in Stage I (no
+    policy gradient, beta2 KL), so that Stage II can only change attempt 2."""
+    stage2_samples_per_problem: int = 0
+    """k in Stage II's steps; 0: `samples_per_problem`. More samples per problem, more groups whose attempts
+    change outcome (the bonus's only source of signal)."""
     eval_every: int = 10
     """Greedy held-out evaluation every this many RL steps (and after the last)."""
     save_every: int = 5
@@ -125,6 +143,14 @@ class Profile:
             raise ValueError(f"level must be at least 0, not {self.level}")
         if self.samples_per_problem < 2:
             raise ValueError(f"samples_per_problem must be at least 2 (RLOO), not {self.samples_per_problem}")
+        if self.stage2_samples_per_problem == 1 or self.stage2_samples_per_problem < 0:
+            raise ValueError("stage2_samples_per_problem must be 0 (samples_per_problem) or at least 2 (RLOO), "
+                             f"not {self.stage2_samples_per_problem}")
+        for name, choices in (("stage2_reward", STAGE2_REWARDS), ("stage2_turn1", STAGE2_TURN1)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, not {getattr(self, name)!r}")
+        if not 0.0 <= self.progress_gamma <= 1.0:
+            raise ValueError(f"progress_gamma must be between 0 and 1, not {self.progress_gamma}")
         for name in ("lr", "sft_lr", "alpha", "beta1", "beta2", "temperature", "lora_alpha"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -146,6 +172,12 @@ class Profile:
     def lora_spec(self) -> dict[str, Any]:
         """The LoRA adapter's shape, as `models.load_policy(lora=...)` takes it."""
         return {"r": self.lora_r, "lora_alpha": self.lora_alpha, "target_modules": list(self.lora_targets)}
+
+    def samples_in(self, stage: str) -> int:
+        """k, the samples per problem, in a step of `stage` ("naive", "stage1", "stage2")."""
+        if stage == "stage2" and self.stage2_samples_per_problem:
+            return self.stage2_samples_per_problem
+        return self.samples_per_problem
 
     def replace(self, **changes: Any) -> "Profile":
         """A copy with some fields changed, validated as a new profile (unknown names raise)."""

@@ -1,6 +1,7 @@
 """Losses: the paper's equations and their estimators, one function per equation: the KL penalty, REINFORCE
-with a leave-one-out (RLOO) baseline, naive multi-turn RL, Stage I (Eq. 3), Stage II (Eq. 4) and SFT. Each takes
-log-probs and rewards as tensors (`logprobs.py` computes them from a model); nothing here runs a model or samples.
+with a leave-one-out (RLOO) baseline, naive multi-turn RL, Stage I (Eq. 3), Stage II (Eq. 4), one Stage II
+variant (the progress reward) and SFT. Each takes log-probs and rewards as tensors (`logprobs.py` computes
+them from a model); nothing here runs a model or samples.
 
 Notation (docs/paper.md#notation): x1 the problem prompt, y1 attempt 1, p the fixed instruction, y2 attempt 2,
 r_i = r(y_i, y*) in {0, 1}, pi the policy (LoRA on), pi_ref the base model (adapter off).
@@ -119,21 +120,64 @@ def stage1_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, beta2: float, no
     return LossParts(loss, {"pg/attempt1": 0.0, "pg/attempt2": pg_attempt2.item()})
 
 
-def stage2_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, alpha: float, normalize: bool = False) -> LossParts:
+def stage2_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, alpha: float, normalize: bool = False,
+                anchor_beta: float | None = None) -> LossParts:
     """Stage II, Eq. 4: max E[ sum_{i=1,2} r_hat(y_i, y*) - beta1 KL(pi || pi_ref)(x_i) ],
     with attempt 2's reward shaped by the bonus b = alpha (r(y2) - r(y1)), alpha > 1.
 
     Attempt 1 keeps its own reward, unshaped. The bonus pays for i->c (+alpha) and punishes c->i (-alpha).
+    `anchor_beta` (an experiment, not Eq. 4): attempt 1 as in Stage I instead, no policy-gradient term and
+    its KL weighted by `anchor_beta`, so that Stage II can change attempt 2 only.
     """
     bonus = alpha * (a2.reward - a1.reward)
     adv = normalized_rloo_advantages if normalize else rloo_advantages
-    pg_attempt1 = reinforce(a1.logp, adv(a1.reward, k))
+    pg_attempt1, kl_attempt1 = _stage2_attempt1(a1, a1.reward, k, beta1, anchor_beta, adv)
     pg_attempt2 = reinforce(a2.logp, adv(a2.reward + bonus, k))
-    kl_attempt1 = beta1 * kl_penalty(a1.logp, a1.kl, k)
     kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
     loss = pg_attempt1 + pg_attempt2 + kl_attempt1 + kl_attempt2
     return LossParts(loss, {"pg/attempt1": pg_attempt1.item(), "pg/attempt2": pg_attempt2.item(),
                             "bonus": bonus.mean().item()})
+
+
+def _stage2_attempt1(a1: Attempt, returns: torch.Tensor, k: int, beta1: float, anchor_beta: float | None,
+                     adv) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attempt 1's policy-gradient and KL terms in Stage II: paid `returns` with beta1 KL; or, with an
+    `anchor_beta`, as in Stage I: no policy gradient and `anchor_beta` KL."""
+    if anchor_beta is not None:
+        return a1.logp.new_zeros(()), anchor_beta * kl_penalty(a1.logp, a1.kl, k)
+    return reinforce(a1.logp, adv(returns, k)), beta1 * kl_penalty(a1.logp, a1.kl, k)
+
+
+def progress_returns(r1: torch.Tensor, r2: torch.Tensor, gamma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The returns of the progress reward: turn 1 earns u1 = r1, turn 2 its progress u2 = r2 - r1, and each
+    attempt's return is the discounted sum from it on, G1 = u1 + gamma u2 and G2 = u2.
+
+    >>> g1, g2 = progress_returns(torch.tensor([0., 1., 1., 0.]), torch.tensor([1., 0., 1., 0.]), 0.5)
+    >>> g1.tolist(), g2.tolist()
+    ([0.5, 0.5, 1.0, 0.0], [1.0, -1.0, 0.0, 0.0])
+    """
+    progress = r2 - r1
+    return r1 + gamma * progress, progress
+
+
+def progress_loss(a1: Attempt, a2: Attempt, k: int, beta1: float, gamma: float, normalize: bool = False,
+                  anchor_beta: float | None = None) -> LossParts:
+    """A Stage II variant, not the paper's: max E[ G1 + G2 - beta1 sum_i KL(pi || pi_ref)(x_i) ] with the
+    returns of `progress_returns`, as in reward designs that pay each turn's improvement and accumulate it
+    with a discount (e.g. CoCoS, arXiv 2505.23060; this is the kit's form of the idea, not theirs).
+
+    Against Eq. 4: attempt 2 is paid its change of outcome alone (i->c +1, c->i -1, c->c and i->i 0), so
+    staying right earns attempt 2 nothing; attempt 1 is paid (1 - gamma) r1 + gamma r2, a share of the
+    final outcome. gamma = 0 pays attempt 1 its own reward, as Eq. 4 does. `anchor_beta` as in `stage2_loss`.
+    """
+    g1, g2 = progress_returns(a1.reward, a2.reward, gamma)
+    adv = normalized_rloo_advantages if normalize else rloo_advantages
+    pg_attempt1, kl_attempt1 = _stage2_attempt1(a1, g1, k, beta1, anchor_beta, adv)
+    pg_attempt2 = reinforce(a2.logp, adv(g2, k))
+    kl_attempt2 = beta1 * kl_penalty(a2.logp, a2.kl, k)
+    loss = pg_attempt1 + pg_attempt2 + kl_attempt1 + kl_attempt2
+    return LossParts(loss, {"pg/attempt1": pg_attempt1.item(), "pg/attempt2": pg_attempt2.item(),
+                            "bonus": 0.0})
 
 
 def sft_loss(logp: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:

@@ -171,6 +171,10 @@ def test_profile_options_parse_to_the_fields_types_and_only_given_ones_are_set()
     (["train", "--method", "score", "--seed", "-3"], "seed must be at least 0, not -3"),
     (["train", "--method", "score", "--lora-alpha", "-8"], "lora_alpha must be a finite number >= 0"),
     (["eval", "--level", "0", "-2"], "level must be at least 0, not (0, -2)"),
+    (["train", "--method", "score", "--stage2-reward", "dense"], "stage2_reward must be one of bonus, progress"),
+    (["train", "--method", "score", "--stage2-turn1", "free"], "stage2_turn1 must be one of reward, anchor"),
+    (["train", "--method", "score", "--stage2-samples-per-problem", "1"], "stage2_samples_per_problem must be 0"),
+    (["train", "--method", "score", "--progress-gamma", "1.5"], "progress_gamma must be between 0 and 1"),
 ])
 def test_a_value_out_of_range_is_the_profiles_one_line_error(tmp_path, capsys, argv, says):
     out = tmp_path / "run"

@@ -371,3 +371,106 @@ def test_logprobs_at_a_temperature_are_the_samplers_distribution_by_values_and_g
     with pytest.raises(ValueError, match="temperature must be > 0"):
         logprobs.token_logprobs(policy.model, logprobs.collate(eps, pad_id=2), temperature=0.0)
 
+
+
+def test_stage2_with_attempt1_anchored_treats_attempt1_as_stage1_does():
+    """Experiment (b): `anchor_beta` gives attempt 1 Stage I's terms (no reward, the strong KL); attempt 2 keeps
+    Eq. 4's shaped reward."""
+    seq1, seq2, a = _terms()
+    anchored = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, alpha=10.0, anchor_beta=0.1)
+    g1, g2 = torch.autograd.grad(anchored.loss, (seq1, seq2))
+    assert torch.allclose(g1, 0.1 * losses.rloo_advantages(a["kl1"], K) / 4)
+    stage1 = losses.stage1_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, beta2=0.1)
+    assert torch.allclose(g1, torch.autograd.grad(stage1.loss, seq1)[0])
+    for r1 in (a["r1"], 1 - a["r1"]):  # r1 reaches attempt 1 no more (it still shapes attempt 2's reward)
+        other = losses.stage2_loss(*_attempts(seq1, seq2, {**a, "r1": r1}), K, beta1=0.01, alpha=10.0,
+                                   anchor_beta=0.1)
+        assert torch.allclose(torch.autograd.grad(other.loss, seq1)[0], g1)
+    plain = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, alpha=10.0)
+    p1, p2 = torch.autograd.grad(plain.loss, (seq1, seq2))
+    assert torch.allclose(g2, p2) and not torch.allclose(g1, p1)
+    assert anchored.terms["pg/attempt1"] == 0.0 and anchored.terms["bonus"] == plain.terms["bonus"]
+
+
+def test_progress_returns_and_gradients_by_hand():
+    """Experiment (d): G1 = r1 + γ (r2 − r1), G2 = r2 − r1; each attempt's gradient is −A(G)/B plus its KL."""
+    seq1, seq2, a = _terms()  # r1 = [1, 0 | 0, 0], r2 = [1, 1 | 0, 1]
+    g1_ret, g2_ret = losses.progress_returns(a["r1"], a["r2"], 0.5)
+    assert torch.equal(g2_ret, torch.tensor([0.0, 1.0, 0.0, 1.0]))  # c->c earns attempt 2 nothing, i->c 1
+    assert torch.equal(g1_ret, torch.tensor([1.0, 0.5, 0.0, 0.5]))
+    out = losses.progress_loss(*_attempts(seq1, seq2, a), K, beta1=0.5, gamma=0.5)
+    g1, g2 = torch.autograd.grad(out.loss, (seq1, seq2))
+    kadv1, kadv2 = losses.rloo_advantages(a["kl1"], K), losses.rloo_advantages(a["kl2"], K)
+    # group 1: G1 [1, .5] -> A [.5, -.5]; group 2: G1 [0, .5] -> [-.5, .5]; G2 [0, 1 | 0, 1] -> [-1, 1 | -1, 1]
+    assert torch.allclose(g1, (-torch.tensor([0.5, -0.5, -0.5, 0.5]) + 0.5 * kadv1) / 4)
+    assert torch.allclose(g2, (-torch.tensor([-1.0, 1.0, -1.0, 1.0]) + 0.5 * kadv2) / 4)
+    # gamma = 0: attempt 1 is paid its own reward, as in Eq. 4
+    zero = losses.progress_loss(*_attempts(seq1, seq2, a), K, beta1=0.5, gamma=0.0)
+    eq4 = losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.5, alpha=10.0)
+    assert torch.allclose(torch.autograd.grad(zero.loss, seq1)[0], torch.autograd.grad(eq4.loss, seq1)[0])
+    # a break (c->i) is pushed down at attempt 2, whatever gamma
+    brk = {**a, "r1": torch.tensor([1.0, 1.0, 0.0, 0.0]), "r2": torch.tensor([1.0, 0.0, 0.0, 0.0])}
+    gb = torch.autograd.grad(losses.progress_loss(*_attempts(seq1, seq2, brk), K, beta1=0.0, gamma=1.0).loss, seq2)[0]
+    assert gb[1] > 0 > gb[0]  # the loss rises with the break's log-prob: gradient descent lowers it
+    anchored = losses.progress_loss(*_attempts(seq1, seq2, a), K, beta1=0.5, gamma=0.5, anchor_beta=0.1)
+    assert torch.allclose(torch.autograd.grad(anchored.loss, seq1)[0], 0.1 * kadv1 / 4)
+
+
+def test_progress_loss_gradient_in_expectation_is_the_returns_gradient():
+    """Enumerate a two-attempt policy, attempt 1 right with prob sigmoid(t0), attempt 2 right with prob
+    sigmoid(t1 + t2 r1) (it depends on attempt 1), and every pair of episodes of one group (k = 2): the
+    expected gradient of `progress_loss` is -(d/dt0 E[G1], d/dt1,t2 E[G2]); at gamma = 1, -grad E[r2] itself
+    (the progress sums to the final outcome)."""
+    theta = torch.tensor([0.3, -0.4, 0.8], requires_grad=True)
+
+    def p_right(attempt: int, r1: float) -> torch.Tensor:
+        return torch.sigmoid(theta[0] if attempt == 1 else theta[1] + theta[2] * r1)
+
+    def logp(attempt: int, r: float, r1: float) -> torch.Tensor:
+        q = p_right(attempt, r1)
+        return torch.log(q if r else 1 - q)
+
+    outcomes = [(r1, r2) for r1 in (0.0, 1.0) for r2 in (0.0, 1.0)]
+    prob = {o: (logp(1, o[0], 0.0) + logp(2, o[1], o[0])).exp() for o in outcomes}
+    for gamma in (0.5, 1.0):
+        expected = torch.zeros(3)
+        for pair in [(a, b) for a in outcomes for b in outcomes]:
+            r1, r2 = (torch.tensor([o[i] for o in pair]) for i in (0, 1))
+            seq1 = torch.stack([logp(1, o[0], 0.0) for o in pair])
+            seq2 = torch.stack([logp(2, o[1], o[0]) for o in pair])
+            out = losses.progress_loss(losses.Attempt(seq1, torch.zeros(2), r1), losses.Attempt(seq2, torch.zeros(2), r2),
+                                       2, beta1=0.0, gamma=gamma)
+            weight = (prob[pair[0]] * prob[pair[1]]).detach()
+            expected += weight * torch.autograd.grad(out.loss, theta)[0]
+        e_g1 = sum(prob[o] * (o[0] + gamma * (o[1] - o[0])) for o in outcomes)
+        e_g2 = sum(prob[o] * (o[1] - o[0]) for o in outcomes)
+        target = torch.cat([torch.autograd.grad(e_g1, theta, retain_graph=True)[0][:1],
+                            torch.autograd.grad(e_g2, theta, retain_graph=True)[0][1:]])
+        assert torch.allclose(expected, -target, atol=1e-6), gamma
+        if gamma == 1.0:
+            e_r2 = sum(prob[o] * o[1] for o in outcomes)
+            assert torch.allclose(expected, -torch.autograd.grad(e_r2, theta, retain_graph=True)[0], atol=1e-6)
+
+
+def test_rl_loss_dispatches_the_stage2_experiments():
+    from scoreutils.config import get_profile
+    from scoreutils.train import rl_loss
+
+    seq1, seq2, a = _terms()
+    prof = get_profile("smoke", samples_per_problem=2, beta1=0.01, beta2=0.1, alpha=10.0)
+    cases = {("bonus", "reward"): losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, alpha=10.0),
+             ("bonus", "anchor"): losses.stage2_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, alpha=10.0,
+                                                     anchor_beta=0.1),
+             ("progress", "reward"): losses.progress_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, gamma=0.5),
+             ("progress", "anchor"): losses.progress_loss(*_attempts(seq1, seq2, a), K, beta1=0.01, gamma=0.5,
+                                                          anchor_beta=0.1)}
+    values = set()
+    for (reward, turn1), want in cases.items():
+        got = rl_loss("stage2", *_attempts(seq1, seq2, a), prof.replace(stage2_reward=reward, stage2_turn1=turn1))
+        assert got.loss.item() == pytest.approx(want.loss.item()), (reward, turn1)
+        values.add(round(got.loss.item(), 6))
+        # Stage I and naive RL read none of Stage II's fields
+        for stage in ("stage1", "naive"):
+            assert rl_loss(stage, *_attempts(seq1, seq2, a), prof.replace(stage2_reward=reward, stage2_turn1=turn1)
+                           ).loss.item() == pytest.approx(rl_loss(stage, *_attempts(seq1, seq2, a), prof).loss.item())
+    assert len(values) == 4  # four different losses: each switch is live

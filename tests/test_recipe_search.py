@@ -40,7 +40,8 @@ def test_a_tie_within_one_problem_goes_to_the_higher_second_attempt():
 
 
 def test_candidates_change_the_repro_profile_and_evaluate_on_validation():
-    searched = {"alpha", "normalize_advantages", "stage1_steps", "beta2", "lr", "steps", "score_at_temperature"}
+    searched = {"alpha", "normalize_advantages", "stage1_steps", "beta2", "lr", "steps", "score_at_temperature",
+                "stage2_reward", "progress_gamma", "stage2_turn1", "stage2_samples_per_problem"}
     assert all(set(c) == searched for c in recipe_search.CANDIDATES.values())  # every searched field, every time
     profile = recipe_search.candidate_profile("a1-norm")
     assert profile == get_profile("repro", alpha=1.0, normalize_advantages=True, stage1_steps=8, beta2=0.1, lr=2e-4,
@@ -107,6 +108,13 @@ def test_shared_steps_are_the_steps_two_candidates_run_alike():
     assert shared(base.replace(stage1_steps=16, steps=48), base.replace(alpha=3.0)) == 8
     assert shared(base.replace(lr=1e-4), base) == 0 and shared(base.replace(normalize_advantages=True), base) == 0
     assert shared(base.replace(score_at_temperature=True), base) == 0  # Stage I is scored otherwise too
+    for change in ({"stage2_turn1": "anchor"}, {"stage2_samples_per_problem": 8}, {"stage2_reward": "progress"},
+                   {"stage2_reward": "progress", "progress_gamma": 1.0}):  # Stage II's experiments: Stage I shared
+        assert shared(base.replace(**change), base) == 8 == shared(base, base.replace(**change)), change
+    assert shared(base.replace(samples_per_problem=8), base) == 0  # k in Stage I too
+    for name in ("s1-48-s2-48-anchor", "s1-48-s2-48-k8", "s1-48-s2-48-progress"):
+        mine = recipe_search.candidate_profile(name, seed=2)
+        assert recipe_search.shared_steps(mine, recipe_search.candidate_profile("s1only-96-scoreT", seed=2)) == 48
 
 
 def test_candidates_run_after_the_test_table_do_not_change_the_reproduction_s_recipe(tmp_path, monkeypatch):
@@ -149,3 +157,19 @@ def test_fair_test_comparisons_pair_the_same_problems_and_count_seeds(tmp_path):
     assert recipe_search.seed_dir(tmp_path, recipe_search.SEED) == tmp_path
     assert recipe_search.per_seed(tmp_path, "s1only-96-scoreT") == {0: pytest.approx(0.4), 1: 0.0}
     assert recipe_search.candidate_profile("s1only-96-scoreT", seed=1).seed == 1
+
+
+def test_fair_test_comparisons_pool_the_seeds_both_finished_and_count_their_spread(tmp_path):
+    _finished(tmp_path / "s1only-96-scoreT", [1] * 8 + [0] * 12)
+    _finished(tmp_path / "s1-48-s2-48-scoreT", [0] * 20)
+    one = recipe_search.compare_runs(tmp_path, "s1-48-s2-48-scoreT", "s1only-96-scoreT", "(a)")
+    assert one["seeds"] == [0] and one["seed_ci"] is None and one["reads"] == "below 0"
+    _finished(recipe_search.seed_dir(tmp_path, 1) / "s1only-96-scoreT", [0] * 20)
+    _finished(recipe_search.seed_dir(tmp_path, 1) / "s1-48-s2-48-scoreT", [1] * 6 + [0] * 14)  # seed 1: the other way
+    two = recipe_search.compare_runs(tmp_path, "s1-48-s2-48-scoreT", "s1only-96-scoreT", "(a)")
+    assert two["seeds"] == [0, 1] and two["n"] == 40
+    assert two["per_seed"] == {0: pytest.approx(-0.4), 1: pytest.approx(0.3)}
+    assert two["delta_difference"] == pytest.approx(-0.05) and two["seed_ci"][0] < 0 < two["seed_ci"][1]
+    assert two["reads"].startswith("inconclusive")
+    _finished(recipe_search.seed_dir(tmp_path, 2) / "s1-48-s2-48-scoreT", [0] * 20)  # its partner unfinished
+    assert recipe_search.compare_runs(tmp_path, "s1-48-s2-48-scoreT", "s1only-96-scoreT", "(a)")["seeds"] == [0, 1]

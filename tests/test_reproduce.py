@@ -116,6 +116,8 @@ def test_two_tiny_runs_in_parallel_then_nothing_to_do(tmp_path, capsys):
     assert reproduce.main(args) == 0  # finished runs are skipped, not redone
     assert "0 runs to make, 2 done" in log.read_text().splitlines()[-2]
     assert (out / "star" / "seed0" / "metrics.json").stat().st_mtime_ns == before
+    assert reproduce.main(_args(tmp_path, "--only", "star", "--seeds", "0", "--poll", "0.2")) == 0
+    assert set(json.loads((out / "summary.json").read_text())) == {"base", "star"}  # --only keeps the others
 
 
 # ---------------------------------------------------------------- the parallel-sampling control

@@ -308,3 +308,22 @@ def test_an_rl_step_in_float16_logs_its_loss_scale(tmp_path):
 
     row, _ = rl_step("stage2", 1, policy, policy.model, opt, sched, PROBLEMS[:2], PROFILE, Accelerator(cpu=True))
     assert row["loss_scale"] in (2.0 ** 16, 2.0 ** 15) and math.isfinite(row["loss"])
+
+
+def test_a_stage2_step_takes_stage2_samples_per_problem_and_stage1_does_not(tmp_path):
+    """Experiment (c): k = stage2_samples_per_problem in Stage II's steps only; the groups it logs are the
+    step's problems either way."""
+    from accelerate import Accelerator
+
+    from scoreutils.train import make_optimizer, rl_step
+
+    profile = PROFILE.replace(stage2_samples_per_problem=8, micro_batch=8)
+    assert (profile.samples_in("stage2"), profile.samples_in("stage1"), profile.samples_in("naive")) == (8, 4, 4)
+    assert PROFILE.samples_in("stage2") == 4  # 0, the default: samples_per_problem
+    policy = _policy()
+    opt, sched = make_optimizer(policy, profile.lr)
+    for stage, k in (("stage1", 4), ("stage2", 8)):
+        row, episodes = rl_step(stage, 1, policy, policy.model, opt, sched, PROBLEMS[:2], profile,
+                                Accelerator(cpu=True))
+        assert len(episodes) == 2 * k and row["signal/groups"] == 2 and math.isfinite(row["loss"]), stage
+        assert [e.problem.id for e in episodes] == [p.id for p in PROBLEMS[:2] for _ in range(k)]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scoreutils.train.checkpoints import SHARED, start_from  # noqa: E402
-from scoreutils.config import get_profile  # noqa: E402
+from scoreutils.config import STAGE2_FIELDS, get_profile  # noqa: E402
 from scoreutils.metrics import paired_delta_difference  # noqa: E402
 
 OUT = ROOT / "results" / "recipe_search"
@@ -40,7 +40,8 @@ SEED = 0
 # name -> the values of the searched fields (all of them, so that a candidate stays what it was when the repro
 # profile takes the chosen one's values). Round 1: α x advantages, at the repro profile's other values. Round 2,
 # from round 1's choice (a1-norm): Stage I length, β2 and lr. Round 3: more steps.
-ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4, "steps": 24, "score_at_temperature": False}
+ROUND1 = {"stage1_steps": 8, "beta2": 0.1, "lr": 2e-4, "steps": 24, "score_at_temperature": False,
+          "stage2_reward": "bonus", "progress_gamma": 0.5, "stage2_turn1": "reward", "stage2_samples_per_problem": 0}
 CANDIDATES: dict[str, dict[str, Any]] = {
     "a10": {"alpha": 10.0, "normalize_advantages": False, **ROUND1},
     "a1": {"alpha": 1.0, "normalize_advantages": False, **ROUND1},
@@ -68,9 +69,20 @@ CANDIDATES: dict[str, dict[str, Any]] = {
                            "score_at_temperature": True},
     "s1only-96-scoreT": {"alpha": 10.0, "normalize_advantages": False, **ROUND1, "stage1_steps": 96, "steps": 96,
                          "score_at_temperature": True},
+    # Round 6, from the same 48 steps of Stage I (shared): Stage II changed in one way each, to separate the
+    # hypotheses for round 5's result. (b) attempt 1 anchored as in Stage I; (c) k = 8 samples per problem in
+    # Stage II (twice the episodes per step); (d) the progress reward instead of the bonus.
+    "s1-48-s2-48-anchor": {"alpha": 10.0, "normalize_advantages": False, **ROUND1, "stage1_steps": 48, "steps": 96,
+                           "score_at_temperature": True, "stage2_turn1": "anchor"},
+    "s1-48-s2-48-k8": {"alpha": 10.0, "normalize_advantages": False, **ROUND1, "stage1_steps": 48, "steps": 96,
+                       "score_at_temperature": True, "stage2_samples_per_problem": 8},
+    "s1-48-s2-48-progress": {"alpha": 10.0, "normalize_advantages": False, **ROUND1, "stage1_steps": 48,
+                             "steps": 96, "score_at_temperature": True, "stage2_reward": "progress"},
 }
-ROUND5 = ("s1only-48-scoreT", "s1-48-s2-48-scoreT", "s1only-96-scoreT")
-"""The fair test's experiments: reported beside rounds 1-4, chosen among by their own rule once finished."""
+ROUND5 = ("s1only-48-scoreT", "s1-48-s2-48-scoreT", "s1only-96-scoreT", "s1-48-s2-48-anchor", "s1-48-s2-48-k8",
+          "s1-48-s2-48-progress")
+"""The fair test's experiments (rounds 5 and 6): reported beside rounds 1-4, chosen among by their own rule once
+finished."""
 AFTER_TEST = ("a1-steps48", "a3-steps48", "a10-steps48-scoreT", *ROUND5)
 """Candidates run after the reproduction's test table: reported, and judged by the same rule in
 "chosen_with_after_test", but not in "chosen", the recipe every run of `make reproduce` was made with."""
@@ -90,11 +102,13 @@ def candidate_profile(name: str, profile: str = "repro", model: str | None = Non
 
 def shared_steps(mine, theirs) -> int:
     """How many first steps two candidates' runs have in common: all of the shorter run's when they differ
-    only in `steps`; up to the end of the shorter Stage I when they differ in α or Stage I's length too (Stage
-    I does not use α; every step is seeded by its number); none when anything else differs."""
-    if theirs.replace(alpha=mine.alpha, stage1_steps=mine.stage1_steps, steps=mine.steps) != mine:
+    only in `steps`; up to the end of the shorter Stage I when they differ in Stage II's fields
+    (`config.STAGE2_FIELDS`: α and the Stage II experiments) or Stage I's length too (Stage I reads none of
+    them; every step is seeded by its number); none when anything else differs."""
+    stage2 = {name: getattr(mine, name) for name in STAGE2_FIELDS}
+    if theirs.replace(**stage2, stage1_steps=mine.stage1_steps, steps=mine.steps) != mine:
         return 0
-    if (mine.alpha, mine.stage1_steps) == (theirs.alpha, theirs.stage1_steps):
+    if stage2 == {name: getattr(theirs, name) for name in STAGE2_FIELDS} and mine.stage1_steps == theirs.stage1_steps:
         return min(mine.steps, theirs.steps)
     return min(mine.stage1_steps, theirs.stage1_steps, mine.steps, theirs.steps)
 
@@ -154,39 +168,76 @@ def table(out: Path, profile: str = "repro") -> dict[str, Any]:
             "round5": {"candidates": list(ROUND5), "finished": [n for n in ROUND5 if n in rows],
                        "chosen": choose(base, {n: rows[n] for n in ROUND5}) if base and all(n in rows for n in ROUND5)
                        else None,
+                       "chosen_by": "the rule above on seed 0's validation runs; it decides the recipe once the "
+                                    "experiment behind it reads the same way over three seeds or more",
+                       "hypotheses": HYPOTHESES,
                        "experiments": [e for e in (compare_runs(out, *pair) for pair in EXPERIMENTS) if e],
                        "delta_per_seed": {name: per_seed(out, name) for name in ROUND5}}}
 
 
 def per_seed(out: Path, name: str) -> dict[int, float]:
     """Validation Δ of candidate `name` at every seed it has finished (`--seed`)."""
+    return {seed: json.loads((path / "metrics.json").read_text())["delta"]
+            for seed, path in finished_seeds(out, name).items()}
+
+
+HYPOTHESES = {"1": "(1) Stage I too short: it still raises Δ after step 48",
+              "2": "(2) turn-1 gains absorb the fixable errors: pinning attempt 1 leaves Stage II's bonus to attempt 2",
+              "3": "(3) the bonus too rare: more samples per problem give more groups whose outcome changes",
+              "d": "a denser reward for improvement (the progress reward) helps where Eq. 4's bonus does not"}
+"""The fair test's hypotheses for why SCoRe's Δ stayed near 0 at 135M (issue text, docs/reproduction.md)."""
+EXPERIMENTS = (("s1-48-s2-48-scoreT", "s1only-96-scoreT",
+                "(a) from Stage I's step 48: 48 steps of Stage II vs 48 more steps of Stage I", None),
+               ("s1only-96-scoreT", "s1only-48-scoreT", "(1) Stage I for 96 steps vs for 48", "1"),
+               ("s1-48-s2-48-anchor", "s1-48-s2-48-scoreT",
+                "(b) Stage II with attempt 1 anchored (no policy gradient, β2 KL) vs Eq. 4's Stage II", "2"),
+               ("s1-48-s2-48-k8", "s1-48-s2-48-scoreT", "(c) Stage II with k = 8 samples per problem vs k = 4", "3"),
+               ("s1-48-s2-48-progress", "s1-48-s2-48-scoreT",
+                "(d) Stage II paid by the progress reward vs Eq. 4's bonus", "d"))
+"""The fair test's comparisons on the validation problems: (first, second, what it asks, the hypothesis a
+difference above 0 supports; None: it separates none of them, it asks whether Stage II adds to Stage I)."""
+
+
+def finished_seeds(out: Path, name: str) -> dict[int, Path]:
+    """Seed -> run folder of candidate `name`, for every seed it has finished (`--seed`)."""
     found = {}
     for path in sorted([out / name / "metrics.json", *out.glob(f"seed*/{name}/metrics.json")]):
-        if path.exists():
+        if path.exists() and (path.parent / "metrics.episodes.jsonl").exists():
             seed = SEED if path.parent.parent == out else int(path.parent.parent.name.removeprefix("seed"))
-            found[seed] = json.loads(path.read_text())["delta"]
+            found[seed] = path.parent
     return dict(sorted(found.items()))
 
 
-EXPERIMENTS = (("s1-48-s2-48-scoreT", "s1only-96-scoreT",
-                "(a) from Stage I's step 48: 48 steps of Stage II vs 48 more steps of Stage I"),
-               ("s1only-96-scoreT", "s1only-48-scoreT", "(1) Stage I for 96 steps vs for 48"))
-"""The fair test's comparisons on the validation problems: (first, second, what it asks)."""
-
-
-def compare_runs(out: Path, first: str, second: str, what: str) -> dict[str, Any] | None:
-    """Δ(first) − Δ(second) on the problems both evaluated (the same validation problems), with its paired
-    interval; None until both have finished."""
+def compare_runs(out: Path, first: str, second: str, what: str, hypothesis: str | None = None
+                 ) -> dict[str, Any] | None:
+    """Δ(first) − Δ(second) on the validation problems, at every seed both have finished: the per-problem
+    differences pooled over those seeds with their paired interval ("ci"), and with two seeds or more the
+    t-interval of the per-seed differences ("seed_ci", the between-seed variance). It reads "above 0" or
+    "below 0" only when every interval it has excludes 0; "supports" says what that means for `hypothesis`
+    (a key of `HYPOTHESES`). None until both have finished a common seed."""
+    from scoreutils.metrics import pooled_paired_difference, seed_interval
     from scoreutils.runs.record import read_episodes
 
-    paths = [out / name / "metrics.episodes.jsonl" for name in (first, second)]
-    if not all(p.exists() and (p.parent / "metrics.json").exists() for p in paths):
+    a, b = finished_seeds(out, first), finished_seeds(out, second)
+    seeds = [seed for seed in a if seed in b]
+    if not seeds:
         return None
-    d = paired_delta_difference(*(read_episodes(p) for p in paths))
-    low, high = d["diff_ci"]
-    reads = ("above 0" if low > 0 else "below 0" if high < 0 else "inconclusive (includes 0)")
-    return {"what": what, "first": first, "second": second, "n": d["n"], "seeds": 1,
-            "delta_difference": d["diff"], "ci": [low, high], "reads": reads}
+    pairs = [(read_episodes(a[s] / "metrics.episodes.jsonl"), read_episodes(b[s] / "metrics.episodes.jsonl"))
+             for s in seeds]
+    d = pooled_paired_difference(pairs, "delta")
+    per_seed = [paired_delta_difference(*pair)["diff"] for pair in pairs]
+    seed_ci = seed_interval(per_seed)
+    intervals = [d["diff_ci"], *([seed_ci] if seed_ci else [])]
+    reads = ("above 0" if all(lo > 0 for lo, _ in intervals) else "below 0" if all(hi < 0 for _, hi in intervals)
+             else "inconclusive (an interval includes 0)")
+    claim = HYPOTHESES.get(hypothesis or "")
+    supports = (None if claim is None else f"supports {claim}" if reads == "above 0" else
+                f"against {claim}" if reads == "below 0" else f"neither for nor against {claim}")
+    decides = len(seeds) >= 3
+    return {"what": what, "first": first, "second": second, "n": d["n"], "seeds": seeds,
+            "delta_difference": d["diff"], "ci": list(d["diff_ci"]),
+            "per_seed": dict(zip(seeds, per_seed)), "seed_ci": list(seed_ci) if seed_ci else None, "reads": reads,
+            "supports": supports, "decides": decides}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -396,6 +397,13 @@ def repro_section() -> list[str]:
     return out
 
 
+def _stage2_default(field: str, value: Any) -> bool:
+    """A Stage II experiment's field at its default (Eq. 4 as written): left out of the recipe table's settings."""
+    from scoreutils.config import STAGE2_FIELDS, profile_defaults
+
+    return field in STAGE2_FIELDS and field != "alpha" and profile_defaults()[field] == value
+
+
 def recipe_section() -> list[str]:
     """The recipe search on validation problems (tools/recipe_search.py): every candidate and the rule's choice."""
     data = _load("recipe_search.json")
@@ -404,7 +412,7 @@ def recipe_section() -> list[str]:
     lines = ["| candidate | settings | Acc@t1 | Acc@t2 | Δ [95%] | P(fix) | P(break) | changed answer |",
              "|---|---|---|---|---|---|---|---|"]
     rows = ([("base model", "untrained", data["base"])] if data.get("base") else []) + [
-        (name, ", ".join(f"{k}={v}" for k, v in row["changes"].items()) or "none", row)
+        (name, ", ".join(f"{k}={v}" for k, v in row["changes"].items() if not _stage2_default(k, v)) or "none", row)
         for name, row in data["candidates"].items()]
     for name, changes, m in rows:
         ci = m.get("delta_ci") or [0, 0]
@@ -436,18 +444,24 @@ def recipe_section() -> list[str]:
     fair = []
     r5 = data.get("round5") or {}
     for e in r5.get("experiments") or []:
-        seeds = ", ".join(f"{name} " + ", ".join(f"seed {k}: {100 * v:+.1f}" for k, v in
-                                                (r5.get("delta_per_seed") or {}).get(name, {}).items())
-                          for name in (e["first"], e["second"]))
+        seeds = e["seeds"] if isinstance(e["seeds"], list) else [data["seed"]]
+        spread = (f", seeds [{100 * e['seed_ci'][0]:.1f}, {100 * e['seed_ci'][1]:.1f}]" if e.get("seed_ci") else "")
+        per_seed = ", ".join(f"seed {k}: {100 * v:+.1f}" for k, v in (e.get("per_seed") or {}).items())
         fair.append(f"- {e['what']}: Δ({e['first']}) − Δ({e['second']}) = {100 * e['delta_difference']:+.1f} pts "
-                    f"[{100 * e['ci'][0]:.1f}, {100 * e['ci'][1]:.1f}] on the same {e['n']} validation problems, "
-                    f"{e['seeds']} seed: {e['reads']} (validation Δ per seed: {seeds}).")
+                    f"[{100 * e['ci'][0]:.1f}, {100 * e['ci'][1]:.1f}] over problems{spread}, "
+                    f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} × {e['n'] // len(seeds)} validation problems"
+                    f"{' (' + per_seed + ')' if len(seeds) > 1 else ''}: {e['reads']}"
+                    + (f"; {e['supports']}" if e.get("supports") else "")
+                    + ("" if e.get("decides") else " (fewer than 3 seeds: decides nothing yet)") + ".")
     if fair:
-        fair = ["The fair test of SCoRe (round 5: every update scores its samples at the sampling temperature, "
-                "so it is on-policy; Stage I long enough to converge?), on the validation split:", "", *fair, "",
-                (f"Round 5's own rule picks **{r5['chosen']}**. " if r5.get("chosen") else "")
-                + "One seed decides nothing: `python tools/recipe_search.py --seed 1 --only …` repeats a "
-                "candidate at another seed before any of this changes the recipe of `make reproduce`.", ""]
+        pending = [n for n in r5.get("candidates", []) if n not in r5.get("finished", [])]
+        fair = ["The fair test of SCoRe (rounds 5 and 6: every update scores its samples at the sampling "
+                "temperature, so it is on-policy; round 6 changes Stage II one way each from the same 48 Stage I "
+                "steps), on the validation split:", "", *fair, "",
+                (f"Round 5's own rule picks **{r5['chosen']}**. " if r5.get("chosen") else
+                 f"Not finished: {', '.join(pending)}. " if pending else "")
+                + "A comparison decides the recipe of `make reproduce` only when it reads the same way with 3 seeds "
+                "or more (`python tools/recipe_search.py --seed N --only …`).", ""]
     return ["### Recipe search (validation split; `python tools/recipe_search.py`)",
             f"SCoRe in the repro profile, seed {data['seed']}, evaluated on {data['n']} validation problems (never "
             f"the test split). Rule: {data['rule']}. {chosen}. One seed on {data['n']} problems separates only large "

@@ -262,14 +262,16 @@ def schedule(jobs: list[Job], args: argparse.Namespace) -> int:
     return failed
 
 
-def summary(out: Path, names: list[str], seeds: list[int]) -> dict[str, Any]:
-    """Mean and spread over seeds of the finished runs' main metrics, written to OUT/summary.json."""
+def summary(out: Path) -> dict[str, Any]:
+    """Mean and spread over seeds of every finished run's main metrics (every run of `RUNS` at every seed it
+    has, whatever `--only` or `--seeds` this call was given), written to OUT/summary.json."""
     keys = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i", "right_to_wrong", "right_to_none",
             "wrong_to_right", "none_to_right", "gave_up_t2", "changed_answer_answered")
     rows: dict[str, Any] = {}
-    for name in names:
-        found = {k: json.loads((out / name / f"seed{k}" / "metrics.json").read_text()) for k in seeds
-                 if (out / name / f"seed{k}" / "metrics.json").exists()}
+    for name in RUNS:
+        found = {int(path.parent.name.removeprefix("seed")): json.loads(path.read_text())
+                 for path in (out / name).glob("seed*/metrics.json") if path.parent.name[4:].isdigit()}
+        found = dict(sorted(found.items()))
         if not found:
             continue
         rows[name] = {"seeds": sorted(found), "n": [m["n"] for m in found.values()],
@@ -334,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     _log(args.log, f"reproduce: {len(todo)} runs to make, {len(jobs) - len(todo) - len(blocked)} done "
                    f"(profile {args.profile}, {args.jobs} at a time)")
     failed = schedule(todo, args) if todo else 0
-    _print_summary(summary(args.out, names, args.seeds))
+    rows = summary(args.out)
+    _print_summary({name: row for name, row in rows.items() if name in names})
     _log(args.log, f"reproduce: finished, {failed} failed, {len(blocked)} blocked")
     return 1 if failed or blocked else 0
 

@@ -171,14 +171,20 @@ def _start(policy: Policy, out: Path, lr: float, accelerator: Any, checkpointing
 # RL
 # ---------------------------------------------------------------------------------------------
 def rl_loss(stage: str, a1: losses.Attempt, a2: losses.Attempt, profile: Profile) -> losses.LossParts:
-    """Dispatch to the stage's equation (the functions differ in a few visible lines, see losses.py)."""
-    k, norm = profile.samples_per_problem, profile.normalize_advantages
+    """Dispatch to the stage's equation (the functions differ in a few visible lines, see losses.py); Stage
+    II's experiments (`Profile.stage2_reward`, `stage2_turn1`) pick its variant."""
+    k, norm = profile.samples_in(stage), profile.normalize_advantages
     if stage == "naive":
         return losses.naive_multiturn_loss(a1, a2, k, beta1=profile.beta1, normalize=norm)
     if stage == "stage1":
         return losses.stage1_loss(a1, a2, k, beta1=profile.beta1, beta2=profile.beta2, normalize=norm)
     if stage == "stage2":
-        return losses.stage2_loss(a1, a2, k, beta1=profile.beta1, alpha=profile.alpha, normalize=norm)
+        anchor = profile.beta2 if profile.stage2_turn1 == "anchor" else None
+        if profile.stage2_reward == "progress":
+            return losses.progress_loss(a1, a2, k, beta1=profile.beta1, gamma=profile.progress_gamma,
+                                        normalize=norm, anchor_beta=anchor)
+        return losses.stage2_loss(a1, a2, k, beta1=profile.beta1, alpha=profile.alpha, normalize=norm,
+                                  anchor_beta=anchor)
     raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
 
 
@@ -194,11 +200,13 @@ def policy_and_reference(model: Any, policy: Policy, batch: logprobs.Batch,
             losses.Attempt(seq2, losses.kl_per_attempt(lp, ref, batch.mask2), batch.r2))
 
 
-def signal_counts(episodes: Sequence[Episode], k: int, stage: str, alpha: float = 0.0) -> dict[str, int]:
+def signal_counts(episodes: Sequence[Episode], k: int, stage: str, alpha: float = 0.0,
+                  reward: str = "bonus") -> dict[str, int]:
     """How many of the step's groups (k consecutive samples of one problem) carry a learning signal: a non-zero
-    RLOO advantage at attempt 1 / attempt 2 (its rewards not all equal within the group; in Stage II attempt 2's
-    reward is r2 + α·(r2 − r1), Eq. 4), and a non-zero bonus (some r2 ≠ r1). A group with none of them gives
-    the policy gradient nothing but the KL terms.
+    RLOO advantage at attempt 1 / attempt 2 (its returns not all equal within the group; in Stage II attempt
+    2's return is r2 + α·(r2 − r1), Eq. 4, or r2 − r1 under `reward` "progress"), and a non-zero bonus (some
+    r2 ≠ r1). A group with none of them gives the policy gradient nothing but the KL terms. (Attempt 1's
+    count is of r1; under "progress" its return also holds γ·(r2 − r1).)
 
     >>> from types import SimpleNamespace as E
     >>> eps = [E(r1=0, r2=1), E(r1=0, r2=0), E(r1=1, r2=1), E(r1=1, r2=1)]
@@ -210,13 +218,17 @@ def signal_counts(episodes: Sequence[Episode], k: int, stage: str, alpha: float 
     def varies(values: list[float]) -> bool:
         return len(set(values)) > 1
 
-    shaped = (lambda e: float(e.r2) + alpha * (float(e.r2) - float(e.r1))) if stage == "stage2" else (
-        lambda e: float(e.r2))
+    def attempt2(e: Any) -> float:
+        if stage != "stage2":
+            return float(e.r2)
+        change = float(e.r2) - float(e.r1)
+        return change if reward == "progress" else float(e.r2) + alpha * change
+
+    paid_for_change = stage == "stage2" and (alpha or reward == "progress")
     return {"signal/groups": len(groups),
             "signal/groups_adv_attempt1": sum(varies([float(e.r1) for e in g]) for g in groups),
-            "signal/groups_adv_attempt2": sum(varies([shaped(e) for e in g]) for g in groups),
-            "signal/groups_bonus": sum(any(e.r2 != e.r1 for e in g) for g in groups) if alpha and stage == "stage2"
-            else 0}
+            "signal/groups_adv_attempt2": sum(varies([attempt2(e) for e in g]) for g in groups),
+            "signal/groups_bonus": sum(any(e.r2 != e.r1 for e in g) for g in groups) if paid_for_change else 0}
 
 
 def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: Any, problems: Sequence[Problem],
@@ -225,7 +237,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
     """One on-policy step of `stage` on `problems`; returns the log row and the sampled episodes. `scaler`:
     `loss_scaler` (default: the policy's; under float16 compute the row also logs the loss scale)."""
     scaler = loss_scaler(policy, profile.autocast) if scaler is None else scaler
-    k = profile.samples_per_problem
+    k = profile.samples_in(stage)
     if profile.micro_batch % k:
         raise ValueError(f"micro_batch ({profile.micro_batch}) must hold whole groups of k={k} samples")
     t0 = time.perf_counter()
@@ -263,7 +275,7 @@ def rl_step(stage: str, step: int, policy: Policy, model: Any, opt: Any, sched: 
            "i_to_c": m["delta_i_to_c"], "c_to_i": m["delta_c_to_i"],
            **{f"outcome/{k}": m[k] for k in ("right_to_wrong", "right_to_none", "wrong_to_right", "none_to_right",
                                               "changed_answer_answered", "gave_up_t2")},
-           **signal_counts(episodes, k, stage, profile.alpha),
+           **signal_counts(episodes, k, stage, profile.alpha, profile.stage2_reward),
            "tokens_per_s": generated / max(t1 - t0, 1e-9), "trained_tokens": generated,
            "time/rollout_s": t1 - t0, "time/update_s": t2 - t1, "lr": sched.get_last_lr()[0]}
     if scaler.is_enabled():
