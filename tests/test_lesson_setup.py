@@ -89,7 +89,13 @@ def test_describe_hardware_says_device_profile_and_cost(monkeypatch, tmp_path):
         {"device": {"name": "NVIDIA H100 80GB HBM3"},
          "t4_estimate": {"available": True, "lesson_s": {"04_naive_multiturn_rl": 1500.0}, "method": "ratios"}}))
     cost = lesson_setup.lesson_cost("04_naive_multiturn_rl", get_profile("gpu"), root=tmp_path)
-    assert "~25 min on a T4" in cost and "H100" in cost and "estimated" in cost
+    assert "~25 min on a T4" in cost and "H100" in cost and "extrapolated" in cost
+    (tmp_path / "results" / "bench_gpu.json").write_text(json.dumps(  # with the range and the unscaled time
+        {"device": {"name": "NVIDIA H200"}, "measured_gpu": {"lesson_s": {"04_naive_multiturn_rl": 120.0}},
+         "t4_estimate": {"available": True, "lesson_s": {"04_naive_multiturn_rl": 1500.0},
+                         "lesson_s_low": {"04_naive_multiturn_rl": 600.0}, "method": "ASSUMPTIONS: ratios"}}))
+    cost = lesson_setup.lesson_cost("04_naive_multiturn_rl", get_profile("gpu"), root=tmp_path)
+    assert "~10 min to 25 min on a T4" in cost and "where it took ~2 min" in cost and "ASSUMPTIONS" in cost
 
 
 def test_training_goes_to_your_own_runs_folder(monkeypatch, tmp_path, capsys):

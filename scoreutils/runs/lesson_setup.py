@@ -95,8 +95,12 @@ def lesson_cost(lesson: str, profile: Profile, train: bool = False, root: Path |
         bench = _read_json(results / "bench_gpu.json") or {}
         est = bench.get("t4_estimate") or {}
         if est.get("available") and lesson in est.get("lesson_s", {}):
-            return (f"cost: gpu ~{_duration(est['lesson_s'][lesson])} on a T4, estimated from "
-                    f"results/bench_gpu.json (measured on {bench['device']['name']}, scaled: {est['method']})")
+            high, low = est["lesson_s"][lesson], (est.get("lesson_s_low") or {}).get(lesson)
+            span = f"{_duration(low)} to {_duration(high)}" if low is not None and low < high else _duration(high)
+            here = (bench.get("measured_gpu") or {}).get("lesson_s", {}).get(lesson)
+            return (f"cost: gpu ~{span} on a T4, extrapolated from results/bench_gpu.json (measured on "
+                    f"{bench['device']['name']}" + (f", where it took ~{_duration(here)}" if here is not None else "")
+                    + f"; {est['method']})")
         return "cost: gpu time unmeasured (results/bench_gpu.json is absent: benchmarks/gpu_profile.py makes it)"
     times = _read_json(results / "notebook_times.json") or {}
     if lesson not in times:
