@@ -19,7 +19,8 @@ def _results(root, ci=(0.01, 0.07), seeds_ci=(-0.008, 0.012)):
                                                                  "signal/groups_bonus": s % 2}) + "\n" for s in range(4)))
     _write(root, "recipe_search.json", {"round5": {"experiments": [
         {"first": "s1only-96-scoreT", "second": "s1only-48-scoreT", "delta_difference": sum(ci) / 2, "ci": list(ci),
-         "n": 190, "seeds": 1}]}})
+         "n": 190, "seeds": [0], "seed_ci": None,
+         "reads": "above 0" if ci[0] > 0 else "below 0" if ci[1] < 0 else "inconclusive (an interval includes 0)"}]}})
     _write(root, "verdicts.json", [{"profile": "repro", "id": "score_delta_positive", "verdict": "inconclusive",
                                     "intervals": [{"value": 0.002, "ci_problems": [-0.007, 0.017],
                                                    "ci_seeds": list(seeds_ci), "n_seeds": 3, "n_distinct": 707}]}])
@@ -33,14 +34,15 @@ def test_the_facts_are_counted_from_the_files(tmp_path):
     text = scale_markdown(facts)
     assert "fixes 2 of its 463 wrong first answers" in text and "0.0 per step over the first 8" in text
     assert "(more as training went on)" in text and "2 steps had none" in text
-    assert "raised Δ by +4.0 points [1.0, 7.0]" in text and "far from converged" in text
+    assert "raised Δ by +4.0 points [1.0, 7.0]" in text and "had not converged" in text
+    assert "Gemini 1.5 Flash, a model whose size is not published" in text and "135M parameters" not in text
     assert "holds 0 and excludes the paper's +4.4" in text and "3,000 steps of batch 512" in text
 
 
 def test_the_words_follow_the_numbers(tmp_path):
     _results(tmp_path, ci=(-0.02, 0.03), seeds_ci=(0.01, 0.06))
     text = scale_markdown(scale_facts(tmp_path))
-    assert "changed (inconclusive) Δ by" in text and "far from converged" not in text
+    assert "changed (inconclusive) Δ by" in text and "had not converged" not in text
     assert "excludes 0 and holds the paper's +4.4" in text
 
 
@@ -49,3 +51,14 @@ def test_missing_files_leave_their_facts_out(tmp_path):
     assert set(facts) == {"paper"}
     text = scale_markdown(facts)
     assert "Gemma-2-2B" in text and "Episodes" not in text and "raw material" not in text
+
+
+def test_two_seeds_of_longer_stage1_give_both_intervals_and_the_reading_follows_them(tmp_path):
+    _results(tmp_path)
+    search = json.loads((tmp_path / "recipe_search.json").read_text())
+    search["round5"]["experiments"][0].update(seeds=[0, 1], n=380, seed_ci=[-0.01, 0.09],
+                                              reads="inconclusive (an interval includes 0)")
+    (tmp_path / "recipe_search.json").write_text(json.dumps(search))
+    text = scale_markdown(scale_facts(tmp_path))
+    assert "(2 seeds, 380 problem-runs)" in text and "[-1.0, 9.0] over seeds" in text
+    assert "changed (inconclusive)" in text and "had not converged" not in text  # the seed interval holds 0

@@ -55,7 +55,13 @@ def scale_facts(root: Path) -> dict[str, Any]:
     longer = [e for e in search.get("round5", {}).get("experiments", []) if e.get("first") == "s1only-96-scoreT"
               and e.get("second") == "s1only-48-scoreT"]
     if longer:
-        facts["longer_stage1"] = {k: longer[0][k] for k in ("delta_difference", "ci", "n", "seeds")}
+        e = longer[0]
+        seeds = e["seeds"] if isinstance(e["seeds"], list) else list(range(e["seeds"]))
+        lo, hi = e["ci"]
+        facts["longer_stage1"] = {"delta_difference": e["delta_difference"], "ci": e["ci"], "n": e["n"],
+                                  "seeds": len(seeds), "seed_ci": e.get("seed_ci"),
+                                  "reads": e.get("reads") or ("above 0" if lo > 0 else "below 0" if hi < 0 else
+                                                              "inconclusive")}
     verdicts = json.loads((root / "verdicts.json").read_text()) if (root / "verdicts.json").exists() else []
     found = [v for v in verdicts if v.get("profile") == "repro" and v.get("id") == "score_delta_positive"]
     if found and found[0].get("intervals"):
@@ -93,17 +99,20 @@ def scale_markdown(facts: dict[str, Any]) -> str:
     if "longer_stage1" in facts:
         s = facts["longer_stage1"]
         lo, hi = s["ci"]
-        moved = "raised" if lo > 0 else "lowered" if hi < 0 else "changed (inconclusive)"
-        after = (": Stage I was far from converged at 48 steps, and the reproduction's SCoRe runs had 8" if lo > 0
-                 else "")
-        out.append(f"**Steps.** On {s['n']} validation problems ({s['seeds']} seed), 96 Stage I steps {moved} Δ by "
-                   f"{_pts(s['delta_difference'])} points [{100 * lo:.1f}, {100 * hi:.1f}] over 48 steps{after}.")
+        moved = ("raised" if s["reads"] == "above 0" else "lowered" if s["reads"] == "below 0"
+                 else "changed (inconclusive)")
+        after = (": Stage I had not converged at 48 steps, and the reproduction's SCoRe runs had 8"
+                 if s["reads"] == "above 0" else "")
+        spread = (f", [{100 * s['seed_ci'][0]:.1f}, {100 * s['seed_ci'][1]:.1f}] over seeds" if s.get("seed_ci") else "")
+        out.append(f"**Steps.** On the validation problems ({s['seeds']} seed{'s' if s['seeds'] > 1 else ''}, {s['n']} "
+                   f"problem-runs), 96 Stage I steps {moved} Δ by {_pts(s['delta_difference'])} points "
+                   f"[{100 * lo:.1f}, {100 * hi:.1f}] over problems{spread}, against 48 steps{after}.")
     p = facts["paper"]
     if "stage1" in facts:
         mine = facts["stage1"]["steps"] * facts["stage1"]["episodes_per_step"]
         out.append(f"**Episodes.** That run sampled {mine:,} episodes; the paper's MATH run, {p['steps']:,} steps of "
-                   f"batch {p['batch']}: at least {p['episodes']:,} ({p['episodes'] / mine:,.0f} times as many), with a model "
-                   "far larger than 135M parameters.")
+                   f"batch {p['batch']}: at least {p['episodes']:,} ({p['episodes'] / mine:,.0f} times as many), with Gemini 1.5 "
+                   "Flash, a model whose size is not published.")
     if "verdict" in facts:
         v = facts["verdict"]
         lo, hi = v["ci_seeds"] or v["ci_problems"]
