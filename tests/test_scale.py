@@ -60,5 +60,5 @@ def test_two_seeds_of_longer_stage1_give_both_intervals_and_the_reading_follows_
                                               reads="inconclusive (an interval includes 0)")
     (tmp_path / "recipe_search.json").write_text(json.dumps(search))
     text = scale_markdown(scale_facts(tmp_path))
-    assert "(2 seeds, 380 problem-runs)" in text and "[-1.0, 9.0] over seeds" in text
+    assert "On 190 validation problems × 2 seeds" in text and "[-1.0, 9.0] over seeds" in text
     assert "changed (inconclusive)" in text and "had not converged" not in text  # the seed interval holds 0

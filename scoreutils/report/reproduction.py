@@ -105,3 +105,78 @@ def reproduction_box(lesson: str, root: Path | None = None,
             out += ["", target(judged)]
     return "\n".join(out)
 
+
+
+SEED_KEYS = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
+"""The rates whose table intervals also count between-seed variance (`pooled_metrics`)."""
+
+
+def pooled_metrics(runs: Sequence[Run]) -> dict:
+    """One arm's metrics over its seeds, as `metrics_table` and `plots.plot_corrections` take them: every rate over
+    the pooled episodes, and for the rates of `SEED_KEYS` an interval that counts both sources of variance: the
+    wider of the interval over problems (the pooled episodes) and, with two seeds or more, the t-interval of the
+    per-seed values. "n" is the number of episodes, "n_seeds" the seeds."""
+    from ..metrics import seed_interval
+
+    m = episode_metrics([e for r in runs for e in r.episodes])
+    per_seed = [r.metrics if all(k in r.metrics for k in SEED_KEYS) else episode_metrics(r.episodes) for r in runs]
+    for key in SEED_KEYS:
+        spread = seed_interval([s[key] for s in per_seed])
+        if spread is not None:
+            lo, hi = m[f"{key}_ci"]
+            floor = -1.0 if key == "delta" else 0.0  # a rate lies in [0, 1], a Δ in [-1, 1]
+            m[f"{key}_ci"] = [max(floor, min(lo, spread[0])), min(1.0, max(hi, spread[1]))]
+    m["n_seeds"] = len(runs)
+    return m
+
+
+def lesson_runs(arms: Mapping[str, str], own: Mapping[str, Run], profile: object, shipped: bool,
+                root: Path | None = None, train_arms: Mapping[str, str] | None = None
+                ) -> tuple[dict[str, list[Run]], str]:
+    """What a lesson's results show, and one sentence saying which runs they are. With `shipped` (the lesson's
+    TRAIN = False) and every arm of `arms` (shown name -> arm of `verdicts.load_results`) finished in the
+    reproduction, the reproduction's runs: every finished seed, read from results/, the powered runs.
+    `train_arms` (shown name -> arm) are evaluations on training problems (`arms.load_train_evaluations`) the
+    lesson needs too. Otherwise (TRAIN = True, the smoke profile, or any arm not yet made) the lesson's own
+    runs `own` (shown name -> Run, for every name of both), one seed each: never a mix of the two. Returns
+    (shown name -> runs, the sentence)."""
+    from .arms import load_train_evaluations
+
+    name = getattr(profile, "name", "")
+    root = Path(root) if root is not None else repro_root()
+    use = shipped and name != "smoke" and root.is_dir()
+    results = load_results(root, PROFILE) if use else {}
+    on_train = load_train_evaluations(root, PROFILE) if use and train_arms else {}
+    missing = [a for a in arms.values() if not results.get(a)]
+    missing += [f"{a} on training problems" for a in (train_arms or {}).values() if not on_train.get(a)]
+    if shipped and name != "smoke" and not missing:
+        shown = {shown_name: list(results[arm]) for shown_name, arm in arms.items()}
+        shown.update({shown_name: list(on_train[arm]) for shown_name, arm in (train_arms or {}).items()})
+        def problems(runs: Sequence[Run]) -> str:
+            sizes = sorted({len(r.episodes) for r in runs})
+            distinct = len({(e.problem.prompt, e.problem.reference) for r in runs for e in r.episodes})
+            each = "/".join(str(s) for s in sizes)
+            return f"{each} problems{'' if distinct == max(sizes) else f' per seed ({distinct} distinct)'}"
+
+        seeds = "; ".join(f"{shown_name}: {len(runs)} seed{'s' if len(runs) > 1 else ''}, {problems(runs)}"
+                          for shown_name, runs in shown.items())
+        text = (f"**Shown: the reproduction's runs** (`make reproduce`, repro profile: the bundled SmolLM2-135M on "
+                f"level-6 arithmetic, held-out problems, greedy; {seeds}), read from results/, not re-run here. A "
+                "method's seeds are pooled; its intervals are the wider of the interval over problems and the one "
+                "over seeds. `TRAIN = True` trains this lesson's cpu-sized runs instead (minutes on a laptop) and "
+                "shows them.")
+        return shown, text
+    why = ("TRAIN = True" if not shipped else "the smoke profile (tests)" if name == "smoke" else
+           f"results/repro has no run of {', '.join(missing)}")
+    text = (f"**Shown: this lesson's own runs** ({name} profile, one seed each; {why}). "
+            + ("" if not shipped or name == "smoke" else "With every run it needs under results/repro, the lesson "
+               "would show the reproduction's instead (several seeds, more problems)."))
+    return {shown_name: [run] for shown_name, run in own.items()}, text
+
+
+def runs_label(shown: Mapping[str, Sequence[Run]]) -> str:
+    """Figure titles' words for the runs `lesson_runs` chose: "<model> on <task> (<profile> profile)"."""
+    from .plots import model_label
+
+    prof = next(r for runs in shown.values() for r in runs).metrics.get("profile") or {}
+    return f"{model_label(prof.get('model', 'bundled'))} on {prof.get('task', 'arithmetic')} ({prof.get('name', '?')} profile)"

@@ -104,8 +104,9 @@ def scale_markdown(facts: dict[str, Any]) -> str:
         after = (": Stage I had not converged at 48 steps, and the reproduction's SCoRe runs had 8"
                  if s["reads"] == "above 0" else "")
         spread = (f", [{100 * s['seed_ci'][0]:.1f}, {100 * s['seed_ci'][1]:.1f}] over seeds" if s.get("seed_ci") else "")
-        out.append(f"**Steps.** On the validation problems ({s['seeds']} seed{'s' if s['seeds'] > 1 else ''}, {s['n']} "
-                   f"problem-runs), 96 Stage I steps {moved} Δ by {_pts(s['delta_difference'])} points "
+        size = (f"{s['n']} validation problems, 1 seed" if s["seeds"] == 1 else
+                f"{s['n'] // s['seeds']} validation problems × {s['seeds']} seeds")
+        out.append(f"**Steps.** On {size}, 96 Stage I steps {moved} Δ by {_pts(s['delta_difference'])} points "
                    f"[{100 * lo:.1f}, {100 * hi:.1f}] over problems{spread}, against 48 steps{after}.")
     p = facts["paper"]
     if "stage1" in facts:
