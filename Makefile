@@ -37,10 +37,13 @@ test: setup
 
 # The oldest versions the kit accepts (constraints-floor.txt: Colab's torch 2.11 and the rest of Colab's list)
 # in their own venv, and a fast subset of the tests there: the equations, sampling, metrics, training steps,
-# the install cell at Colab's versions (lesson 01 with TRAIN = False) and lesson 01 under nbmake. `.ci/run`
+# the install cell at Colab's versions (lesson 01 with TRAIN = False), 4-bit LoRA, the GPU benchmark without
+# bitsandbytes (as on a bare GPU machine) and lesson 01 under nbmake. `.ci/run`
 # runs it after `make test`. The floor torch is PyPI's CUDA build (~4.7 GB with its libraries; it runs on CPU).
 FLOOR := .venv-floor
-FLOOR_TESTS := tests/test_losses.py tests/test_rollout.py tests/test_metrics.py tests/test_train.py tests/test_lesson_setup.py
+FLOOR_TESTS := tests/test_losses.py tests/test_rollout.py tests/test_metrics.py tests/test_train.py tests/test_lesson_setup.py \
+	tests/test_gpu_path.py::test_4bit_lora_gradients_are_the_same_after_sampling \
+	tests/test_gpu_path.py::test_gpu_profile_benchmark_runs_without_bitsandbytes_or_the_bundled_model
 $(FLOOR)/.installed: pyproject.toml constraints-floor.txt
 	test -x $(FLOOR)/bin/python || $(PY) -m venv $(FLOOR)
 	$(FLOOR)/bin/python -m pip install -q --upgrade pip "setuptools>=77"

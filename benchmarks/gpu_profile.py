@@ -226,8 +226,16 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         if spec["dims"] is not None:
             n_params = _random_qwen(spec["dims"], device, tmp, profile.seed)
             model = tmp
-        policy = load_policy(model, quantization=quantization, dtype=profile.dtype, lora=lora, seed=profile.seed,
-                             device=device)
+        try:
+            policy = load_policy(model, quantization=quantization, dtype=profile.dtype, lora=lora, seed=profile.seed,
+                                 device=device)
+        except ImportError as err:  # bitsandbytes imports but transformers refuses it (too old, or no GPU build)
+            if quantization is None:
+                raise
+            print(f"4-bit weights unavailable ({err}): measuring LoRA on 16-bit weights", flush=True)
+            quantization = None
+            policy = load_policy(model, quantization=None, dtype=profile.dtype, lora=lora, seed=profile.seed,
+                                 device=device)
         problems = _problems(profile.problems_per_step * spec["steps"], profile.seed, spec.get("math_path"))
         gc.collect()
         if device == "cuda":

@@ -124,7 +124,8 @@ def test_scaling_has_wilson_intervals_when_n_is_given(figures, tmp_path):
     assert len(bars) == 2
     lo, hi = wilson_interval(20, 100)
     segment = bars[0].lines[2][0].get_segments()[0]
-    assert segment[0][1] == pytest.approx(lo) and segment[1][1] == pytest.approx(hi)
+    assert segment[0][1] == pytest.approx(100 * lo) and segment[1][1] == pytest.approx(100 * hi)  # in %
+    assert "%" in ax.get_ylabel()
     assert "n = 100 problems" in ax.get_title() and "Wilson" in ax.get_title()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4"]
     plots.plot_scaling({"base": rows}, tmp_path / "s2.png")

@@ -272,8 +272,8 @@ def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str 
     fig, ax = plt.subplots(figsize=(6, 3.4))
     bins = [i / 20 for i in range(21)]
     for name, pairs in runs.items():
-        ax.hist([edit_distance_ratio(a, b) for a, b in pairs], bins=bins, alpha=0.5, label=f"{name} (n = {len(pairs)})",
-                density=True)
+        ax.hist([edit_distance_ratio(a, b) for a, b in pairs], bins=bins, histtype="step", lw=1.6,
+                label=f"{name} (n = {len(pairs)})", density=True)  # outlines: overlapping runs stay readable
     ax.set_xlabel("edit-distance ratio between attempts (0 = attempt 2 copies attempt 1)")
     ax.set_ylabel("density")
     ax.legend(fontsize=8)
@@ -284,9 +284,9 @@ def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str 
 
 def plot_scaling(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str | Path, n: int | None = None,
                  title: str | None = None) -> Path:
-    """Majority-vote accuracy against generations per problem: parallel (solid) vs sequential (dashed), one
-    colour per model; rows as returned by `metrics.scaling_table`. With `n` (problems per point), each point
-    carries its 95% Wilson interval."""
+    """Majority-vote accuracy (in %, as every other figure) against generations per problem: parallel (solid) vs
+    sequential (dashed), one colour per model; rows as returned by `metrics.scaling_table`. With `n` (problems
+    per point), each point carries its 95% Wilson interval."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
     total = 2 * len(curves)
     for k, (name, rows) in enumerate(curves.items()):
@@ -299,15 +299,16 @@ def plot_scaling(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str 
             yerr = None
             if n:
                 cis = [wilson_interval(round(a * n), n) for a in acc]
-                yerr = [[max(0.0, a - lo) for a, (lo, _) in zip(acc, cis)], [max(0.0, hi - a) for a, (_, hi) in zip(acc, cis)]]
-            line = ax.errorbar(xs, acc, yerr=yerr, fmt=style, color=color, capsize=3, lw=1.2, ms=4,
+                yerr = [[100 * max(0.0, a - lo) for a, (lo, _) in zip(acc, cis)],
+                        [100 * max(0.0, hi - a) for a, (_, hi) in zip(acc, cis)]]
+            line = ax.errorbar(xs, [100 * a for a in acc], yerr=yerr, fmt=style, color=color, capsize=3, lw=1.2, ms=4,
                                label=f"{name}: {key}")
             color = line[0].get_color()
     ax.set_xscale("log", base=2)
     budgets = sorted({r["budget"] for rows in curves.values() for r in rows})
     ax.set_xticks(budgets, [str(v) for v in budgets])
     ax.set_xlabel("generations per problem")
-    ax.set_ylabel("majority-vote accuracy")
+    ax.set_ylabel("majority-vote accuracy (%)")
     ax.legend(fontsize=7)
     note = f"n = {n} problems per point; bars: 95% Wilson intervals" if n else "no intervals: number of problems not given"
     ax.set_title((title + "\n" if title else "") + note, fontsize=9)
