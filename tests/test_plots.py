@@ -159,13 +159,15 @@ def _every_figure(tmp_path):
         lambda: plots.plot_log_panels({"a": log([0.1, 0.2])}, plots.MECHANISM_PANELS, tmp_path / "lp.png", title=LONG),
         lambda: plots.plot_edit_distance({"a": [("ab", "ab"), ("ab", "cd")]}, tmp_path / "e.png", title=LONG),
         lambda: plots.plot_scaling({"base": scaling}, tmp_path / "s.png", n=100, title=LONG),
+        lambda: plots.plot_small_multiples({f"candidate-{k}-with-a-long-name": log([0.1, 0.2]) for k in range(5)},
+                                           [("reward/attempt1", "reward 1")], tmp_path / "sm.png", title=LONG),
     ]
 
 
 def test_no_title_is_wider_than_its_figure_or_panel(figures, tmp_path):
     for draw in _every_figure(tmp_path):
         draw()
-    assert len(figures) == 6
+    assert len(figures) == 7
     for fig in figures:
         renderer = fig.canvas.get_renderer()
         titles = [(fig._suptitle, fig.bbox)] if fig._suptitle is not None and fig._suptitle.get_text() else []
@@ -207,3 +209,26 @@ def test_the_kl_caption_says_a_real_kl_only_for_on_policy_scoring(tmp_path):
     path = plots.plot_log_panels({"a": log}, plots.STAGE1_PANELS, tmp_path / "kl.png", title="t",
                                  note=plots.kl_caption(0.4, True))
     assert path.stat().st_size > 0
+
+
+def test_small_multiples_give_each_run_its_panel_and_the_figure_one_legend(figures, tmp_path):
+    logs = {f"run{k}": log([0.1, 0.2, 0.3, 0.4, 0.5]) for k in range(6)}
+    plots.plot_small_multiples(logs, [("reward/attempt1", "reward 1"), ("changed_answer_rate", "changed")],
+                               tmp_path / "sm.png", title="six runs", smooth=2, ncols=4)
+    fig = figures[0]
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == [f"run{k}" for k in range(6)]  # 2 rows of 4, the last 2 hidden
+    assert len(fig.axes) == 8 and len(fig.legends) == 1 and all(ax.get_legend() is None for ax in shown)
+    assert all(len(ax.lines) == 4 for ax in shown)  # each key: its raw steps (faint) and its moving average
+    smoothed = shown[0].lines[1].get_ydata()
+    assert list(smoothed) == pytest.approx([0.1, 0.1, 0.1, 0.1, 0.1])  # reward/attempt1 is 0.1 at every step
+    assert plots._moving_average([1.0, 3.0, 5.0], 2) == [1.0, 2.0, 4.0]
+
+
+def test_a_panel_can_draw_where_training_started(figures, tmp_path):
+    plots.plot_log_panels({"a": log([0.1, 0.2]) * 1}, (("changed_answer_rate", "changed"),), tmp_path / "p.png",
+                          start_steps=3)
+    ax = figures[0].axes[0]
+    start = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(start) == 1 and list(start[0].get_ydata()) == [0.5, 0.5]  # the mean of the first 2 (of 2) steps
+    assert "first 2 steps" in start[0].get_label()

@@ -35,8 +35,8 @@ REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1",
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
 REPRO_ONCE = ("base",)
 """Runs made for the first seed only (tools/reproduce.py's ONE_SEED; the same test keeps them equal)."""
-RECIPE_PANELS = (("reward/attempt1", "sampled reward, attempt 1"), ("reward/attempt2", "sampled reward, attempt 2"),
-                 ("changed_answer_rate", "changed-answer rate (sampled)"))
+RECIPE_PANELS = (("reward/attempt1", "reward, attempt 1"), ("reward/attempt2", "reward, attempt 2"),
+                 ("changed_answer_rate", "changed-answer rate"))
 """The recipe search's training curves: what each candidate learned, step by step."""
 # (row name, result file, paper row) in the order of the paper's Tables 1 and 2.
 METHODS = [("base", "demo/base.json", "base"), ("Self-Refine", "self_refine.json", "Self-Refine"),
@@ -388,7 +388,8 @@ def repro_section() -> list[str]:
     collapse = {a: logs[a] for a in ("naive_rl", "score") if logs.get(a)}
     if collapse:
         plot_log_panels(collapse, MECHANISM_PANELS, FIGURES / "repro_collapse.png",
-                        title="Sampled second attempts during training: naive RL vs SCoRe")
+                        title="Sampled second attempts during training: naive RL vs SCoRe, against their first 8 steps",
+                        start_steps=8)
         out += ["![collapse](figures/repro_collapse.png)", ""]
     if logs.get("stage1"):
         plot_log_panels({"stage1": logs["stage1"]}, STAGE1_PANELS, FIGURES / "repro_stage1.png",
@@ -431,15 +432,15 @@ def recipe_section() -> list[str]:
                        "they are not finished yet" if set(late) & set(data.get("pending") or []) else
                        f"with them the rule still chooses {again}" if again == data.get("chosen") else
                        f"with them the rule would choose **{again}**: the reproduction's RL runs were not made with it"))
-    from scoreutils.report.plots import plot_log_panels
+    from scoreutils.report.plots import plot_small_multiples
 
     logs = {name: read_jsonl(path)
             for name in data["candidates"] if (path := RESULTS / "recipe_search" / name / "log.jsonl").exists()}
     figure = []
     if logs:
-        plot_log_panels(logs, RECIPE_PANELS, FIGURES / "recipe_search_curves.png",
-                        title="Recipe search: SCoRe's sampled training episodes, seed 0 "
-                        "(at each step every candidate draws the same 8 problems)")
+        plot_small_multiples(logs, RECIPE_PANELS, FIGURES / "recipe_search_curves.png",
+                             title="Recipe search: SCoRe's sampled training episodes, one panel per candidate, seed 0 "
+                             "(at each step every candidate draws the same 8 problems)")
         figure = ["![recipe search curves](figures/recipe_search_curves.png)", ""]
     fair = []
     r5 = data.get("round5") or {}

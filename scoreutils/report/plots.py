@@ -7,6 +7,7 @@ spread across seeds, steps are whole numbers, and titles name the model.
 - `plot_corrections`: Δ i→c (fixed) and Δ c→i (broken) per method in %, with Wilson intervals.
 - `plot_training_curves`: rewards, KL and changed-answer rate per step, mean ± range over seeds.
 - `plot_log_panels`: chosen training-log keys, one panel each, mean ± range over seeds (the mechanism curves).
+- `plot_small_multiples`: many runs, one small panel each (the recipe search).
 - `plot_edit_distance`: edit-distance-ratio histograms of several runs.
 - `plot_scaling`: majority-vote accuracy against generations per problem, with Wilson intervals.
 Not here: the numbers themselves (`metrics.py`).
@@ -228,11 +229,12 @@ STAGE1_PANELS = (("kl/attempt1", "KL to base, attempt 1 (k1 estimate)"), ("rewar
 
 def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]]],
                     panels: Sequence[tuple[str, str]], path: str | Path, title: str | None = None,
-                    note: str | None = None) -> Path:
+                    note: str | None = None, start_steps: int = 0) -> Path:
     """One panel per (log key, panel title) over training steps, one line per method: a method given several
     logs (seeds) is its mean per step with a band from the lowest to the highest seed, and the legend says how
     many seeds. A rate's axis runs from 0 to just above its highest value. A key no log holds leaves its panel
-    empty with a note (e.g. runs logged before it existed)."""
+    empty with a note (e.g. runs logged before it existed). `start_steps` > 0: a dotted line at each method's
+    mean over its first `start_steps` steps, so that a rise or a fall reads against where training started."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6), squeeze=False)
     seeded = any(len(_seeds(value)) > 1 for value in logs.values())
     for ax, (key, panel_title) in zip(axes[0], panels):
@@ -247,6 +249,10 @@ def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Se
             line, = ax.plot(steps, mean, label=label, marker="." if len(steps) < 30 else None)
             if len(runs) > 1:
                 ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.18, lw=0)
+            if start_steps:
+                first = mean[:start_steps]
+                ax.axhline(sum(first) / len(first), color=line.get_color(), lw=0.9, ls=":",
+                           label=f"{name}: mean of its first {len(first)} steps")
         if not drawn:
             ax.text(0.5, 0.5, f"no run logged {key}", ha="center", va="center", transform=ax.transAxes, fontsize=8)
         if key.startswith("kl/"):
@@ -265,6 +271,48 @@ def plot_log_panels(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Se
         fig.text(0.01, 0.015, note, fontsize=7.5, color="#444444", wrap=True, ha="left", va="bottom")
         return _save(fig, path, rect=(0, 0.1, 1, 1))
     return _save(fig, path)
+
+
+def _moving_average(values: Sequence[float], window: int) -> list[float]:
+    """The mean of each value and the `window` - 1 before it (fewer at the start)."""
+    return [sum(values[max(0, i - window + 1):i + 1]) / len(values[max(0, i - window + 1):i + 1])
+            for i in range(len(values))]
+
+
+def plot_small_multiples(logs: Mapping[str, Sequence[Mapping[str, Any]]], keys: Sequence[tuple[str, str]],
+                         path: str | Path, title: str | None = None, smooth: int = 4, ncols: int = 4) -> Path:
+    """One small panel per run (many runs side by side without a crowded legend): each of `keys` (log key,
+    label) over training steps, its moving average over `smooth` steps drawn over the raw steps (faint), on a
+    shared 0-1 axis; one legend for the whole figure."""
+    names = list(logs)
+    nrows = max(1, -(-len(names) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.1 * ncols, 2.2 * nrows + 0.9), sharey=True, squeeze=False)
+    colors = ("#2e86ab", "#d1495b", "#4c956c", "#7a7a7a")
+    handles = []
+    for k, ax in enumerate(axes.flat):
+        if k >= len(names):
+            ax.set_visible(False)
+            continue
+        rows = logs[names[k]]
+        for (key, label), color in zip(keys, colors):
+            pts = [(r["step"], r[key]) for r in rows if key in r and r[key] is not None]
+            if not pts:
+                continue
+            steps, values = zip(*pts)
+            ax.plot(steps, values, color=color, lw=0.6, alpha=0.3)
+            line, = ax.plot(steps, _moving_average(values, smooth), color=color, lw=1.5,
+                            label=f"{label} ({smooth}-step mean)")
+            if k == 0:
+                handles.append(line)
+        ax.set_title(names[k], fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
+        ax.tick_params(labelsize=7)
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path, rect=(0, 0.06, 1, 1))
 
 
 def plot_edit_distance(runs: Mapping[str, Sequence[tuple[str, str]]], path: str | Path, title: str | None = None) -> Path:
