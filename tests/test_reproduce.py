@@ -34,7 +34,8 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 def test_the_table_has_every_method_and_the_controls():
     assert sorted(reproduce.RUNS) == sorted(["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus",
                                              "score", "naive_rl", "stage2", "stage1", "score-alpha0", "score-control",
-                                             "pair_sft-on_train", "pair_sft_plus-on_train"])
+                                             "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
+                                             "base-on_train"])
     assert set(reproduce.FIRST) <= set(reproduce.RUNS)
     assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
@@ -57,7 +58,7 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     rest = [name for name in reproduce.RUNS if name not in reproduce.FIRST]
     assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in first
                     if name not in reproduce.ONE_SEED or k == 0] + [
-        f"{name}/seed{k}" for k in (0, 1, 2) for name in rest]
+        f"{name}/seed{k}" for k in (0, 1, 2) for name in rest if name not in reproduce.ONE_SEED or k == 0]
     assert "base/seed0" in runs and "base/seed1" not in runs  # greedy and untrained: one seed is every seed
     assert runs.index("score/seed0") < runs.index("stage1/seed0") and runs.index("score-alpha0/seed2") < runs.index(
         "stage2/seed0")  # Stage I shares score's first steps; SCoRe's own runs come first for every seed
@@ -66,7 +67,7 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
         run.split("/")[0], int(run.split("seed")[-1]))) is None)
     assert states["pair_sft-on_train/seed2"] == "waits for pair_sft/seed2"
     assert states["score-control/seed1"] == "waits for score/seed1"
-    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 40
+    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 42
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
 
 
@@ -214,6 +215,24 @@ def test_an_evaluation_stays_valid_when_only_training_settings_change(tmp_path):
     recorded["profile"]["max_new_tokens"] = 3  # a setting the evaluation uses: another configuration
     (folder / CONFIG).write_text(json.dumps(recorded))
     assert reproduce.status(job, tmp_path, "repro", "tiny").startswith("other configuration")
+    refine = reproduce.job_config(reproduce.Job("self_refine", 0), "repro", "tiny")
+    assert refine["method"] == "eval" and refine["instruction"] == "self_refine"  # not the base run's config
+    assert reproduce.job_config(reproduce.Job("base-on_train", 0), "repro", "tiny")["method"] == "base-on_train"
+    assert reproduce.needs(reproduce.Job("base-on_train", 0)) is None
     on_train = reproduce.job_config(reproduce.Job("pair_sft-on_train", 1), "repro", "tiny")
     assert on_train["method"] == "pair_sft-on_train"
     assert reproduce.needs(reproduce.Job("pair_sft-on_train", 1)) == reproduce.Job("pair_sft", 1)
+
+
+def test_self_refine_and_the_base_model_on_training_problems_land_as_the_lessons_read_them(tmp_path):
+    from scoreutils.report.arms import load_results, load_train_evaluations
+
+    assert reproduce.main(_args(tmp_path, "--only", "self_refine", "base-on_train", "--seeds", "0", "1",
+                                "--poll", "0.2")) == 0
+    out = tmp_path / "repro"
+    assert not (out / "self_refine" / "seed1").exists()  # greedy and untrained: one seed
+    refine = json.loads((out / "self_refine" / "seed0" / "metrics.json").read_text())
+    assert refine["instruction"] and refine["label"] == "Self-Refine"
+    assert list(load_results(out, "smoke")) == ["Self-Refine[model=tiny]"]  # lesson 01's arm, here on the tiny model
+    on_train = load_train_evaluations(out, "smoke")
+    assert list(on_train) == ["base"] and on_train["base"][0].metrics["split"] == "train"  # lesson 03's

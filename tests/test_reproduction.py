@@ -81,7 +81,8 @@ def test_every_lesson_arm_is_a_run_of_make_reproduce():
     spec = importlib.util.spec_from_file_location("reproduce", ROOT / "tools" / "reproduce.py")
     module = sys.modules["reproduce"] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    made = {"score[alpha=0]" if name == "score-alpha0" else name for name in module.RUNS}
+    arm = {"score-alpha0": "score[alpha=0]", "self_refine": "Self-Refine"}  # an evaluation's arm is its label
+    made = {arm.get(name, name) for name in module.RUNS}
     for lesson, arms in reproduction.LESSON_ARMS.items():
         assert set(arms) <= made, lesson
 
@@ -152,14 +153,14 @@ def test_a_lesson_shows_the_reproductions_runs_with_train_false_and_its_own_othe
 
 def test_the_lessons_show_the_reproductions_runs_in_their_shipped_outputs():
     """The executed lessons (TRAIN = False, `make notebooks`) show the powered runs wherever the reproduction
-    has every arm they need, and every lesson with runs says which runs it shows (01 and 03 need evaluations
-    results/repro does not hold: Self-Refine, and the base model and STaR D+ on training problems)."""
-    for name in ("02_sft_collapse", "04_naive_multiturn_rl", "05_stage1", "06_stage2_reward_bonus",
+    has every arm they need, and every lesson with runs says which runs it shows (03 needs an evaluation
+    results/repro does not hold: STaR D+ on training problems)."""
+    for name in ("01_base_model_self_correction", "02_sft_collapse", "04_naive_multiturn_rl", "05_stage1", "06_stage2_reward_bonus",
                  "07_score_and_ablations"):
         nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         shown = ["".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"] for o in c.get("outputs", [])]
         assert any(t.startswith("**Shown: the reproduction's runs**") for t in shown), name
-    for name in ("01_base_model_self_correction", "03_edit_distance"):
+    for name in ("03_edit_distance",):
         nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         shown = ["".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"] for o in c.get("outputs", [])]
         assert any(t.startswith("**Shown: this lesson's own runs** (cpu profile") for t in shown), name

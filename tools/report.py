@@ -31,9 +31,10 @@ from scoreutils.report.verdicts import (MIN_N, TARGET, load_results, load_scalin
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
-              "star_plus", "pair_sft", "pair_sft_plus", "pair_sft-on_train", "pair_sft_plus-on_train")
+              "star_plus", "pair_sft", "pair_sft_plus", "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
+              "base-on_train")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
-REPRO_ONCE = ("base",)
+REPRO_ONCE = ("base", "self_refine", "base-on_train")
 """Runs made for the first seed only (tools/reproduce.py's ONE_SEED; the same test keeps them equal)."""
 RECIPE_PANELS = (("reward/attempt1", "reward, attempt 1"), ("reward/attempt2", "reward, attempt 2"),
                  ("changed_answer_rate", "changed-answer rate"))

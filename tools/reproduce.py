@@ -49,11 +49,15 @@ RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "pair_sft_plus": ("train", "pair_sft_plus", {}),
     "pair_sft-on_train": ("on_train", "pair_sft", {}),
     "pair_sft_plus-on_train": ("on_train", "pair_sft_plus", {}),
+    "self_refine": ("eval", "self_refine", {}),
+    "base-on_train": ("on_train", None, {}),
 }
 """A "control" run with a method samples that method's trained model of the same seed (its last checkpoint):
 the comparison of sequential self-correction with parallel sampling at equal compute is about SCoRe. An
 "on_train" run evaluates a trained SFT model of the same seed (greedy) on the first `ON_TRAIN` of the training
-problems its data came from: Pair-SFT's edit distances on training vs held-out problems (Figure 5)."""
+problems its data came from: Pair-SFT's edit distances on training vs held-out problems (Figure 5); without a
+method, the untrained model on those problems. The "eval" run "self_refine" is the base model with the
+Self-Refine turn-2 instruction (`prompts.SELF_REFINE_TURN2`, the paper's Table 2 row; lesson 01)."""
 ON_TRAIN = 200
 PREFIX = {"stage1": "score", "score-alpha0": "score"}
 """Runs whose first `stage1_steps` steps are those of another run of the same seed (SCoRe's Stage I, in which α
@@ -68,7 +72,7 @@ FIRST = ("base", "score", "control", "naive_rl", "score-control", "stage1", "sco
 """The runs behind SCoRe's own claims (Δ > 0, above naive RL, the bonus, Stage I, sequential vs parallel): they
 run for every seed before the rest (Stage II alone and the SFT baselines), so that a reproduction made over
 several sittings has its main verdicts on all seeds first. Within a seed, runs go in RUNS' order."""
-ONE_SEED = ("base",)
+ONE_SEED = ("base", "self_refine", "base-on_train")
 """Untrained arms decoded greedily on the shared test set: every seed gives the same run, so only the first
 seed's is made (the verdicts pair it with every seed of the other arms, `arms.seed_pairs`)."""
 SEEDS = (0, 1, 2)
@@ -97,6 +101,7 @@ def job_profile(job: Job, profile: str, model: str | None):
 
 TRAINING_ONLY = ("n_train", "temperature", "steps", "problems_per_step", "samples_per_problem", "micro_batch", "lr",
                  "alpha", "beta1", "beta2", "score_at_temperature", "normalize_advantages", "stage1_steps",
+                 "stage2_reward", "progress_gamma", "stage2_turn1", "stage2_samples_per_problem",
                  "eval_every", "save_every", "lora_r", "lora_alpha", "lora_targets", "sft_epochs", "sft_lr",
                  "sft_samples_per_problem", "sft_problems", "activation_checkpointing", "share_prompt", "autocast")
 """Profile fields a greedy evaluation of the untrained model ("eval" runs) does not use: a change to them leaves
@@ -113,9 +118,10 @@ def job_config(job: Job, profile: str, model: str | None, out: Path | None = Non
         config = job_config(job, profile, model)
         config["profile"].update({k: recorded[k] for k in TRAINING_ONLY if k in recorded})
         return config
-    name = (method if kind == "train" else f"{method}-on_train" if kind == "on_train" else
-            f"{method}-control" if method else kind)
-    return {"method": name, "profile": job_profile(job, profile, model).to_dict()}
+    name = (method if kind == "train" else f"{method or 'base'}-on_train" if kind == "on_train" else
+            "eval" if kind == "eval" else f"{method}-control" if method else kind)
+    extra = {"instruction": "self_refine"} if kind == "eval" and method == "self_refine" else {}
+    return {"method": name, **extra, "profile": job_profile(job, profile, model).to_dict()}
 
 
 def job_order(names: list[str], seeds: list[int]) -> list[Job]:
@@ -197,13 +203,17 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
     with claim_run_dir(folder, job_config(job, profile, model, out), defaults={"profile": profile_defaults()}):
         if (folder / "metrics.json").exists():
             return
-        if kind == "eval":
+        if kind == "eval" and method == "self_refine":
+            from scoreutils.prompts import SELF_REFINE_TURN2
+
+            pipeline.run_eval(prof, folder / "metrics.json", label="Self-Refine", instruction=SELF_REFINE_TURN2)
+        elif kind == "eval":
             pipeline.run_eval(prof, folder / "metrics.json", label=job.name)
         elif kind == "on_train":
             need = needs(job)
-            policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof)
+            policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
             pipeline.run_eval(prof, folder / "metrics.json", split="train", n=min(ON_TRAIN, prof.sft_problems),
-                              policy=policy, label=f"{method} (training problems)")
+                              policy=policy, label=f"{method or 'base'} (training problems)")
         else:
             need = needs(job)
             policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None

@@ -22,7 +22,7 @@ PROFILE = "repro"
 SEEDS = 3
 """Seeds per run of `make reproduce`."""
 LESSON_ARMS: dict[str, tuple[str, ...]] = {
-    "01": ("base", "control"),
+    "01": ("base", "Self-Refine", "control"),
     "02": ("base", "star", "star_plus", "pair_sft", "pair_sft_plus"),
     "03": ("base", "star", "star_plus", "pair_sft", "pair_sft_plus"),
     "04": ("base", "naive_rl"),
