@@ -96,6 +96,21 @@ def test_training_curves_have_whole_steps_a_kl_note_and_seed_bands(figures, tmp_
     assert fig._suptitle.get_text() == "SmolLM2-135M-Instruct: Stage II"
 
 
+def test_training_curves_of_more_than_two_methods_draw_a_row_per_method(figures, tmp_path):
+    logs = {"SCoRe": [log([0.0, 0.1, 0.2]), log([0.0, 0.3, 0.1])], "w/o Stage I": log([0.1, 0.2, 0.3]),
+            "w/o reward shaping": log([0.2, 0.0, 0.1])}
+    plots.plot_training_curves(logs, tmp_path / "rows.png", title="three methods")
+    plots.plot_training_curves(dict(list(logs.items())[:2]), tmp_path / "one_row.png", title="two methods")
+    rows, one_row = figures
+    assert len(rows.axes) == 9 and len(one_row.axes) == 3
+    assert [ax.get_ylabel() for ax in rows.axes[::3]] == ["SCoRe (mean of 2 seeds)", "w/o Stage I", "w/o reward shaping"]
+    for k, ax in enumerate(rows.axes):  # each panel holds its own method's lines only (t1 and t2, or the rate)
+        assert {line.get_color() for line in ax.lines if line.get_label()[0] != "_"} == {rows.axes[k - k % 3].lines[0].get_color()}
+    assert len({rows.axes[k].lines[0].get_color() for k in (0, 3, 6)}) == 3
+    assert rows.axes[2].get_ylim()[1] < 1.0  # rates near 0 stay readable
+    assert one_row.axes[0].get_legend() is not None and rows.axes[0].get_legend() is None
+
+
 def test_mechanism_panels_draw_seed_bands_and_say_what_no_run_logged(figures, tmp_path):
     def rows(rates, fixed):
         return [{**r, "changed_answer_rate": c, "i_to_c": f} for r, c, f in zip(log([0.0] * len(rates)), rates, fixed)]

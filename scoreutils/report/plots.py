@@ -5,7 +5,8 @@ spread across seeds, steps are whole numbers, and titles name the model.
 
 - `plot_transitions`: a 2x2 matrix per method, attempt 1 (rows) x attempt 2 (columns), counts and %.
 - `plot_corrections`: Δ i→c (fixed) and Δ c→i (broken) per method in %, with Wilson intervals.
-- `plot_training_curves`: rewards, KL and changed-answer rate per step, mean ± range over seeds.
+- `plot_training_curves`: rewards, KL and changed-answer rate per step, mean ± range over seeds (a row per
+  method when there are more than two).
 - `plot_log_panels`: chosen training-log keys, one panel each, mean ± range over seeds (the mechanism curves).
 - `plot_small_multiples`: many runs, one small panel each (the recipe search).
 - `plot_edit_distance`: edit-distance-ratio histograms of several runs.
@@ -181,43 +182,63 @@ def _mean_and_range(runs: Sequence[Sequence[Mapping[str, Any]]], key: str
             [max(by_step[s]) for s in steps])
 
 
+CURVE_PANELS = (("reward", "sampled reward"), ("kl", "KL to base, k1 estimate"), ("changed_answer_rate", "changed-answer rate"))
+"""`plot_training_curves`' three columns: log key (per attempt for reward and KL: t1 solid, t2 dashed) and title."""
+
+
 def plot_training_curves(logs: Mapping[str, Sequence[Mapping[str, Any]] | Sequence[Sequence[Mapping[str, Any]]]],
-                         path: str | Path, title: str | None = None, kl_note: str = KL_NOTE) -> Path:
+                         path: str | Path, title: str | None = None, kl_note: str = KL_NOTE,
+                         by_method: bool | None = None) -> Path:
     """Three panels over steps: sampled reward per attempt (t1 solid, t2 dashed), KL to the base model per
     attempt, changed-answer rate. A method given several logs (seeds) is drawn as the mean with a band from
     the lowest to the highest seed; a note under the figure says what the KL estimate measures (`kl_note`: pass
-    `kl_caption(...)` of the runs' sampling; the default says it for both cases)."""
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.9))
-    n_seeds = []
-    for name, value in logs.items():
-        runs = _seeds(value)
+    `kl_caption(...)` of the runs' sampling; the default says it for both cases). `by_method`: one row of the
+    three panels per method (small multiples, axes shared down each column) instead of every method on one
+    row; by default, when there are more than two methods (six lines and their bands on one axis do not read)."""
+    names = list(logs)
+    by_method = len(names) > 2 if by_method is None else by_method
+    nrows = len(names) if by_method else 1
+    fig, axes = plt.subplots(nrows, 3, figsize=(12, 3.9 if nrows == 1 else 2.5 * nrows + 1.2), squeeze=False,
+                             sharex=True, sharey="col" if by_method else False)
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    n_seeds, rate_top = [], 0.0
+    for k, name in enumerate(names):
+        runs = _seeds(logs[name])
         n_seeds.append(len(runs))
+        row = axes[k if by_method else 0]
         label = name if len(runs) == 1 else f"{name} (mean of {len(runs)} seeds)"
-        color = None
-        panels = [(axes[0], "reward/attempt1", "-"), (axes[0], "reward/attempt2", "--"),
-                  (axes[1], "kl/attempt1", "-"), (axes[1], "kl/attempt2", "--"), (axes[2], "changed_answer_rate", "-")]
-        for ax, key, style in panels:
-            steps, mean, lo, hi = _mean_and_range(runs, key)
-            if not steps:
-                continue
-            suffix = "" if ax is axes[2] else (" t1" if key.endswith("1") else " t2")
-            line, = ax.plot(steps, mean, style, color=color, label=label + suffix, marker="." if len(steps) < 30 else None)
-            color = line.get_color()
-            if len(runs) > 1:
-                ax.fill_between(steps, lo, hi, color=color, alpha=0.15 if style == "-" else 0.08, lw=0)
-    for ax, t in zip(axes, ["sampled reward (t1 solid, t2 dashed)", "KL to base, k1 estimate (t1 solid, t2 dashed)",
-                            "changed-answer rate"]):
-        ax.set_title(t, fontsize=9)
-        ax.set_xlabel("training step")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[1].axhline(0.0, color="#999999", lw=0.8, ls=":")
-    axes[2].set_ylim(-0.02, 1.02)
-    axes[0].legend(fontsize=7)
+        color = palette[k % len(palette)]
+        for ax, (key, _) in zip(row, CURVE_PANELS):
+            attempts = ((f"{key}/attempt1", "-", " t1"), (f"{key}/attempt2", "--", " t2")) \
+                if key in ("reward", "kl") else ((key, "-", ""),)
+            for log_key, style, suffix in attempts:
+                steps, mean, lo, hi = _mean_and_range(runs, log_key)
+                if not steps:
+                    continue
+                ax.plot(steps, mean, style, color=color, label=label + suffix, marker="." if len(steps) < 30 else None)
+                if key == "changed_answer_rate":
+                    rate_top = max(rate_top, *hi)
+                if len(runs) > 1:
+                    ax.fill_between(steps, lo, hi, color=color, alpha=0.15 if style == "-" else 0.08, lw=0)
+        if by_method:
+            row[0].set_ylabel(label, fontsize=8)
+    for r, row in enumerate(axes):
+        for ax, (key, panel_title) in zip(row, CURVE_PANELS):
+            if r == 0:
+                ax.set_title(panel_title + ("" if key == "changed_answer_rate" else " (t1 solid, t2 dashed)"), fontsize=9)
+            if r == nrows - 1:
+                ax.set_xlabel("training step")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        row[1].axhline(0.0, color="#999999", lw=0.8, ls=":")
+        top = min(1.0, max(0.05, 1.15 * rate_top))  # a rate from 0 to a little above its highest value drawn
+        row[2].set_ylim(-0.02 * top, top)
+    if not by_method:
+        axes[0][0].legend(fontsize=7)
     band = " Bands: lowest to highest seed." if any(n > 1 for n in n_seeds) else ""
-    fig.text(0.01, 0.015, kl_note + band, fontsize=7.5, color="#444444", wrap=True, ha="left", va="bottom")
+    fig.text(0.01, 0.01, kl_note + band, fontsize=7.5, color="#444444", wrap=True, ha="left", va="bottom")
     if title:
         fig.suptitle(title, fontsize=10)
-    return _save(fig, path, rect=(0, 0.1, 1, 1))
+    return _save(fig, path, rect=(0, 0.1 if nrows == 1 else 0.5 / (2.5 * nrows + 1.2), 1, 1))
 
 
 MECHANISM_PANELS = (("changed_answer_rate", "changed-answer rate"), ("i_to_c", "i→c (fixed) share"),
