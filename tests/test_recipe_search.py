@@ -153,6 +153,9 @@ def test_fair_test_comparisons_pair_the_same_problems_and_count_seeds(tmp_path):
     e = recipe_search.compare_runs(tmp_path, "s1-48-s2-48-scoreT", "s1only-96-scoreT", "(a)")
     assert e["n"] == 20 and e["delta_difference"] == pytest.approx(-0.5) and e["reads"] == "below 0"
     assert e["ci"][0] < -0.5 < e["ci"][1] < 0
+    # turn-1 accuracy beside it: r1 = 1 wherever the delta is not 1 (all 20 vs 12 of 20 problems)
+    assert e["acc_t1"]["first"] == pytest.approx(1.0) and e["acc_t1"]["second"] == pytest.approx(0.6)
+    assert e["acc_t1"]["difference"] == pytest.approx(0.4) and e["acc_t1"]["ci"][0] > 0
     _finished(recipe_search.seed_dir(tmp_path, 1) / "s1only-96-scoreT", [0] * 20)
     assert recipe_search.seed_dir(tmp_path, recipe_search.SEED) == tmp_path
     assert recipe_search.per_seed(tmp_path, "s1only-96-scoreT") == {0: pytest.approx(0.4), 1: 0.0}

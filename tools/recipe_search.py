@@ -214,7 +214,9 @@ def compare_runs(out: Path, first: str, second: str, what: str, hypothesis: str 
     differences pooled over those seeds with their paired interval ("ci"), and with two seeds or more the
     t-interval of the per-seed differences ("seed_ci", the between-seed variance). It reads "above 0" or
     "below 0" only when every interval it has excludes 0; "supports" says what that means for `hypothesis`
-    (a key of `HYPOTHESES`). None until both have finished a common seed."""
+    (a key of `HYPOTHESES`). Beside it, "acc_t1": both candidates' turn-1 accuracy over the same problems and
+    its paired difference (pooled), the quantity hypothesis (2) is about: a Stage II that raises Acc@t1 leaves
+    fewer errors for attempt 2 to fix. None until both have finished a common seed."""
     from scoreutils.metrics import pooled_paired_difference, seed_interval
     from scoreutils.runs.record import read_episodes
 
@@ -234,7 +236,9 @@ def compare_runs(out: Path, first: str, second: str, what: str, hypothesis: str 
     supports = (None if claim is None else f"supports {claim}" if reads == "above 0" else
                 f"against {claim}" if reads == "below 0" else f"neither for nor against {claim}")
     decides = len(seeds) >= 3
+    t1 = pooled_paired_difference(pairs, "acc_t1")
     return {"what": what, "first": first, "second": second, "n": d["n"], "seeds": seeds,
+            "acc_t1": {"first": t1["a"], "second": t1["b"], "difference": t1["diff"], "ci": list(t1["diff_ci"])},
             "delta_difference": d["diff"], "ci": list(d["diff_ci"]),
             "per_seed": dict(zip(seeds, per_seed)), "seed_ci": list(seed_ci) if seed_ci else None, "reads": reads,
             "supports": supports, "decides": decides}

@@ -453,6 +453,9 @@ def recipe_section() -> list[str]:
                     f"[{100 * e['ci'][0]:.1f}, {100 * e['ci'][1]:.1f}] over problems{spread}, "
                     f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} × {e['n'] // len(seeds)} validation problems"
                     f"{' (' + per_seed + ')' if len(seeds) > 1 else ''}: {e['reads']}"
+                    + (f"; Acc@t1 {100 * t1['first']:.1f} vs {100 * t1['second']:.1f} "
+                       f"({100 * t1['difference']:+.1f} [{100 * t1['ci'][0]:.1f}, {100 * t1['ci'][1]:.1f}])"
+                       if (t1 := e.get("acc_t1")) else "")
                     + (f"; {e['supports']}" if e.get("supports") else "")
                     + ("" if e.get("decides") else " (fewer than 3 seeds: decides nothing yet)") + ".")
     if fair:
