@@ -62,3 +62,26 @@ def test_two_seeds_of_longer_stage1_give_both_intervals_and_the_reading_follows_
     text = scale_markdown(scale_facts(tmp_path))
     assert "On 190 validation problems × 2 seeds" in text and "[-1.0, 9.0] over seeds" in text
     assert "changed (inconclusive)" in text and "had not converged" not in text  # the seed interval holds 0
+
+
+def test_where_stage2_s_reward_goes_reads_turn1_accuracy_beside_delta(tmp_path):
+    _results(tmp_path)
+    search = json.loads((tmp_path / "recipe_search.json").read_text())
+    t1 = {"first": 0.586, "second": 0.411, "difference": 0.175, "ci": [0.137, 0.212]}
+    search["round5"]["experiments"] += [
+        {"first": "s1-48-s2-48-scoreT", "second": "s1only-96-scoreT", "delta_difference": -0.03, "ci": [-0.046, -0.014],
+         "n": 570, "seeds": [0, 1, 2], "seed_ci": [-0.106, 0.047], "reads": "inconclusive (an interval includes 0)",
+         "acc_t1": t1},
+        {"first": "s1-48-s2-48-anchor", "second": "s1-48-s2-48-scoreT", "delta_difference": 0.011, "ci": [-0.012, 0.033],
+         "n": 190, "seeds": [2], "seed_ci": None, "reads": "inconclusive (an interval includes 0)",
+         "acc_t1": {"first": 0.416, "second": 0.595, "difference": -0.179, "ci": [-0.244, -0.11]}}]
+    (tmp_path / "recipe_search.json").write_text(json.dumps(search))
+    text = scale_markdown(scale_facts(tmp_path))
+    assert "48 steps of Stage II raised Acc@t1 against 48 more Stage I steps: 58.6% vs 41.1% (+17.5 [13.7, 21.2])" in text
+    assert "[-10.6, 4.7] over seeds" in text and "190 validation problems × 3 seeds" in text
+    assert "its gain went to the first answer" in text
+    assert "Acc@t1 is 41.6% against Eq. 4's 59.5%" in text and "190 validation problems, 1 seed" in text
+    search["round5"]["experiments"][1]["acc_t1"] = {**t1, "difference": 0.01, "ci": [-0.02, 0.04]}
+    (tmp_path / "recipe_search.json").write_text(json.dumps(search))
+    text = scale_markdown(scale_facts(tmp_path))
+    assert "did not clearly move Acc@t1" in text and "its gain went" not in text

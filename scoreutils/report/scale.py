@@ -2,8 +2,8 @@
 
 `scale_facts(root)` gathers them: how rarely the base model fixes a wrong answer (its P(fix) on the repro test
 set), how many correction events a training step of the fair test samples, how many Stage II groups carry a
-non-zero bonus, how many episodes a run sees beside the paper's, and what the repro verdict's intervals rule
-out. `scale_markdown(facts)` writes them as sentences whose words follow the numbers. Missing files leave
+non-zero bonus, where Stage II's reward goes (turn-1 accuracy beside Δ, with attempt 1 free or anchored), how
+many episodes a run sees beside the paper's, and what the repro verdict's intervals rule out. `scale_markdown(facts)` writes them as sentences whose words follow the numbers. Missing files leave
 their facts out. Not here: the runs themselves (`make reproduce`, `tools/recipe_search.py`).
 """
 from __future__ import annotations
@@ -62,6 +62,14 @@ def scale_facts(root: Path) -> dict[str, Any]:
                                   "seeds": len(seeds), "seed_ci": e.get("seed_ci"),
                                   "reads": e.get("reads") or ("above 0" if lo > 0 else "below 0" if hi < 0 else
                                                               "inconclusive")}
+    for key, first in (("stage2_turn1", "s1-48-s2-48-scoreT"), ("anchor", "s1-48-s2-48-anchor")):
+        found = [e for e in search.get("round5", {}).get("experiments", []) if e.get("first") == first
+                 and e.get("acc_t1")]
+        if found:
+            e = found[0]
+            facts[key] = {"second": e["second"], "acc_t1": e["acc_t1"], "delta_difference": e["delta_difference"],
+                          "ci": e["ci"], "seed_ci": e.get("seed_ci"), "n": e["n"], "seeds": len(e["seeds"]),
+                          "reads": e["reads"]}
     verdicts = json.loads((root / "verdicts.json").read_text()) if (root / "verdicts.json").exists() else []
     found = [v for v in verdicts if v.get("profile") == "repro" and v.get("id") == "score_delta_positive"]
     if found and found[0].get("intervals"):
@@ -73,6 +81,16 @@ def scale_facts(root: Path) -> dict[str, Any]:
 
 def _pts(x: float) -> str:
     return f"{100 * x:+.1f}"
+
+
+def _reading(reads: str) -> str:
+    """"inconclusive (an interval includes 0)" -> "inconclusive: an interval includes 0" (to sit in brackets)."""
+    return reads.replace(" (", ": ").removesuffix(")") if "(" in reads else reads
+
+
+def _size(s: dict[str, Any]) -> str:
+    return (f"{s['n']} validation problems, 1 seed" if s["seeds"] == 1 else
+            f"{s['n'] // s['seeds']} validation problems × {s['seeds']} seeds")
 
 
 def scale_markdown(facts: dict[str, Any]) -> str:
@@ -104,10 +122,28 @@ def scale_markdown(facts: dict[str, Any]) -> str:
         after = (": Stage I had not converged at 48 steps, and the reproduction's SCoRe runs had 8"
                  if s["reads"] == "above 0" else "")
         spread = (f", [{100 * s['seed_ci'][0]:.1f}, {100 * s['seed_ci'][1]:.1f}] over seeds" if s.get("seed_ci") else "")
-        size = (f"{s['n']} validation problems, 1 seed" if s["seeds"] == 1 else
-                f"{s['n'] // s['seeds']} validation problems × {s['seeds']} seeds")
-        out.append(f"**Steps.** On {size}, 96 Stage I steps {moved} Δ by {_pts(s['delta_difference'])} points "
+        out.append(f"**Steps.** On {_size(s)}, 96 Stage I steps {moved} Δ by {_pts(s['delta_difference'])} points "
                    f"[{100 * lo:.1f}, {100 * hi:.1f}] over problems{spread}, against 48 steps{after}.")
+    if "stage2_turn1" in facts:
+        s, t1 = facts["stage2_turn1"], facts["stage2_turn1"]["acc_t1"]
+        lo, hi = t1["ci"]
+        turn1 = "raised" if lo > 0 else "lowered" if hi < 0 else "did not clearly move"
+        delta = (f"Δ {_pts(s['delta_difference'])} [{100 * s['ci'][0]:.1f}, {100 * s['ci'][1]:.1f}] over problems"
+                 + (f", [{100 * s['seed_ci'][0]:.1f}, {100 * s['seed_ci'][1]:.1f}] over seeds" if s.get("seed_ci") else "")
+                 + f" ({_reading(s['reads'])})")
+        why = (" Eq. 4 rewards both attempts, and here its gain went to the first answer, which leaves attempt 2 "
+               "fewer errors to fix." if lo > 0 and s["delta_difference"] <= 0 else "")
+        out.append(f"**Where Stage II's reward goes.** From the same 48 Stage I steps, 48 steps of Stage II {turn1} "
+                   f"Acc@t1 against 48 more Stage I steps: {100 * t1['first']:.1f}% vs {100 * t1['second']:.1f}% "
+                   f"({_pts(t1['difference'])} [{100 * lo:.1f}, {100 * hi:.1f}]), and moved {delta}, on "
+                   f"{_size(s)}.{why}")
+    if "anchor" in facts:
+        s, t1 = facts["anchor"], facts["anchor"]["acc_t1"]
+        out.append(f"**Attempt 1 anchored.** With no policy gradient on attempt 1 in Stage II (held by the β2 KL, as "
+                   f"in Stage I), Acc@t1 is {100 * t1['first']:.1f}% against Eq. 4's {100 * t1['second']:.1f}%, and "
+                   f"Δ − Eq. 4's Δ = {_pts(s['delta_difference'])} [{100 * s['ci'][0]:.1f}, {100 * s['ci'][1]:.1f}] "
+                   f"over problems" + (f", [{100 * s['seed_ci'][0]:.1f}, {100 * s['seed_ci'][1]:.1f}] over seeds"
+                                       if s.get("seed_ci") else "") + f" ({_reading(s['reads'])}), on {_size(s)}.")
     p = facts["paper"]
     if "stage1" in facts:
         mine = facts["stage1"]["steps"] * facts["stage1"]["episodes_per_step"]
