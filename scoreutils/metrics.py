@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from rapidfuzz.distance import Levenshtein
 
@@ -366,6 +366,31 @@ def voted_accuracy(episodes: Sequence[Any], budget: int, sequential: bool) -> fl
         vote = majority_vote(answers)
         correct += vote is not None and is_equivalent(vote, eps[0].problem.reference)
     return correct / len(groups)
+
+
+def vote_answers(episodes: Sequence[Any]) -> list[dict[str, Any]]:
+    """Per problem (in first-seen order), what majority voting reads: {"key" (`problem_key`), "reference",
+    "answers1", "answers2"}, the extracted answers of each sample's attempt 1 and attempt 2 in sampled order
+    (None: no answer). A compact record of a scaling run (`runs.pipeline.run_scaling` writes it), from which
+    `voted_outcomes` recomputes every budget's vote."""
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for e in episodes:
+        groups[problem_key(e.problem)].append(e)
+    return [{"key": key, "reference": eps[0].problem.reference, "answers1": [extract_answer(e.y1) for e in eps],
+             "answers2": [extract_answer(e.y2) for e in eps]} for key, eps in groups.items()]
+
+
+def voted_outcomes(records: Sequence[Mapping[str, Any]], budget: int) -> dict[str, tuple[float, float]]:
+    """`problem_key` -> (parallel right, sequential right), 1.0 or 0.0, of the majority vote at `budget`
+    generations per problem (`voted_accuracy`'s rule: parallel, the first `budget` attempt-1 answers;
+    sequential, the attempt-2 answers of the first `budget // 2` samples), from `vote_answers` records."""
+    out = {}
+    for r in records:
+        if len(r["answers1"]) < budget:
+            raise ValueError(f"a problem has {len(r['answers1'])} samples; a budget of {budget} needs {budget}")
+        votes = (majority_vote(r["answers1"][:budget]), majority_vote(r["answers2"][:budget // 2]))
+        out[r["key"]] = tuple(float(v is not None and is_equivalent(v, r["reference"])) for v in votes)
+    return out
 
 
 def scaling_table(episodes: Sequence[Any], budgets: Sequence[int]) -> list[dict[str, float]]:

@@ -316,3 +316,30 @@ def test_stored_outcomes_are_used():
     e = _ep("a", 1, 0, "The final answer is 5.", "The final answer is 6.")
     e.outcome1, e.outcome2 = "right", "none"  # as the rollout stored it: trusted over the text
     assert episode_metrics([e])["right_to_none"] == 1.0
+
+
+# ---------------------------------------------------------------- majority voting from a compact record
+def test_votes_from_the_compact_record_are_voted_accuracy_problem_by_problem():
+    from scoreutils.metrics import vote_answers, voted_accuracy, voted_outcomes
+
+    rng = random.Random(5)
+    texts = {None: "I am not sure.", "1": "The final answer is $1$.", "2": "The final answer is $2$."}
+    episodes = []
+    for i in range(30):
+        problem = Problem(f"p{i}", f"What is {i} - {i} + 1?", rng.choice(["1", "2"]), "test", "arithmetic")
+        for _ in range(8):
+            a, b = rng.choice(list(texts)), rng.choice(list(texts))
+            episodes.append(Episode(problem=problem, x1_ids=[1], y1_ids=[2], p_ids=[3], y2_ids=[4], y1=texts[a],
+                                    y2=texts[b], truncated1=False, truncated2=False, r1=0.0, r2=0.0))
+    records = vote_answers(episodes)
+    assert len(records) == 30 and all(len(r["answers1"]) == 8 for r in records)
+    assert records[0]["key"] == problem_key(episodes[0].problem)
+    for budget in (2, 4, 8):
+        votes = voted_outcomes(records, budget)
+        for k, sequential in enumerate((False, True)):
+            assert sum(v[k] for v in votes.values()) / 30 == pytest.approx(voted_accuracy(episodes, budget, sequential))
+    one = {"key": "q", "reference": "2", "answers1": ["1", "2", "2", None], "answers2": ["2", None, "1", "1"]}
+    assert voted_outcomes([one], 2) == {"q": (0.0, 1.0)}  # parallel: 1 vs 2, the first wins; sequential: "2"
+    assert voted_outcomes([one], 4) == {"q": (1.0, 1.0)}  # parallel: "2" twice; sequential: "2", None
+    with pytest.raises(ValueError, match="needs 8"):
+        voted_outcomes([one], 8)

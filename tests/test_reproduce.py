@@ -35,7 +35,7 @@ def test_the_table_has_every_method_and_the_controls():
     assert sorted(reproduce.RUNS) == sorted(["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus",
                                              "score", "naive_rl", "stage2", "stage1", "score-alpha0", "score-control",
                                              "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
-                                             "base-on_train"])
+                                             "base-on_train", "score-scaling", "base-scaling"])
     assert set(reproduce.FIRST) <= set(reproduce.RUNS)
     assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
@@ -67,7 +67,8 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
         run.split("/")[0], int(run.split("seed")[-1]))) is None)
     assert states["pair_sft-on_train/seed2"] == "waits for pair_sft/seed2"
     assert states["score-control/seed1"] == "waits for score/seed1"
-    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 42
+    assert states["score-scaling/seed2"] == "waits for score/seed2" and "base-scaling/seed1" not in states
+    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 46
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
 
 
@@ -151,7 +152,7 @@ def test_run_control_writes_like_an_evaluation(tiny_policy, one_thread, tmp_path
 
 
 def test_the_score_control_samples_the_trained_model_after_it_is_trained(tmp_path):
-    args = _args(tmp_path, "--only", "score-control", "score", "--seeds", "0", "--poll", "0.2")
+    args = _args(tmp_path, "--only", "score-control", "score-scaling", "score", "--seeds", "0", "--poll", "0.2")
     assert reproduce.main(args) == 0  # listed first, it still waits for the run it samples
     out = tmp_path / "repro"
     log = (tmp_path / "logs" / "reproduce.log").read_text()
@@ -162,6 +163,14 @@ def test_the_score_control_samples_the_trained_model_after_it_is_trained(tmp_pat
     assert json.loads((out / "score-control" / "seed0" / CONFIG).read_text())["method"] == "score-control"
     parallel, sequential = control_episodes(out / "score-control" / "seed0" / "metrics.json")
     assert len(parallel) == len(sequential) == get_profile("smoke").n_eval
+    assert log.index("start score/seed0") < log.index("start score-scaling/seed0")  # so does the scaling run
+    scaling = json.loads((out / "score-scaling" / "seed0" / "metrics.json").read_text())
+    assert scaling["kind"] == "scaling" and scaling["budgets"] == [2, 4, 8] and scaling["label"] == "score (scaling)"
+    assert len((out / "score-scaling" / "seed0" / "metrics.answers.jsonl").read_text().splitlines()) == \
+        get_profile("smoke").n_eval
+    assert json.loads((out / "score-scaling" / "seed0" / CONFIG).read_text())["method"] == "score-scaling"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["score-scaling"]["curve_per_seed"] == {"0": scaling["curve"]} and "delta" in summary["score"]
     job = reproduce.Job("score-control", 0)
     assert reproduce.status(job, out, "smoke", "tiny") == "done"
     for ckpt in (out / "score" / "seed0" / "checkpoints").iterdir():  # as on a fresh clone

@@ -75,3 +75,40 @@ def test_scaling_curves_are_saved_per_model_and_resume_after_a_crash(tmp_path, t
     forbid_making("TRAIN = False")  # a missing curve is named, not sampled (outside the smoke profile)
     with pytest.raises(MissingRun, match="the scaling curve of other"):
         load_or_scale(get_profile("cpu"), {"other": base}, tmp_path / "cpu_scaling.json")
+
+
+def test_a_scaling_run_saves_each_chunk_and_resumes_to_the_same_votes(tmp_path, tiny_policy, one_thread, monkeypatch):
+    from scoreutils.config import read_jsonl
+    from scoreutils.metrics import voted_outcomes
+    from scoreutils.runs import pipeline
+
+    profile = get_profile("smoke").replace(model="tiny", n_eval=5, temperature=1.0, max_new_tokens=6)
+    monkeypatch.setattr(pipeline, "SCALING_CHUNK", 2)
+    whole = pipeline.run_scaling(profile, tmp_path / "whole" / "metrics.json", policy=tiny_policy, samples=4)
+    assert whole["budgets"] == [2, 4] and whole["n"] == 5 and whole["kind"] == "scaling"
+    records = read_jsonl(tmp_path / "whole" / "metrics.answers.jsonl")
+    assert len(records) == 5 and all(len(r["answers1"]) == len(r["answers2"]) == 4 for r in records)
+    for row in whole["curve"]:  # the curve is the votes of the saved answers
+        votes = voted_outcomes(records, row["budget"]).values()
+        assert row["parallel"] == sum(p for p, _ in votes) / 5 and row["sequential"] == sum(s for _, s in votes) / 5
+    assert not (tmp_path / "whole" / "metrics.answers.partial.jsonl").exists()
+
+    from scoreutils import rollout
+    sample, calls = rollout.sample_episodes, []
+
+    def crash_on_the_second_chunk(*args, **kwargs):
+        calls.append(kwargs["seed"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the runtime disconnects
+        return sample(*args, **kwargs)
+
+    monkeypatch.setattr(rollout, "sample_episodes", crash_on_the_second_chunk)
+    out = tmp_path / "resumed" / "metrics.json"
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_scaling(profile, out, policy=tiny_policy, samples=4)
+    assert len(read_jsonl(out.with_suffix(".answers.partial.jsonl"))) == 1 and not out.exists()
+    monkeypatch.setattr(rollout, "sample_episodes", sample)
+    resumed = pipeline.run_scaling(profile, out, policy=tiny_policy, samples=4)
+    assert read_jsonl(out.with_suffix(".answers.jsonl")) == records and resumed["curve"] == whole["curve"]
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        pipeline.run_scaling(profile, tmp_path / "one.json", policy=tiny_policy, samples=1)

@@ -240,6 +240,50 @@ def test_sequential_beats_parallel_needs_three_budgets():
     assert _judge("sequential_beats_parallel", {}, None)["verdict"] == I
 
 
+def _voting_run(seed, wins, n=60, samples=8):
+    """A scaling run whose sequential vote is right on the first `wins` problems (every attempt 2 answers "1",
+    the reference) and whose parallel vote never is (every attempt 1 answers "2"); on the rest both are wrong."""
+    records = [{"key": f"q{i}", "reference": "1", "answers1": ["2"] * samples,
+                "answers2": ["1" if i < wins else "3"] * samples} for i in range(n)]
+    return {"seed": seed, "records": records, "samples": samples, "curve": []}
+
+
+def test_sequential_beats_parallel_on_reproduce_s_scaling_runs_counts_problems_and_seeds():
+    def judge(runs):
+        return _judge("sequential_beats_parallel", {}, {"profile": {"name": "repro"}, "runs": {"SCoRe": runs}})
+
+    agree = judge([_voting_run(seed, 20) for seed in (0, 1, 2)])
+    assert agree["verdict"] == R and "8 generations" in agree["evidence"]
+    assert "paired on the same test problems" in agree["evidence"]
+    # the problems alone would say so, but the seeds disagree: inconclusive
+    split = judge([_voting_run(0, 40), _voting_run(1, 0), _voting_run(2, 20)])
+    assert split["verdict"] == I
+    few = judge([_voting_run(seed, 20, samples=4) for seed in (0, 1, 2)])
+    assert few["verdict"] == U and "2 compute budget(s)" in few["evidence"]
+    # the runs win over lesson 07's curves of the same profile
+    both = _judge("sequential_beats_parallel", {}, {**scaling(0.6, 0.2), "runs": {"SCoRe": [_voting_run(0, 20)]}})
+    assert "paired on the same test problems" in both["evidence"]
+
+
+def test_scaling_runs_are_found_with_their_answers(tmp_path):
+    from scoreutils.config import write_jsonl
+
+    repro = get_profile("repro").to_dict()
+    for seed in (1, 0):
+        run = _voting_run(seed, 5, n=6)
+        folder = tmp_path / "score-scaling" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({"kind": "scaling", "label": "score (scaling)",
+                                                          "samples": 8, "curve": [], "profile": {**repro, "seed": seed}}))
+        write_jsonl(folder / "metrics.answers.jsonl", run["records"])
+    (tmp_path / "base-scaling" / "seed0").mkdir(parents=True)  # no answers: not a scaling run
+    (tmp_path / "base-scaling" / "seed0" / "metrics.json").write_text(json.dumps({"kind": "scaling", "label": "base"}))
+    found = V.load_scaling(tmp_path, "repro")
+    assert list(found["runs"]) == ["SCoRe"] and [r["seed"] for r in found["runs"]["SCoRe"]] == [0, 1]
+    assert found["runs"]["SCoRe"][0]["records"][0]["answers2"] == ["1"] * 8
+    assert V.load_scaling(tmp_path, "cpu") is None
+
+
 def test_verdicts_cover_every_claim_with_allowed_values():
     out = V.verdicts({}, None)
     assert [v["id"] for v in out] == [c.id for c in V.CLAIMS]

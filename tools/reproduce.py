@@ -51,13 +51,18 @@ RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "pair_sft_plus-on_train": ("on_train", "pair_sft_plus", {}),
     "self_refine": ("eval", "self_refine", {}),
     "base-on_train": ("on_train", None, {}),
+    "score-scaling": ("scaling", "score", {}),
+    "base-scaling": ("scaling", None, {}),
 }
 """A "control" run with a method samples that method's trained model of the same seed (its last checkpoint):
 the comparison of sequential self-correction with parallel sampling at equal compute is about SCoRe. An
 "on_train" run evaluates a trained SFT model of the same seed (greedy) on the first `ON_TRAIN` of the training
 problems its data came from: Pair-SFT's edit distances on training vs held-out problems (Figure 5); without a
 method, the untrained model on those problems. The "eval" run "self_refine" is the base model with the
-Self-Refine turn-2 instruction (`prompts.SELF_REFINE_TURN2`, the paper's Table 2 row; lesson 01)."""
+Self-Refine turn-2 instruction (`prompts.SELF_REFINE_TURN2`, the paper's Table 2 row; lesson 01). A "scaling" run
+samples `pipeline.SCALING_SAMPLES` two-attempt episodes per test problem from SCoRe's trained model of the same
+seed (or, without a method, the untrained model) and keeps their answers: majority voting at 2, 4 and 8
+generations, sequential vs parallel (Figure 1, right; `pipeline.run_scaling`)."""
 ON_TRAIN = 200
 PREFIX = {"stage1": "score", "score-alpha0": "score"}
 """Runs whose first `stage1_steps` steps are those of another run of the same seed (SCoRe's Stage I, in which α
@@ -68,13 +73,14 @@ SFT = ("star", "star_plus", "pair_sft", "pair_sft_plus")
 """The SFT runs of one seed build their data sets from the same traces (the untrained model's samples of the same
 problems with the same seed, identical: a fresh adapter changes nothing): a run starts with those of a sibling
 that has sampled them already (`share_traces`) instead of sampling them again."""
-FIRST = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0")
+FIRST = ("base", "score", "control", "naive_rl", "score-control", "score-scaling", "stage1", "score-alpha0")
 """The runs behind SCoRe's own claims (Δ > 0, above naive RL, the bonus, Stage I, sequential vs parallel): they
 run for every seed before the rest (Stage II alone and the SFT baselines), so that a reproduction made over
 several sittings has its main verdicts on all seeds first. Within a seed, runs go in RUNS' order."""
-ONE_SEED = ("base", "self_refine", "base-on_train")
+ONE_SEED = ("base", "self_refine", "base-on_train", "base-scaling")
 """Untrained arms decoded greedily on the shared test set: every seed gives the same run, so only the first
-seed's is made (the verdicts pair it with every seed of the other arms, `arms.seed_pairs`)."""
+seed's is made (the verdicts pair it with every seed of the other arms, `arms.seed_pairs`); and the untrained
+model's scaling curve, a reference beside SCoRe's (no claim rests on it)."""
 SEEDS = (0, 1, 2)
 MAX_JOBS = 2
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -118,7 +124,7 @@ def job_config(job: Job, profile: str, model: str | None, out: Path | None = Non
         config = job_config(job, profile, model)
         config["profile"].update({k: recorded[k] for k in TRAINING_ONLY if k in recorded})
         return config
-    name = (method if kind == "train" else f"{method or 'base'}-on_train" if kind == "on_train" else
+    name = (method if kind == "train" else f"{method or 'base'}-{kind}" if kind in ("on_train", "scaling") else
             "eval" if kind == "eval" else f"{method}-control" if method else kind)
     extra = {"instruction": "self_refine"} if kind == "eval" and method == "self_refine" else {}
     return {"method": name, **extra, "profile": job_profile(job, profile, model).to_dict()}
@@ -134,7 +140,7 @@ def job_order(names: list[str], seeds: list[int]) -> list[Job]:
 def needs(job: Job) -> Job | None:
     """The run whose trained model `job` samples (a control of a method), else None."""
     kind, method, _ = RUNS[job.name]
-    return Job(method, job.seed) if kind in ("control", "on_train") and method else None
+    return Job(method, job.seed) if kind in ("control", "on_train", "scaling") and method else None
 
 
 def status(job: Job, out: Path, profile: str, model: str | None) -> str:
@@ -214,6 +220,10 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
             policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
             pipeline.run_eval(prof, folder / "metrics.json", split="train", n=min(ON_TRAIN, prof.sft_problems),
                               policy=policy, label=f"{method or 'base'} (training problems)")
+        elif kind == "scaling":
+            need = needs(job)
+            policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
+            pipeline.run_scaling(prof, folder / "metrics.json", policy=policy, label=method or "base")
         else:
             need = needs(job)
             policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
@@ -286,6 +296,9 @@ def summary(out: Path) -> dict[str, Any]:
             continue
         rows[name] = {"seeds": sorted(found), "n": [m["n"] for m in found.values()],
                       "n_distinct": [m.get("n_distinct") for m in found.values()]}
+        if RUNS[name][0] == "scaling":  # majority-vote curves, not two-attempt metrics
+            rows[name]["curve_per_seed"] = {seed: m["curve"] for seed, m in found.items()}
+            continue
         for key in keys:
             values = [m[key] for m in found.values() if key in m]
             if not values:
@@ -300,6 +313,11 @@ def summary(out: Path) -> dict[str, Any]:
 def _print_summary(rows: dict[str, Any]) -> None:
     print(f"{'run':14s} {'seeds':>5s} " + " ".join(f"{k:>14s}" for k in ("Acc@t1", "Acc@t2", "Δ", "Δi→c", "Δc→i")))
     for name, row in rows.items():
+        if "curve_per_seed" in row:
+            votes = "; ".join(f"{r['budget']}: {100 * r['parallel']:.1f} → {100 * r['sequential']:.1f}"
+                              for r in next(iter(row["curve_per_seed"].values())))
+            print(f"{name:14s} {len(row['seeds']):5d} majority vote, parallel → sequential (first seed) {votes}")
+            continue
         cells = []
         for key in ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i"):
             m, sd = row[key]["mean"], row[key]["sd"]

@@ -147,11 +147,43 @@ def _order(item: tuple[str, Any]) -> tuple[int, str]:
     return (ORDER.index(item[0]) if item[0] in ORDER else len(ORDER), item[0])
 
 
+SCALING_MODELS = {"score": "SCoRe", "base": "base"}
+"""A scaling run's method (its label before " (scaling)") -> the model name its curve goes under."""
+
+
+def load_scaling_runs(root: Path, profile: str = "cpu") -> dict[str, list[dict[str, Any]]]:
+    """model ("SCoRe", "base") -> its scaling runs made in `profile` (`runs.pipeline.run_scaling`: a metrics.json
+    of kind "scaling" with its answers beside it), one per seed, by seed: {"seed", "records" (the
+    `metrics.vote_answers` records), "curve", "samples", "path"}."""
+    found: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for path in sorted(Path(root).rglob("*.json")):
+        answers = path.with_suffix(".answers.jsonl")
+        if "checkpoints" in path.parts or not answers.exists():
+            continue
+        try:
+            m = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(m, dict) or m.get("kind") != "scaling" or m.get("profile", {}).get("name") != profile:
+            continue
+        model = SCALING_MODELS.get(str(m.get("label", "")).removesuffix(" (scaling)"), m.get("label"))
+        seed = int(m["profile"].get("seed", 0))
+        found[model].setdefault(seed, {"seed": seed, "records": read_jsonl(answers), "curve": m["curve"],
+                                       "samples": m["samples"], "path": path})
+    return {model: [runs[s] for s in sorted(runs)] for model, runs in found.items()}
+
+
 def load_scaling(root: Path, profile: str = "cpu") -> dict[str, Any] | None:
-    """results/scaling.json (lesson 07's majority-voting curves) when it was made in `profile`."""
+    """The majority-voting evidence made in `profile`: results/scaling.json (lesson 07's curves, "curves") when it
+    was made in `profile`, and the scaling runs of `make reproduce` ("runs", `load_scaling_runs`) when there are
+    any; None when there is neither."""
     path = Path(root) / "scaling.json"
     data = json.loads(path.read_text()) if path.exists() else None
-    return data if data and data.get("profile", {}).get("name") == profile else None
+    data = data if data and data.get("profile", {}).get("name") == profile else None
+    runs = load_scaling_runs(root, profile)
+    if runs:
+        data = {**(data or {"profile": {"name": profile}}), "runs": runs}
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from ..rewards.answers import answers_differ
 from .arms import (ORDER, Results, arm_delta, arm_name, arm_value, difference, estimate,  # noqa: F401
                    load_results, load_scaling, load_train_evaluations, seed_pairs, summary)
-from ..metrics import Z95, per_problem, problem_key, seed_interval
+from ..metrics import Z95, per_problem, problem_key, seed_interval, voted_outcomes
 
 if TYPE_CHECKING:
     from ..runs.record import Run
@@ -352,6 +352,8 @@ def _score_delta(claim: "Claim", results: Results, ctx: Context) -> dict[str, An
 def _sequential_vs_parallel(claim: "Claim", results: Results, ctx: Context, model: str = "SCoRe") -> dict[str, Any]:
     ev = Evidence()
     scaling = ctx.get("scaling") or {}
+    if scaling.get("runs", {}).get(model):
+        return _voting_runs(claim, scaling["runs"][model], model, ev)
     curve = scaling.get("curves", {}).get(model)
     if not curve:
         ev.missing.append(f"results/scaling.json with a {model} curve")
@@ -374,6 +376,29 @@ def _sequential_vs_parallel(claim: "Claim", results: Results, ctx: Context, mode
             ev.note(describe(what, est))
     ev.note(f"{scaling.get('samples')} samples per problem; unpaired intervals (scaling.json holds no per-problem "
             "outcomes)")
+    return ev.result(claim)
+
+
+def _voting_runs(claim: "Claim", runs: Sequence[Mapping[str, Any]], model: str, ev: "Evidence") -> dict[str, Any]:
+    """The claim judged on `make reproduce`'s scaling runs of `model` (`arms.load_scaling_runs`): at each budget
+    every seed's samples allow, each problem's sequential − parallel vote (−1, 0 or 1) over the same test
+    problems, with both intervals (`arms.estimate`: over problems, and over seeds)."""
+    samples = min(int(r["samples"]) for r in runs)
+    budgets = [b for b in (2, 4, 8, 16, 32) if b <= samples]
+    enough = len(budgets) >= MIN_BUDGETS
+    if not enough:
+        ev.note(f"untestable: {len(budgets)} compute budget(s) ({', '.join(map(str, budgets))} generations), fewer "
+                f"than {MIN_BUDGETS}", UNTESTABLE)
+    for b in budgets:
+        maps = [{k: s - p for k, (p, s) in voted_outcomes(r["records"], b).items()} for r in runs]
+        est = estimate(maps, [r["seed"] for r in runs], trained=True, bound=2.0)
+        what = f"{b} generations, majority vote: sequential − parallel ({model})"
+        if enough:
+            ev.add(what, est, above())
+        else:
+            ev.note(describe(what, est))
+    ev.note(f"{samples} two-attempt samples per problem and seed; each problem's votes paired on the same test "
+            "problems")
     return ev.result(claim)
 
 

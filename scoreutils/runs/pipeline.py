@@ -10,6 +10,7 @@ Not here: the run record and episodes on disk (`record.py`), where runs live and
 """
 from __future__ import annotations
 
+import json
 import platform
 import random
 import time
@@ -156,6 +157,77 @@ def run_control(profile: Profile, out: Path, split: str = "test", n: int | None 
     write_episodes(out.with_suffix(".sequential.episodes.jsonl"), sequential)
     write_json(out, result)
     return Run("control", out, result, parallel)
+
+
+SCALING_SAMPLES = 8
+"""Two-attempt samples per problem of a scaling run: majority votes at 2, 4 and 8 generations (the paper's Figure 1,
+right, goes to 32 with a far larger model)."""
+SCALING_CHUNK = 32
+"""Problems sampled per chunk of a scaling run: each chunk is seeded by its number and saved as it ends, so an
+interrupted run loses at most one chunk and a resumed one draws the same samples."""
+
+
+def scaling_budgets(samples: int) -> list[int]:
+    """The budgets (generations per problem) that `samples` two-attempt samples per problem can vote at."""
+    return [b for b in (2, 4, 8, 16, 32) if b <= samples]
+
+
+def scaling_curve(records: Sequence[dict[str, Any]], budgets: Sequence[int]) -> list[dict[str, float]]:
+    """Rows {budget, parallel, sequential} of majority-vote accuracy from `metrics.vote_answers` records."""
+    from ..metrics import voted_outcomes
+
+    rows = []
+    for b in budgets:
+        votes = voted_outcomes(records, b).values()
+        rows.append({"budget": b, "parallel": sum(p for p, _ in votes) / len(votes),
+                     "sequential": sum(s for _, s in votes) / len(votes)})
+    return rows
+
+
+def run_scaling(profile: Profile, out: Path, split: str = "test", n: int | None = None,
+                policy: Policy | None = None, samples: int = SCALING_SAMPLES, label: str = "base") -> dict[str, Any]:
+    """Inference-compute scaling of `policy` (default: the base model): `samples` two-attempt episodes per
+    problem at the profile's temperature, written as `out` (JSON: the curve of `scaling_curve` at every budget of
+    `scaling_budgets`) and the extracted answers beside it (`out` with suffix .answers.jsonl, one
+    `metrics.vote_answers` record per problem: every vote can be recomputed from it). Sampled in chunks of
+    `SCALING_CHUNK` problems, each seeded by the profile's seed and its number and appended to
+    `out`.answers.partial.jsonl as it ends: a re-run goes on from the last finished chunk."""
+    from ..config import write_jsonl
+    from ..metrics import vote_answers
+    from ..rollout import sample_episodes
+
+    out = Path(out)
+    answers, partial = out.with_suffix(".answers.jsonl"), out.with_suffix(".answers.partial.jsonl")
+    refuse_special_file(out, answers, partial)
+    if samples < 2:
+        raise ValueError("a scaling run needs at least 2 samples per problem (a budget of 2 generations)")
+    problems = profile_problems(profile, split, n)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = read_jsonl(partial)
+    done = {row["chunk"]: row["records"] for row in rows}
+    wall = {row["chunk"]: row["wall_s"] for row in rows}
+    chunks = [problems[i:i + SCALING_CHUNK] for i in range(0, len(problems), SCALING_CHUNK)]
+    for k, chunk in enumerate(chunks):
+        if k in done:
+            continue
+        t0 = time.perf_counter()
+        policy = policy or profile_policy(profile)
+        eps = sample_episodes(policy, chunk, max_new_tokens=profile.max_new_tokens, temperature=profile.temperature,
+                              samples_per_problem=samples, batch_size=profile.batch_size,
+                              seed=1000 * profile.seed + k, desc=f"scaling {label}: chunk {k + 1}/{len(chunks)}")
+        done[k], wall[k] = vote_answers(eps), time.perf_counter() - t0
+        with open(partial, "a") as f:
+            f.write(json.dumps({"chunk": k, "records": done[k], "wall_s": wall[k]}) + "\n")
+    records = [r for k in range(len(chunks)) for r in done[k]]
+    budgets = scaling_budgets(samples)
+    result = {"label": f"{label} (scaling)", "kind": "scaling", "model": profile.model, "task": profile.task,
+              "split": split, "n": len(records), "samples": samples, "budgets": budgets,
+              "temperature": profile.temperature, "curve": scaling_curve(records, budgets),
+              "wall_s": sum(wall.values()), "profile": profile.to_dict(), "python": platform.python_version()}
+    write_jsonl(answers, records)
+    write_json(out, result)
+    partial.unlink(missing_ok=True)
+    return result
 
 
 def control_episodes(out: Path) -> tuple[list[Episode], list[Episode]] | None:
