@@ -24,6 +24,51 @@ STAGE2_REWARDS = ("bonus", "progress")
 STAGE2_TURN1 = ("reward", "anchor")
 STAGE2_FIELDS = ("alpha", "stage2_reward", "progress_gamma", "stage2_turn1", "stage2_samples_per_problem")
 """The fields only Stage II reads: two SCoRe runs that differ in these alone take the same Stage I steps."""
+RL_FIELDS = ("temperature", "steps", "problems_per_step", "samples_per_problem", "lr", "alpha", "beta1", "beta2",
+             "score_at_temperature", "normalize_advantages", "stage1_steps", *STAGE2_FIELDS[1:])
+"""The fields only RL training reads (and, for `temperature`, a sampled evaluation: the parallel control, a scaling
+run). SFT samples its traces at T = 1.0 and every evaluation is greedy, so a change to these leaves SFT runs and
+greedy evaluations what they were (`unread_fields`)."""
+RL_METHODS = ("naive_rl", "stage1", "stage2", "score")
+
+
+def unread_fields(method: str) -> tuple[str, ...]:
+    """Profile fields a run of `method` never reads, `method` as config.json or an evaluation's label names it
+    ("star", "eval", "base", "control", "score-control", "base-scaling", "pair_sft-on_train", ...): none for an RL
+    run or a run that samples an RL run's model ("score-control"); `RL_FIELDS` but `temperature` for the untrained
+    model's sampled runs ("control", "base-scaling"); `RL_FIELDS` for SFT runs and greedy evaluations."""
+    if method.split("-")[0] in RL_METHODS:
+        return ()
+    sampled = method == "control" or method.endswith("-scaling")
+    return tuple(f for f in RL_FIELDS if not (sampled and f == "temperature"))
+
+
+EARLIER_RECIPES: dict[str, tuple[dict[str, Any], ...]] = {
+    "repro": ({"steps": 48, "stage1_steps": 8, "score_at_temperature": False},),
+}
+"""Earlier values of a named profile's RL fields, oldest first. repro's first RL recipe (results/repro_v1: 8 Stage I
+steps of 48, the update scoring T = 0.4 samples at T = 1) gave way to the fair test's
+(docs/reproduction.md#the-fair-test). A run made with an earlier recipe keeps its arm's name (`Run.recipe` says
+which recipe) until runs of the current recipe replace it (`report.arms.load_results`, `recipe_of`)."""
+
+
+def recipe_of(profile: dict[str, Any]) -> int | None:
+    """Which recipe of its named profile the RL run of `profile` (a `Profile.to_dict()`) was made with: 0, the
+    current one; k >= 1, the k-th of `EARLIER_RECIPES`; None, neither (the fields a recipe names match none of
+    them). Fields no recipe names do not count: they name the arm (`report.arms.arm_name`)."""
+    named = PROFILES.get(profile.get("name", ""))
+    if named is None:
+        return None
+    defaults = profile_defaults()
+
+    def value(field: str) -> Any:
+        return json.loads(json.dumps(profile.get(field, defaults.get(field))))
+
+    for k, recipe in enumerate(({f: getattr(named, f) for f in EARLIER_RECIPES.get(named.name, ({},))[0]},
+                                *EARLIER_RECIPES.get(named.name, ()))):
+        if all(value(f) == v for f, v in recipe.items()):
+            return k
+    return None
 
 
 @dataclass(frozen=True)
@@ -195,15 +240,17 @@ PROFILES: dict[str, Profile] = {
                    problems_per_step=4, samples_per_problem=4, micro_batch=8, stage1_steps=4, eval_every=8,
                    save_every=4),
     # repro: the regime chosen on validation problems in docs/reproduction.md (`make reproduce`), sized for 2 cores
-    # and one thread per run. Its RL recipe (α = 10, plain RLOO advantages, 48 steps) is the recipe search's
-    # choice (tools/recipe_search.py, results/recipe_search.json). Measured: ~67 s per RL step of 32 episodes,
-    # an RL run with its 500-problem evaluation ~59 min. Temperature 0.4: at 0.7 a quarter of sampled second
-    # attempts hold no answer. Evaluated on the shared test set (all 756 level-6 test problems); SFT data from the
-    # traces of all 600 training problems (128 gave Pair-SFT 160-235 pairs per seed and STaR 3-9: too few to test).
+    # and one thread per run. Its RL recipe is the fair test's (tools/recipe_search.py `fair_recipe`, its rule
+    # fixed before the runs; results/recipe_search.json): α = 10 and plain RLOO advantages (rounds 1-4), the
+    # update on-policy (score_at_temperature), Stage I for 48 steps then Stage II for 48. The first recipe (8 Stage
+    # I steps of 48, off-policy) is `EARLIER_RECIPES`' (results/repro_v1). Measured: ~67 s per RL step of 32
+    # episodes, one thread. Temperature 0.4: at 0.7 a quarter of sampled second attempts hold no answer. Evaluated
+    # on the shared test set (all 756 level-6 test problems); SFT data from the traces of all 600 training problems
+    # (128 gave Pair-SFT 160-235 pairs per seed and STaR 3-9: too few to test).
     "repro": Profile(name="repro", level=6, turn1_format="brief-boxed", n_eval=500, test_set="all", n_train=600, max_new_tokens=40,
-                     batch_size=16, temperature=0.4, steps=48, problems_per_step=8, samples_per_problem=4,
-                     micro_batch=8, stage1_steps=8, eval_every=48, save_every=4, sft_problems=600,
-                     activation_checkpointing=False),
+                     batch_size=16, temperature=0.4, steps=96, problems_per_step=8, samples_per_problem=4,
+                     micro_batch=8, stage1_steps=48, score_at_temperature=True, eval_every=48, save_every=4,
+                     sft_problems=600, activation_checkpointing=False),
     # gpu: sized so that each lesson's training fits 45 min of a free Colab T4. ESTIMATE, NOT A MEASUREMENT
     # (benchmarks/gpu_profile.py measures it; results/bench_gpu.json is absent until it has run on a GPU).
     # Assumed: one decode step of a 32-row batch of Qwen2.5-0.5B in 4-bit + LoRA takes 50 ms on a T4.

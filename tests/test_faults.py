@@ -111,6 +111,20 @@ def test_a_folder_refuses_another_configuration_unless_fresh(tmp_path):
     assert not score.loaded and json.loads((out / "config.json").read_text())["method"] == "score"
 
 
+def test_a_finished_sft_run_outlives_a_change_of_the_rl_recipe(tmp_path):
+    """An SFT run reads no RL field (`config.unread_fields`): its folder, made under another RL recipe, loads."""
+    out = tmp_path / "star"
+    out.mkdir()
+    earlier = PROFILE.replace(steps=PROFILE.steps + 5, stage1_steps=1, alpha=3.0)
+    (out / "config.json").write_text(json.dumps({"method": "star", "profile": earlier.to_dict()}))
+    (out / "metrics.json").write_text(json.dumps({"label": "star", "n": 0}))
+    (out / "metrics.episodes.jsonl").write_text("")
+    run = run_train("star", PROFILE, out)
+    assert run.loaded and run.metrics["label"] == "star"
+    with pytest.raises(RunDirError, match="sft_epochs"):  # a field SFT reads still refuses the folder
+        run_train("star", PROFILE.replace(sft_epochs=PROFILE.sft_epochs + 1), out)
+
+
 def test_config_difference_names_fields_and_accepts_new_fields_at_their_default():
     old = {"method": "score", "profile": {"lr": 1e-4, "level": [0]}}
     assert config_difference(old, {"method": "score", "profile": {"lr": 1e-4, "level": (0,)}}) == []

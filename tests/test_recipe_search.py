@@ -89,18 +89,22 @@ def test_a_candidate_differing_only_in_alpha_starts_from_the_others_stage1(tmp_p
     assert table["candidates"]["a1"]["stage1_from"] == "a10" and table["candidates"]["a10"]["stage1_from"] is None
 
 
-def test_the_repro_profile_carries_the_recipe_the_search_chose():
-    """results/recipe_search.json is the evidence for the repro profile's α and advantages: until the search
-    has chosen, the profile keeps the values it started from (candidate a10); then it takes the choice's."""
-    path = ROOT / "results" / "recipe_search.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    chosen = data.get("chosen") or "a10"
-    repro = get_profile("repro")
-    assert {k: getattr(repro, k) for k in recipe_search.CANDIDATES[chosen]} == recipe_search.CANDIDATES[chosen]
+def test_the_repro_profile_s_first_recipe_was_the_one_the_search_chose():
+    """results/recipe_search.json is the evidence for the repro profile's α and advantages (rounds 1-3 chose
+    them); its first RL recipe (`config.EARLIER_RECIPES`, the runs of results/repro_v1) was that choice, and the
+    current one changes only the fields the fair test's rule decides (`fair_recipe`: steps, Stage I, scoring)."""
+    from scoreutils.config import EARLIER_RECIPES
+
+    data = json.loads(recipe_search.TABLE.read_text())
+    chosen = recipe_search.CANDIDATES[data["chosen"]]
+    first = {**get_profile("repro").to_dict(), **EARLIER_RECIPES["repro"][0]}
+    assert {k: first[k] for k in chosen} == chosen
+    fair = data["round5"]["fair_recipe"]["fields"]
+    assert {k for k in chosen if chosen[k] != fair[k]} == set(EARLIER_RECIPES["repro"][0])
 
 
 def test_shared_steps_are_the_steps_two_candidates_run_alike():
-    base = get_profile("repro", seed=0, steps=24, stage1_steps=8)
+    base = get_profile("repro", seed=0, steps=24, stage1_steps=8, score_at_temperature=False)
     shared = recipe_search.shared_steps
     assert shared(base.replace(steps=48), base) == 24  # a longer run of the same recipe: all of the shorter
     assert shared(base.replace(alpha=1.0), base) == 8 == shared(base, base.replace(alpha=1.0))  # Stage I only
@@ -176,3 +180,32 @@ def test_fair_test_comparisons_pool_the_seeds_both_finished_and_count_their_spre
     assert two["reads"].startswith("inconclusive")
     _finished(recipe_search.seed_dir(tmp_path, 2) / "s1-48-s2-48-scoreT", [0] * 20)  # its partner unfinished
     assert recipe_search.compare_runs(tmp_path, "s1-48-s2-48-scoreT", "s1only-96-scoreT", "(a)")["seeds"] == [0, 1]
+
+
+def _experiment(first: str, reads: str, seeds=(0, 1, 2), diff: float = 0.02) -> dict:
+    return {"first": first, "second": "s1-48-s2-48-scoreT" if first != "s1only-96-scoreT" else "s1only-48-scoreT",
+            "what": f"({first})", "reads": reads, "seeds": list(seeds), "decides": len(seeds) >= 3,
+            "delta_difference": diff}
+
+
+def test_the_fair_recipe_changes_a_field_only_on_a_comparison_that_decides():
+    start = recipe_search.CANDIDATES["s1-48-s2-48-scoreT"]
+    assert recipe_search.fair_recipe([])["fields"] == start
+    nulls = [_experiment("s1only-96-scoreT", "inconclusive"), _experiment("s1-48-s2-48-anchor", "above 0", (0, 1)),
+             _experiment("s1-48-s2-48-progress", "below 0")]
+    assert recipe_search.fair_recipe(nulls)["fields"] == start  # two seeds above 0 decide nothing
+    longer = recipe_search.fair_recipe([_experiment("s1only-96-scoreT", "above 0")])["fields"]
+    assert (longer["stage1_steps"], longer["steps"]) == (96, 144) and longer["stage2_turn1"] == "reward"
+    both = recipe_search.fair_recipe([_experiment("s1-48-s2-48-anchor", "above 0", diff=0.01),
+                                      _experiment("s1-48-s2-48-progress", "above 0", diff=0.03)])
+    assert both["fields"]["stage2_reward"] == "progress" and both["fields"]["stage2_turn1"] == "reward"
+    assert both["fields"]["stage1_steps"] == 48 and len(both["because"]) == 2
+
+
+def test_the_repro_profile_runs_the_fair_recipe_of_the_committed_comparisons():
+    """The committed comparisons, read by the rule, give the recipe `make reproduce` trains with."""
+    committed = json.loads(recipe_search.TABLE.read_text())["round5"]
+    recipe = recipe_search.fair_recipe(committed["experiments"])
+    assert committed["fair_recipe"] == json.loads(json.dumps(recipe))
+    repro = get_profile("repro")
+    assert {f: getattr(repro, f) for f in recipe["fields"]} == recipe["fields"]

@@ -58,7 +58,10 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     rest = [name for name in reproduce.RUNS if name not in reproduce.FIRST]
     assert runs == [f"{name}/seed{k}" for k in (0, 1, 2) for name in first
                     if name not in reproduce.ONE_SEED or k == 0] + [
-        f"{name}/seed{k}" for k in (0, 1, 2) for name in rest if name not in reproduce.ONE_SEED or k == 0]
+        f"{name}/seed{k}" for k in (0, 1, 2) for name in rest if name not in reproduce.ONE_SEED or k == 0] + [
+        f"{name}/seed{k}" for k in (3, 4) for name in reproduce.RUNS if k in reproduce.MORE_SEEDS.get(name, ())]
+    assert runs[-6:] == ["score/seed3", "naive_rl/seed3", "stage1/seed3", "score/seed4", "naive_rl/seed4",
+                         "stage1/seed4"]  # five seeds for the arms SCoRe's target rests on, after all the rest
     assert "base/seed0" in runs and "base/seed1" not in runs  # greedy and untrained: one seed is every seed
     assert runs.index("score/seed0") < runs.index("stage1/seed0") and runs.index("score-alpha0/seed2") < runs.index(
         "stage2/seed0")  # Stage I shares score's first steps; SCoRe's own runs come first for every seed
@@ -68,8 +71,31 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     assert states["pair_sft-on_train/seed2"] == "waits for pair_sft/seed2"
     assert states["score-control/seed1"] == "waits for score/seed1"
     assert states["score-scaling/seed2"] == "waits for score/seed2" and "base-scaling/seed1" not in states
-    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 46
+    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 52
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
+
+
+def test_named_seeds_leave_out_the_extra_seeds(tmp_path, capsys):
+    assert reproduce.main(_args(tmp_path, "--dry-run", "--only", "score", "star", "--seeds", "0", "3")) == 0
+    runs = [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()[:-1]]
+    assert runs == ["score/seed0", "score/seed3", "star/seed0", "star/seed3"]
+    assert [j.seed for j in reproduce.job_order(["star", "score"], [0], more=True)] == [0, 0, 3, 4]
+
+
+def test_a_change_of_the_rl_recipe_leaves_sft_runs_and_greedy_evaluations_done(tmp_path):
+    out = tmp_path / "repro"
+    for job in (reproduce.Job("star", 0), reproduce.Job("base", 0), reproduce.Job("score", 0)):
+        job.folder(out).mkdir(parents=True)
+        config = reproduce.job_config(job, "smoke", "tiny")
+        config["profile"].update(steps=99, stage1_steps=7, alpha=3.0)  # an earlier RL recipe
+        (job.folder(out) / CONFIG).write_text(json.dumps(config))
+    for name in ("star", "base"):  # they read no RL field: their recorded values are kept
+        job = reproduce.Job(name, 0)
+        assert reproduce.job_config(job, "smoke", "tiny", out=out)["profile"]["steps"] == 99
+        assert not reproduce.status(job, out, "smoke", "tiny").startswith("other configuration")
+    score = reproduce.Job("score", 0)
+    assert reproduce.job_config(score, "smoke", "tiny", out=out)["profile"]["steps"] == get_profile("smoke").steps
+    assert reproduce.status(score, out, "smoke", "tiny").startswith("other configuration")
 
 
 def test_status_of_partial_and_foreign_runs(tmp_path, capsys):

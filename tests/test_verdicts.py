@@ -8,7 +8,7 @@ import json
 import pytest
 
 from scoreutils.report import verdicts as V
-from scoreutils.config import get_profile
+from scoreutils.config import EARLIER_RECIPES, get_profile, recipe_of, unread_fields
 from scoreutils.rollout import Episode
 from scoreutils.runs.record import Run
 from scoreutils.tasks import Problem
@@ -347,6 +347,38 @@ def test_arm_name():
     assert V.arm_name("score", repro, n=756) == "score"  # the shared test set: all problems, whatever n_eval says
     sampled = {k: v for k, v in repro.items() if k != "test_set"}  # a run made before the shared test set
     assert V.arm_name("score", sampled, n=repro["n_eval"]) == "score"
+
+
+def test_arm_names_leave_out_fields_a_run_never_reads_and_an_earlier_recipe():
+    repro = get_profile("repro").to_dict()
+    first = {**repro, **EARLIER_RECIPES["repro"][0]}  # the repro profile's first RL recipe
+    assert recipe_of(repro) == 0 and recipe_of(first) == 1 and recipe_of({**repro, "steps": 3}) is None
+    assert recipe_of({**first, "lr": 1.0}) == 1  # other fields name the arm, not the recipe
+    assert V.arm_name("score", first) == "score" and V.arm_name("star", {**repro, "steps": 3}) == "star"
+    assert V.arm_name("control", {**repro, "steps": 3}) == "control"
+    assert V.arm_name("control", {**repro, "temperature": 0.7}) == "control[temperature=0.7]"  # it samples
+    assert V.arm_name("score", {**first, "alpha": 0.0}) == "score[alpha=0]"
+    assert V.arm_name("score", {**first, "stage1_steps": 16}) == (  # no recipe's: named against the current one
+        "score[steps=48,score_at_temperature=False,stage1_steps=16]")
+    assert unread_fields("score") == unread_fields("score-control") == ()
+    assert "temperature" in unread_fields("star") and "temperature" not in unread_fields("base-scaling")
+
+
+def test_runs_of_the_current_recipe_replace_an_arms_earlier_ones(tmp_path):
+    repro = get_profile("repro").to_dict()
+    eps = _run("x", _mix(i2c=1, i2i=2)).episodes
+    first = {**repro, **EARLIER_RECIPES["repro"][0]}
+    for root, prof, seeds in (("repro_v1", first, (0, 1, 2)), ("repro", repro, (0,))):
+        for seed in seeds:
+            folder = tmp_path / root / "score" / f"seed{seed}"
+            folder.mkdir(parents=True)
+            p = {**prof, "seed": seed}
+            (folder / "config.json").write_text(json.dumps({"method": "score", "profile": p}))
+            _write(folder / "metrics.json", {"n": 756, "label": "score", "split": "test", "profile": p}, eps)
+    (old,) = [V.load_results(tmp_path / "repro_v1", "repro")["score"]]
+    assert [(r.seed, r.recipe) for r in old] == [(0, 1), (1, 1), (2, 1)]
+    both = V.load_results(tmp_path, "repro")["score"]
+    assert [(r.seed, r.recipe) for r in both] == [(0, 0)]  # never a mix of two recipes' seeds
 
 
 def _write(path, metrics, episodes):

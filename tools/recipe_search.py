@@ -157,6 +157,7 @@ def table(out: Path, profile: str = "repro") -> dict[str, Any]:
             rows[name] = {"changes": changes, **{k: m.get(k) for k in KEYS}, "train_wall_s": m.get("train_wall_s"),
                           "stage1_from": Path(json.loads(shared.read_text())["from"]).name if shared.exists() else None}
     before = {name: row for name, row in rows.items() if name not in AFTER_TEST}
+    experiments = [e for e in (compare_runs(out, *pair) for pair in EXPERIMENTS) if e]
     done = base is not None and all(name in rows for name in CANDIDATES if name not in AFTER_TEST)
     return {"split": "validation", "n": N_VALIDATION, "seed": SEED, "profile": profile, "method": "score",
             "rule": RULE, "base": {k: base.get(k) for k in KEYS} if base else None, "candidates": rows,
@@ -171,7 +172,8 @@ def table(out: Path, profile: str = "repro") -> dict[str, Any]:
                        "chosen_by": "the rule above on seed 0's validation runs; it decides the recipe once the "
                                     "experiment behind it reads the same way over three seeds or more",
                        "hypotheses": HYPOTHESES,
-                       "experiments": [e for e in (compare_runs(out, *pair) for pair in EXPERIMENTS) if e],
+                       "experiments": experiments,
+                       "fair_recipe": fair_recipe(experiments),
                        "delta_per_seed": {name: per_seed(out, name) for name in ROUND5}}}
 
 
@@ -196,6 +198,48 @@ EXPERIMENTS = (("s1-48-s2-48-scoreT", "s1only-96-scoreT",
                 "(d) Stage II paid by the progress reward vs Eq. 4's bonus", "d"))
 """The fair test's comparisons on the validation problems: (first, second, what it asks, the hypothesis a
 difference above 0 supports; None: it separates none of them, it asks whether Stage II adds to Stage I)."""
+
+
+FAIR_START = "s1-48-s2-48-scoreT"
+"""The fair recipe before its experiments read: on-policy updates, Stage I for 48 steps, then 48 of Eq. 4's Stage II."""
+LONGER_STAGE1 = "s1only-96-scoreT"
+"""The candidate whose comparison with `FAIR_START`'s Stage I ("1") would lengthen Stage I."""
+FAIR_RULE = ("the fair test's reading rule (a comparison decides only when every interval excludes 0, at three "
+             "seeds or more) applied to the recipe: start from " + FAIR_START + " (on-policy, Stage I for 48 steps, then Stage II "
+             "for 48 with Eq. 4's bonus); Stage I takes 48 more steps only if (1) reads above 0 on both intervals at "
+             "three seeds or more; Stage II changes only to a variant whose comparison with Eq. 4's ((b), (c), (d)) "
+             "reads above 0 on both intervals at three seeds or more, the largest pooled difference if several; "
+             "(a) decides no field: it says whether Stage II adds to Stage I")
+
+
+def fair_recipe(experiments: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The recipe `FAIR_RULE` gives from the fair test's comparisons (`compare_runs` results): "fields", the
+    RL fields a run of it takes (a candidate's changes), and "because", one line per decision; None when
+    `FAIR_START` is not a candidate."""
+    if FAIR_START not in CANDIDATES:  # a search of other candidates (the tests' tiny ones)
+        return None
+    fields = dict(CANDIDATES[FAIR_START])
+    by_first = {e["first"]: e for e in experiments}
+    because = []
+    longer = by_first.get(LONGER_STAGE1)
+    if longer and longer["decides"] and longer["reads"] == "above 0":
+        fields.update(stage1_steps=fields["stage1_steps"] + 48, steps=fields["steps"] + 48)
+        because.append(f"{longer['what']}: above 0 at {len(longer['seeds'])} seeds, so Stage I takes 96 steps")
+    else:
+        because.append("(1) Stage I for 96 steps vs for 48: " + (
+            f"{longer['reads']} at {len(longer['seeds'])} seed(s)" if longer else "not run") + ", so Stage I keeps 48")
+    variants = [e for e in experiments if e["second"] == FAIR_START and e["first"] in CANDIDATES
+                and any(CANDIDATES[e["first"]][f] != CANDIDATES[FAIR_START][f] for f in STAGE2_FIELDS)]
+    won = [e for e in variants if e["decides"] and e["reads"] == "above 0"]
+    if won:
+        best = max(won, key=lambda e: e["delta_difference"])
+        fields.update({f: CANDIDATES[best["first"]][f] for f in STAGE2_FIELDS})
+        because.append(f"{best['what']}: above 0 at {len(best['seeds'])} seeds, so Stage II takes it")
+    else:
+        because.append("Stage II keeps Eq. 4's bonus: " + ("; ".join(
+            f"{e['what'].split(')')[0]}) {e['reads']} at {len(e['seeds'])} seed(s)" for e in variants)
+            or "no variant finished"))
+    return {"rule": FAIR_RULE, "fields": fields, "because": because}
 
 
 def finished_seeds(out: Path, name: str) -> dict[int, Path]:

@@ -32,10 +32,12 @@ from scoreutils.report.verdicts import (MIN_N, TARGET, load_results, load_scalin
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
               "star_plus", "pair_sft", "pair_sft_plus", "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
-              "base-on_train")
+              "base-on_train", "score-scaling", "base-scaling")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
-REPRO_ONCE = ("base", "self_refine", "base-on_train")
+REPRO_ONCE = ("base", "self_refine", "base-on_train", "base-scaling")
 """Runs made for the first seed only (tools/reproduce.py's ONE_SEED; the same test keeps them equal)."""
+REPRO_MORE = {"score": (3, 4), "stage1": (3, 4), "naive_rl": (3, 4)}
+"""Seeds beyond the first three (tools/reproduce.py's MORE_SEEDS; the same test keeps them equal)."""
 RECIPE_PANELS = (("reward/attempt1", "reward, attempt 1"), ("reward/attempt2", "reward, attempt 2"),
                  ("changed_answer_rate", "changed-answer rate"))
 """The recipe search's training curves: what each candidate learned, step by step."""
@@ -351,6 +353,26 @@ def _test_set_words(res, prof) -> str:
             f"each seed on its own draw of {prof.n_eval} (a problem column reads \"per seed (distinct over seeds)\")")
 
 
+def _recipe_words(res, prof) -> str:
+    """The RL recipe of the shown RL runs: the profile's current one, or an earlier one (`config.EARLIER_RECIPES`)
+    where `make reproduce` has not remade them yet."""
+    from scoreutils.config import EARLIER_RECIPES
+
+    def words(steps: int, stage1: int, on_policy: bool) -> str:
+        return (f"{steps} steps (Stage I for the first {stage1}) of {prof.problems_per_step} problems × "
+                f"{prof.samples_per_problem} samples at T={prof.temperature}, the update "
+                + ("on-policy (scored at the sampling temperature)" if on_policy else "scoring them at T = 1 (off-policy)"))
+
+    current = words(prof.steps, prof.stage1_steps, prof.score_at_temperature)
+    earlier = sorted({r.recipe for runs in res.values() for r in runs if r.recipe})
+    if not earlier:
+        return f"RL runs: {current}"
+    old = {**{f: getattr(prof, f) for f in EARLIER_RECIPES[prof.name][0]}, **EARLIER_RECIPES[prof.name][earlier[0] - 1]}
+    arms = ", ".join(a for a, runs in res.items() if any(r.recipe for r in runs))
+    return (f"RL runs ({arms}): the first recipe's, results/repro_v1, {words(old['steps'], old['stage1_steps'], old['score_at_temperature'])}; "
+            f"`make reproduce` remakes them with the current recipe (docs/reproduction.md#the-fair-test): {current}")
+
+
 def repro_section() -> list[str]:
     """`make reproduce`'s table: per arm pooled metrics over its seeds, progress, wall times, mechanism figures."""
     from scoreutils.report.plots import MECHANISM_PANELS, STAGE1_PANELS, plot_log_panels
@@ -360,15 +382,15 @@ def repro_section() -> list[str]:
         return []
     prof = PROFILES["repro"]
     done = sorted(p.parent.parent.name + "/" + p.parent.name for p in (RESULTS / "repro").glob("*/seed*/metrics.json"))
-    total = sum(1 if name in REPRO_ONCE else 3 for name in REPRO_RUNS)
+    total = sum(1 if name in REPRO_ONCE else 3 + len(REPRO_MORE.get(name, ())) for name in REPRO_RUNS)
     log = RESULTS / "logs" / "reproduce.log"
     walls = run_walls(log.read_text() if log.exists() else "")
     wall = "; ".join(f"{name} " + ", ".join(f"{s / 60:.0f}" + ("*" * (parts > 1)) for s, parts in
                                             (v[k] for k in sorted(v))) + " min" for name, v in walls.items())
     out = ["### The reproduction (repro profile, `make reproduce`)",
            f"Bundled SmolLM2-135M-Instruct on arithmetic level {prof.level} (turn-1 format \"{prof.turn1_format}\", "
-           f"chosen on validation problems: docs/reproduction.md), " + _test_set_words(res, prof) + f"; greedy evaluation; RL runs: {prof.steps} steps of "
-           f"{prof.problems_per_step} problems × {prof.samples_per_problem} samples at T={prof.temperature}. "
+           f"chosen on validation problems: docs/reproduction.md), " + _test_set_words(res, prof) + "; greedy evaluation; "
+           + _recipe_words(res, prof) + ". "
            + (f"**All {total} runs finished.** " if len(done) >= total else
               f"**{len(done)} of {total} runs finished**; the table grows as `make reproduce` goes on (it resumes "
               "where it stopped). ") + "In %; Δ pooled over seeds with its two 95% intervals (over problems, over seeds); "
@@ -467,6 +489,17 @@ def recipe_section() -> list[str]:
                  f"Not finished: {', '.join(pending)}. " if pending else "")
                 + "A comparison decides the recipe of `make reproduce` only when it reads the same way with 3 seeds "
                 "or more (`python tools/recipe_search.py --seed N --only …`).", ""]
+        if r5.get("fair_recipe"):
+            f = r5["fair_recipe"]["fields"]
+            fair += [f"**The recipe they give** (`recipe_search.fair_recipe`), which the repro profile trains with: "
+                     f"{f['steps']} steps, Stage I for the first {f['stage1_steps']}, then Stage II paid by "
+                     + ("Eq. 4's bonus" if f["stage2_reward"] == "bonus" else "the progress reward")
+                     + (", attempt 1 trained on its own reward" if f["stage2_turn1"] == "reward" else
+                        ", attempt 1 anchored (β2 KL only)")
+                     + (f", {f['stage2_samples_per_problem']} samples per problem" if f["stage2_samples_per_problem"]
+                        else "") + "; every update " + ("on-policy" if f["score_at_temperature"] else "off-policy")
+                     + ". "
+                     + " ".join(b[0].upper() + b[1:] + "." for b in r5["fair_recipe"]["because"]), ""]
     return ["### Recipe search (validation split; `python tools/recipe_search.py`)",
             f"SCoRe in the repro profile, seed {data['seed']}, evaluated on {data['n']} validation problems (never "
             f"the test split). Rule: {data['rule']}. {chosen}. One seed on {data['n']} problems separates only large "

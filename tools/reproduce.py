@@ -10,6 +10,7 @@ starts and ends are logged to results/logs/reproduce.log. Stop it at any time: a
     python tools/reproduce.py               # everything not yet finished
     python tools/reproduce.py --dry-run     # what is done, what would run, nothing else
     python tools/reproduce.py --only score score-alpha0 --seeds 0
+    python tools/reproduce.py --seeds 3 4   # more seeds than the default, for every run
 
 Not here: the metrics and what they say about the paper's claims (`scoreutils.metrics`, `verdicts`).
 """
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scoreutils.train.checkpoints import CONFIG, claim_run_dir, config_difference, latest_checkpoint, start_from  # noqa: E402
-from scoreutils.config import get_profile, profile_defaults, write_atomic  # noqa: E402
+from scoreutils.config import get_profile, profile_defaults, unread_fields, write_atomic  # noqa: E402
 
 # name -> (what makes it, training method or None, profile changes). The paper's row each stands for is in
 # docs/reproduction.md.
@@ -82,6 +83,9 @@ ONE_SEED = ("base", "self_refine", "base-on_train", "base-scaling")
 seed's is made (the verdicts pair it with every seed of the other arms, `arms.seed_pairs`); and the untrained
 model's scaling curve, a reference beside SCoRe's (no claim rests on it)."""
 SEEDS = (0, 1, 2)
+MORE_SEEDS = {"score": (3, 4), "stage1": (3, 4), "naive_rl": (3, 4)}
+"""Seeds beyond `SEEDS` for the arms SCoRe's target rests on (its Δ, Stage I's, naive RL's): five seeds each, made
+after every run of the three seeds (`job_order`), unless --seeds names the seeds."""
 MAX_JOBS = 2
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "TOKENIZERS_PARALLELISM": "false"}
@@ -115,26 +119,30 @@ such a run valid (`job_config(..., out=...)` keeps the recorded values)."""
 
 
 def job_config(job: Job, profile: str, model: str | None, out: Path | None = None) -> dict[str, Any]:
-    """What the job's folder remembers in config.json (for training runs: what `run_train` writes). For an "eval"
-    run whose folder under `out` already records a config, the fields it does not use (`TRAINING_ONLY`) keep their
-    recorded values."""
+    """What the job's folder remembers in config.json (for training runs: what `run_train` writes). For a run
+    whose folder under `out` already records a config, the fields it does not use keep their recorded values: for
+    an "eval" run `TRAINING_ONLY`, for any run `config.unread_fields` of its method (an SFT run reads no RL field),
+    so that a change of the RL recipe leaves them valid."""
     kind, method, _ = RUNS[job.name]
-    if kind == "eval" and out is not None and (job.folder(out) / CONFIG).exists():
-        recorded = json.loads((job.folder(out) / CONFIG).read_text()).get("profile", {})
-        config = job_config(job, profile, model)
-        config["profile"].update({k: recorded[k] for k in TRAINING_ONLY if k in recorded})
-        return config
     name = (method if kind == "train" else f"{method or 'base'}-{kind}" if kind in ("on_train", "scaling") else
             "eval" if kind == "eval" else f"{method}-control" if method else kind)
     extra = {"instruction": "self_refine"} if kind == "eval" and method == "self_refine" else {}
-    return {"method": name, **extra, "profile": job_profile(job, profile, model).to_dict()}
+    config = {"method": name, **extra, "profile": job_profile(job, profile, model).to_dict()}
+    if out is not None and (job.folder(out) / CONFIG).exists():
+        recorded = json.loads((job.folder(out) / CONFIG).read_text()).get("profile", {})
+        keep = {*unread_fields(name), *(TRAINING_ONLY if kind == "eval" else ())}
+        config["profile"].update({k: recorded[k] for k in keep if k in recorded})
+    return config
 
 
-def job_order(names: list[str], seeds: list[int]) -> list[Job]:
-    """`names` x `seeds`: the runs of FIRST for every seed, then the others for every seed."""
+def job_order(names: list[str], seeds: list[int], more: bool = False) -> list[Job]:
+    """`names` x `seeds`: the runs of FIRST for every seed, then the others for every seed; with `more`, then
+    the `MORE_SEEDS` of those named."""
     tiers = [[n for n in names if n in FIRST], [n for n in names if n not in FIRST]]
-    return [Job(name, seed) for tier in tiers for seed in seeds for name in tier
+    jobs = [Job(name, seed) for tier in tiers for seed in seeds for name in tier
             if name not in ONE_SEED or seed == seeds[0]]
+    extra = sorted({seed for name in names for seed in MORE_SEEDS.get(name, ())}) if more else []
+    return jobs + [Job(name, seed) for seed in extra for name in names if seed in MORE_SEEDS.get(name, ())]
 
 
 def needs(job: Job) -> Job | None:
@@ -330,7 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="list what is done and what would run; run nothing")
     ap.add_argument("--only", nargs="+", choices=list(RUNS), metavar="NAME",
                     help=f"only these runs ({', '.join(RUNS)})")
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    ap.add_argument("--seeds", nargs="+", type=int, default=None,
+                    help=f"these seeds only (default: {', '.join(map(str, SEEDS))}, then "
+                         + "; ".join(f"{n} {', '.join(map(str, s))}" for n, s in MORE_SEEDS.items()) + ")")
     ap.add_argument("--profile", default="repro")
     ap.add_argument("--model", default=None, help="override the profile's model ('tiny' for tests)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "repro")
@@ -347,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         run_job(Job(args.job, args.seed), args.out, args.profile, args.model)
         return 0
     names = args.only or list(RUNS)
-    jobs = job_order(names, args.seeds)
+    jobs = job_order(names, args.seeds or list(SEEDS), more=args.seeds is None)
     states = {job: status(job, args.out, args.profile, args.model) for job in jobs}
     coming = {job for job in jobs if states[job] == "to run" or states[job].startswith("resumes")}
     todo = [job for job in jobs if job in coming or (states[job].startswith("waits for ") and needs(job) in coming)]

@@ -22,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ..config import PROFILES, profile_defaults, read_jsonl
+from ..config import EARLIER_RECIPES, PROFILES, RL_METHODS, profile_defaults, read_jsonl, recipe_of, unread_fields
 from ..metrics import episode_metrics, paired_interval, per_problem, seed_interval, wilson_interval
 
 if TYPE_CHECKING:
@@ -52,14 +52,24 @@ def _plain(value: Any) -> Any:
 def arm_name(method: str, profile: dict[str, Any], n: int | None = None) -> str:
     """`method` plus "[field=value,...]" for each field of `profile` that differs from the profile it names
     (fields a run predates count as their defaults; `NAMING_IGNORES` never count), and "n=..." when a sampled
-    evaluation holds another number of problems than its profile's n_eval."""
+    evaluation holds another number of problems than its profile's n_eval. Fields the method never reads
+    (`config.unread_fields`: an SFT run or a greedy evaluation reads no RL field) and the fields of an earlier
+    recipe of the profile the run was made with (`config.EARLIER_RECIPES`, `recipe_of`) do not count.
+
+    >>> from scoreutils.config import get_profile
+    >>> arm_name("star", get_profile("repro", steps=3).to_dict()), arm_name("score", get_profile("repro", steps=3).to_dict())
+    ('star', 'score[steps=3]')
+    """
     named = PROFILES.get(profile.get("name", ""))
     if named is None:
         return method
     defaults, ref = _plain(profile_defaults()), _plain(named.to_dict())
+    recipe = recipe_of(profile)
+    skip = {*NAMING_IGNORES, "name", *unread_fields(method),
+            *(EARLIER_RECIPES[named.name][recipe - 1] if recipe else ())}
     diffs = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
              for k, v in ((k, _plain(profile.get(k, defaults.get(k)))) for k in ref)
-             if k not in NAMING_IGNORES and k != "name" and v != ref[k]]
+             if k not in skip and v != ref[k]]
     sampled = profile.get("test_set", defaults["test_set"]) == "sample"
     if sampled and n is not None and n != profile.get("n_eval", ref["n_eval"]):
         diffs.append(f"n={n}")
@@ -102,7 +112,8 @@ def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[Run]]
         if arm is None:
             continue
         seed = int(prof.get("seed", 0))
-        same = [r for r in out.get(arm, []) if r.seed == seed]
+        recipe = (recipe_of(prof) or 0) if method.split("-")[0] in RL_METHODS else 0
+        same = [r for r in out.get(arm, []) if r.seed == seed and r.recipe == recipe]
         if same:
             if _shared(prof) and not _shared(same[0].metrics.get("profile", {})):
                 out[arm].remove(same[0])  # a run on the shared test set replaces one made on a seed's own draw
@@ -112,7 +123,10 @@ def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[Run]]
                 continue
         log = read_jsonl(path.parent / "log.jsonl") if path.name == "metrics.json" else []
         out.setdefault(arm, []).append(Run(arm, path, metrics, read_episodes(path.with_suffix(".episodes.jsonl")),
-                                           log, loaded=True, seed=seed))
+                                           log, loaded=True, seed=seed, recipe=recipe))
+    for arm, runs in out.items():  # runs of the profile's current recipe replace an arm's runs of an earlier one
+        if any(r.recipe == 0 for r in runs):
+            out[arm] = [r for r in runs if r.recipe == 0]
     for arm, runs in out.items():  # an untrained arm on the shared test set: its runs on sampled draws add nothing
         if not is_trained(arm) and any(_shared(r.metrics.get("profile", {})) for r in runs):
             out[arm] = [r for r in runs if _shared(r.metrics.get("profile", {}))]
@@ -128,7 +142,8 @@ def load_results(root: Path, profile: str = "cpu") -> dict[str, list[Run]]:
     """arm -> its runs (one per seed, by seed) of every held-out evaluation under `root` made in `profile`.
     Checkpoint and log folders are skipped. Of two runs of the same arm and seed, one on the shared test set wins
     over one on a seed's own draw (an earlier protocol, e.g. results/repro_v1); otherwise the first is kept, with a
-    warning. An untrained arm with a run on the shared test set keeps only such runs."""
+    warning. An untrained arm with a run on the shared test set keeps only such runs; an RL arm with a run of the
+    profile's current recipe keeps only such runs (`config.recipe_of`: never a mix of two recipes' seeds)."""
     return _load(root, profile, "test", lambda path, method, prof, m: arm_name(method, prof, m.get("n")))
 
 

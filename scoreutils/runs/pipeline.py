@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..config import Profile, profile_defaults, read_jsonl, refuse_special_file, write_json
+from ..config import Profile, profile_defaults, read_jsonl, refuse_special_file, unread_fields, write_json
 from ..models import Policy, load_policy
 from ..rollout import Episode
 from ..tasks import Problem, every_arithmetic_problem, load_task
@@ -256,6 +256,8 @@ def run_train(method: str, profile: Profile, out: Path, fresh: bool = False, eva
     config = {"method": method, "profile": profile.to_dict()}
     if eval_split != "test":  # runs evaluated on test (all runs made before this option) keep their config
         config["eval_split"] = eval_split
+    recorded = json.loads((out / "config.json").read_text()).get("profile", {}) if (out / "config.json").is_file() else {}
+    config["profile"].update({k: recorded[k] for k in unread_fields(method) if k in recorded})  # e.g. SFT: RL fields
     defaults = {"profile": profile_defaults()}
     if not fresh and finished_run(out, config, defaults):  # no lock, no write: a read-only folder loads
         return load_run(out, method)

@@ -30,6 +30,9 @@ class Run:
     """True when read from disk, False when computed by this call."""
     seed: int | None = None
     """The run's seed; None: the seed of the profile in `metrics` (0 when it has none)."""
+    recipe: int = 0
+    """The RL recipe of its profile it was made with: 0 the current one, k the k-th earlier one
+    (`config.EARLIER_RECIPES`)."""
 
     def __post_init__(self) -> None:
         if self.seed is None:
