@@ -247,3 +247,22 @@ def test_a_panel_can_draw_where_training_started(figures, tmp_path):
     start = [line for line in ax.lines if line.get_linestyle() == ":"]
     assert len(start) == 1 and list(start[0].get_ydata()) == [0.5, 0.5]  # the mean of the first 2 (of 2) steps
     assert "first 2 steps" in start[0].get_label()
+
+
+def _curve(deltas: dict[int, float]) -> dict:
+    return {"points": {s: {"delta": d, "wrong_to_right": max(d, 0.0), "right_to_wrong": 0.01, "right_to_none": 0.0}
+                       for s, d in deltas.items()}}
+
+
+def test_held_out_curves_draw_each_method_in_percent_with_a_band_over_seeds(figures, tmp_path):
+    curves = {"score": [_curve({0: -0.02, 24: 0.0, 96: 0.02}), _curve({0: -0.02, 24: 0.02, 96: 0.04})],
+              "naive_rl": [_curve({0: -0.02, 24: -0.01, 96: 0.0})]}
+    plots.plot_heldout_curves(curves, tmp_path / "h.png", n=756, title="SmolLM2")
+    fig = figures[0]
+    ax = fig.axes[0]
+    score, naive, zero = ax.lines  # each method's line, then the zero line
+    assert list(score.get_xdata()) == [0, 24, 96] and list(score.get_ydata()) == pytest.approx([-2.0, 1.0, 3.0])
+    assert list(naive.get_ydata()) == pytest.approx([-2.0, -1.0, 0.0]) and list(zero.get_ydata()) == [0, 0]
+    assert len(ax.collections) == 1  # one band: the method with two seeds
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["score (2 seeds)", "naive_rl (1 seed)"]
+    assert len(fig.axes) == len(plots.HELDOUT_PANELS) and "756 test problems" in fig._suptitle.get_text()

@@ -66,7 +66,7 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
         "2026-01-01 00:10:00 interrupted score/seed1: a re-run resumes it\n"
         "2026-01-01 01:00:00 start score/seed1 (pid 2)\n2026-01-01 01:30:00 done score/seed1 rc=0 wall=1800s\n")
     text = "\n".join(report.repro_section())
-    assert "**4 of 52 runs finished**" in text
+    assert "**4 of 62 runs finished**" in text
     base = next(line for line in text.splitlines() if line.startswith("| base |"))
     assert "| 2 | 500 (500) |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
     assert "| 10.0 / 0.0 |" in base  # right→wrong / right→none
@@ -222,3 +222,20 @@ def test_demo_line_reads_time_v_output(tmp_path, monkeypatch):
     assert report.demo_line().startswith("On 2 CPU cores it took 62.5 min with a peak RSS of 2.0 GiB")
     (tmp_path / "logs" / "demo.log").write_text("nothing")
     assert "not measured yet" in report.demo_line()
+
+
+def test_held_out_curves_get_a_figure_and_a_line_per_method_once_they_exist(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "FIGURES", tmp_path / "figures")
+    prof = get_profile("repro")
+    root = tmp_path / "repro"
+    assert report.curve_section(root, prof) == []
+    for seed, late in ((0, 0.02), (1, 0.04)):
+        folder = root / "score-curve" / f"seed{seed}"
+        folder.mkdir(parents=True)
+        points = {str(s): {"delta": d, "n": 756} for s, d in ((24, 0.0), (48, 0.01), (96, late))}
+        (folder / "metrics.json").write_text(json.dumps({"kind": "curve", "label": "score (held-out curve)",
+                                                         "profile": {**prof.to_dict(), "seed": seed},
+                                                         "steps": [24, 48, 96], "points": points}))
+    text = "\n".join(report.curve_section(root, prof))
+    assert "- score (2 seeds): held-out Δ by step, mean over seeds: 24: +0.0, 48: +1.0, 96: +3.0 points." in text
+    assert (tmp_path / "figures" / "repro_heldout_curves.png").exists()

@@ -35,7 +35,8 @@ def test_the_table_has_every_method_and_the_controls():
     assert sorted(reproduce.RUNS) == sorted(["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus",
                                              "score", "naive_rl", "stage2", "stage1", "score-alpha0", "score-control",
                                              "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
-                                             "base-on_train", "score-scaling", "base-scaling"])
+                                             "base-on_train", "score-scaling", "base-scaling", "score-curve",
+                                             "naive_rl-curve"])
     assert set(reproduce.FIRST) <= set(reproduce.RUNS)
     assert reproduce.RUNS["score-alpha0"] == ("train", "score", {"alpha": 0.0})
     assert reproduce.SEEDS == (0, 1, 2) and reproduce.MAX_JOBS == 2
@@ -60,8 +61,9 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
                     if name not in reproduce.ONE_SEED or k == 0] + [
         f"{name}/seed{k}" for k in (0, 1, 2) for name in rest if name not in reproduce.ONE_SEED or k == 0] + [
         f"{name}/seed{k}" for k in (3, 4) for name in reproduce.RUNS if k in reproduce.MORE_SEEDS.get(name, ())]
-    assert runs[-6:] == ["score/seed3", "naive_rl/seed3", "stage1/seed3", "score/seed4", "naive_rl/seed4",
-                         "stage1/seed4"]  # five seeds for the arms SCoRe's target rests on, after all the rest
+    assert runs[-10:] == [f"{name}/seed{k}" for k in (3, 4) for name in ("score", "naive_rl", "stage1", "score-curve",
+                                                                        "naive_rl-curve")]  # five seeds for the arms
+    # SCoRe's target rests on, after all the rest
     assert "base/seed0" in runs and "base/seed1" not in runs  # greedy and untrained: one seed is every seed
     assert runs.index("score/seed0") < runs.index("stage1/seed0") and runs.index("score-alpha0/seed2") < runs.index(
         "stage2/seed0")  # Stage I shares score's first steps; SCoRe's own runs come first for every seed
@@ -71,7 +73,8 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     assert states["pair_sft-on_train/seed2"] == "waits for pair_sft/seed2"
     assert states["score-control/seed1"] == "waits for score/seed1"
     assert states["score-scaling/seed2"] == "waits for score/seed2" and "base-scaling/seed1" not in states
-    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 52
+    assert states["naive_rl-curve/seed4"] == "waits for naive_rl/seed4"
+    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 62
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
 
 
@@ -146,6 +149,34 @@ def test_two_tiny_runs_in_parallel_then_nothing_to_do(tmp_path, capsys):
     assert (out / "star" / "seed0" / "metrics.json").stat().st_mtime_ns == before
     assert reproduce.main(_args(tmp_path, "--only", "star", "--seeds", "0", "--poll", "0.2")) == 0
     assert set(json.loads((out / "summary.json").read_text())) == {"base", "star"}  # --only keeps the others
+
+
+def test_a_held_out_curve_evaluates_the_checkpoints_of_the_trained_run(tmp_path, capsys):
+    from scoreutils.report.verdicts import load_curves, load_results
+
+    args = _args(tmp_path, "--only", "base", "score", "score-curve", "--seeds", "0", "--jobs", "1", "--poll", "0.2")
+    assert reproduce.main(args) == 0
+    out = tmp_path / "repro"
+    folder = out / "score-curve" / "seed0"
+    point = json.loads((folder / "step001.json").read_text())
+    assert point["kind"] == "checkpoint" and point["step"] == 1 and point["n"] == get_profile("smoke").n_eval
+    curve = json.loads((folder / "metrics.json").read_text())
+    final = json.loads((out / "score" / "seed0" / "metrics.json").read_text())
+    assert curve["kind"] == "curve" and curve["steps"] == [1, 2] and curve["points"]["2"]["delta"] == final["delta"]
+    (run,) = load_curves(out, "smoke")["score"]
+    assert run["steps"] == [0, 1, 2] and run["points"][1]["acc_t1"] == point["acc_t1"]
+    base = json.loads((out / "base" / "seed0" / "metrics.json").read_text())
+    assert run["points"][0]["delta"] == base["delta"]  # step 0: the untrained model on the same problems
+    assert sorted(load_results(out, "smoke")) == ["base[model=tiny]", "score[model=tiny]"]  # a curve's points are
+    # no arm of their own
+    assert reproduce.summary(out)["score-curve"]["delta_per_step"][1]["per_seed"] == [point["delta"]]
+    (folder / "metrics.json").unlink()  # interrupted before its summary: the finished point is not redone
+    before = (folder / "step001.json").stat().st_mtime_ns
+    assert reproduce.main(args) == 0
+    assert (folder / "step001.json").stat().st_mtime_ns == before and (folder / "metrics.json").exists()
+    capsys.readouterr()
+    assert reproduce.main(args + ["--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].split() == ["score-curve/seed0", "done"]
 
 
 # ---------------------------------------------------------------- the parallel-sampling control

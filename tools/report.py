@@ -32,11 +32,11 @@ from scoreutils.report.verdicts import (MIN_N, TARGET, load_results, load_scalin
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
               "star_plus", "pair_sft", "pair_sft_plus", "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
-              "base-on_train", "score-scaling", "base-scaling")
+              "base-on_train", "score-scaling", "base-scaling", "score-curve", "naive_rl-curve")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
 REPRO_ONCE = ("base", "self_refine", "base-on_train", "base-scaling")
 """Runs made for the first seed only (tools/reproduce.py's ONE_SEED; the same test keeps them equal)."""
-REPRO_MORE = {"score": (3, 4), "stage1": (3, 4), "naive_rl": (3, 4)}
+REPRO_MORE = {"score": (3, 4), "stage1": (3, 4), "naive_rl": (3, 4), "score-curve": (3, 4), "naive_rl-curve": (3, 4)}
 """Seeds beyond the first three (tools/reproduce.py's MORE_SEEDS; the same test keeps them equal)."""
 RECIPE_PANELS = (("reward/attempt1", "reward, attempt 1"), ("reward/attempt2", "reward, attempt 2"),
                  ("changed_answer_rate", "changed-answer rate"))
@@ -418,7 +418,33 @@ def repro_section() -> list[str]:
         plot_log_panels({"stage1": logs["stage1"]}, STAGE1_PANELS, FIGURES / "repro_stage1.png",
                         title="Stage I: turn 1 held near the base model, turn 2 trained")
         out += ["![stage1](figures/repro_stage1.png)", ""]
-    return out
+    return out + curve_section(RESULTS / "repro", prof)
+
+
+def curve_section(root: Path, prof) -> list[str]:
+    """`make reproduce`'s held-out curves (score-curve, naive_rl-curve): Δ and its transitions on the test set
+    at checkpoints through training, a figure and one generated line per method; nothing until a curve exists."""
+    from scoreutils.report.plots import plot_heldout_curves
+    from scoreutils.report.verdicts import load_curves
+
+    curves = {name: runs for name, runs in load_curves(root, prof.name).items() if runs}
+    if not curves:
+        return []
+    n = next(iter(curves.values()))[0]["points"][prof.steps]["n"] if prof.steps in next(iter(curves.values()))[0][
+        "points"] else None
+    plot_heldout_curves(curves, FIGURES / "repro_heldout_curves.png", n=n,
+                        title="Held-out Δ through training (repro profile, the shared test set)")
+    lines = []
+    for name, runs in curves.items():
+        steps = sorted({s for r in runs for s in r["points"]})
+        mean = {s: sum(100 * r["points"][s]["delta"] for r in runs if s in r["points"]) /
+                sum(1 for r in runs if s in r["points"]) for s in steps}
+        lines.append(f"- {name} ({len(runs)} seed{'s' * (len(runs) > 1)}): held-out Δ by step, mean over seeds: "
+                     + ", ".join(f"{s}: {mean[s]:+.1f}" for s in steps) + " points.")
+    return ["#### Held-out Δ through training (`score-curve`, `naive_rl-curve`)",
+            "Each seed's trained run evaluated greedily on the same test problems at 1/4, 2/4 and 3/4 of its steps "
+            "(step 0: the base model; the last step: the run's own evaluation).", "", *lines, "",
+            "![held-out curves](figures/repro_heldout_curves.png)", ""]
 
 
 def _stage2_default(field: str, value: Any) -> bool:

@@ -54,6 +54,8 @@ RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "base-on_train": ("on_train", None, {}),
     "score-scaling": ("scaling", "score", {}),
     "base-scaling": ("scaling", None, {}),
+    "score-curve": ("curve", "score", {}),
+    "naive_rl-curve": ("curve", "naive_rl", {}),
 }
 """A "control" run with a method samples that method's trained model of the same seed (its last checkpoint):
 the comparison of sequential self-correction with parallel sampling at equal compute is about SCoRe. An
@@ -63,7 +65,9 @@ method, the untrained model on those problems. The "eval" run "self_refine" is t
 Self-Refine turn-2 instruction (`prompts.SELF_REFINE_TURN2`, the paper's Table 2 row; lesson 01). A "scaling" run
 samples `pipeline.SCALING_SAMPLES` two-attempt episodes per test problem from SCoRe's trained model of the same
 seed (or, without a method, the untrained model) and keeps their answers: majority voting at 2, 4 and 8
-generations, sequential vs parallel (Figure 1, right; `pipeline.run_scaling`)."""
+generations, sequential vs parallel (Figure 1, right; `pipeline.run_scaling`). A "curve" run evaluates the
+same seed's trained run at three of its checkpoints (1/4, 2/4, 3/4 of its steps) on the test set: held-out Δ
+through training, from the base model's to the run's own (`pipeline.run_curve`)."""
 ON_TRAIN = 200
 PREFIX = {"stage1": "score", "score-alpha0": "score"}
 """Runs whose first `stage1_steps` steps are those of another run of the same seed (SCoRe's Stage I, in which α
@@ -74,7 +78,8 @@ SFT = ("star", "star_plus", "pair_sft", "pair_sft_plus")
 """The SFT runs of one seed build their data sets from the same traces (the untrained model's samples of the same
 problems with the same seed, identical: a fresh adapter changes nothing): a run starts with those of a sibling
 that has sampled them already (`share_traces`) instead of sampling them again."""
-FIRST = ("base", "score", "control", "naive_rl", "score-control", "score-scaling", "stage1", "score-alpha0")
+FIRST = ("base", "score", "control", "naive_rl", "score-control", "score-scaling", "stage1", "score-alpha0",
+         "score-curve", "naive_rl-curve")
 """The runs behind SCoRe's own claims (Δ > 0, above naive RL, the bonus, Stage I, sequential vs parallel): they
 run for every seed before the rest (Stage II alone and the SFT baselines), so that a reproduction made over
 several sittings has its main verdicts on all seeds first. Within a seed, runs go in RUNS' order."""
@@ -83,9 +88,10 @@ ONE_SEED = ("base", "self_refine", "base-on_train", "base-scaling")
 seed's is made (the verdicts pair it with every seed of the other arms, `arms.seed_pairs`); and the untrained
 model's scaling curve, a reference beside SCoRe's (no claim rests on it)."""
 SEEDS = (0, 1, 2)
-MORE_SEEDS = {"score": (3, 4), "stage1": (3, 4), "naive_rl": (3, 4)}
+MORE_SEEDS = {"score": (3, 4), "stage1": (3, 4), "naive_rl": (3, 4), "score-curve": (3, 4), "naive_rl-curve": (3, 4)}
 """Seeds beyond `SEEDS` for the arms SCoRe's target rests on (its Δ, Stage I's, naive RL's): five seeds each, made
-after every run of the three seeds (`job_order`), unless --seeds names the seeds."""
+after every run of the three seeds (`job_order`), unless --seeds names the seeds; and the held-out curves of the
+first and the last of them."""
 MAX_JOBS = 2
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
               "TOKENIZERS_PARALLELISM": "false"}
@@ -124,7 +130,7 @@ def job_config(job: Job, profile: str, model: str | None, out: Path | None = Non
     an "eval" run `TRAINING_ONLY`, for any run `config.unread_fields` of its method (an SFT run reads no RL field),
     so that a change of the RL recipe leaves them valid."""
     kind, method, _ = RUNS[job.name]
-    name = (method if kind == "train" else f"{method or 'base'}-{kind}" if kind in ("on_train", "scaling") else
+    name = (method if kind == "train" else f"{method or 'base'}-{kind}" if kind in ("on_train", "scaling", "curve") else
             "eval" if kind == "eval" else f"{method}-control" if method else kind)
     extra = {"instruction": "self_refine"} if kind == "eval" and method == "self_refine" else {}
     config = {"method": name, **extra, "profile": job_profile(job, profile, model).to_dict()}
@@ -148,7 +154,7 @@ def job_order(names: list[str], seeds: list[int], more: bool = False) -> list[Jo
 def needs(job: Job) -> Job | None:
     """The run whose trained model `job` samples (a control of a method), else None."""
     kind, method, _ = RUNS[job.name]
-    return Job(method, job.seed) if kind in ("control", "on_train", "scaling") and method else None
+    return Job(method, job.seed) if kind in ("control", "on_train", "scaling", "curve") and method else None
 
 
 def status(job: Job, out: Path, profile: str, model: str | None) -> str:
@@ -228,6 +234,8 @@ def run_job(job: Job, out: Path, profile: str, model: str | None) -> None:
             policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
             pipeline.run_eval(prof, folder / "metrics.json", split="train", n=min(ON_TRAIN, prof.sft_problems),
                               policy=policy, label=f"{method or 'base'} (training problems)")
+        elif kind == "curve":
+            pipeline.run_curve(prof, needs(job).folder(out), folder, label=method)
         elif kind == "scaling":
             need = needs(job)
             policy = pipeline.trained_policy(pipeline.load_run(need.folder(out)), prof) if need else None
@@ -302,6 +310,12 @@ def summary(out: Path) -> dict[str, Any]:
         found = dict(sorted(found.items()))
         if not found:
             continue
+        if RUNS[name][0] == "curve":  # held-out Δ at checkpoints: one value per step and seed
+            steps = sorted({int(k) for m in found.values() for k in m["points"]})
+            rows[name] = {"seeds": sorted(found), "delta_per_step": {step: {
+                "mean": statistics.fmean(v), "per_seed": v} for step in steps if (v := [
+                    m["points"][str(step)]["delta"] for m in found.values() if str(step) in m["points"]])}}
+            continue
         rows[name] = {"seeds": sorted(found), "n": [m["n"] for m in found.values()],
                       "n_distinct": [m.get("n_distinct") for m in found.values()]}
         if RUNS[name][0] == "scaling":  # majority-vote curves, not two-attempt metrics
@@ -325,6 +339,10 @@ def _print_summary(rows: dict[str, Any]) -> None:
             votes = "; ".join(f"{r['budget']}: {100 * r['parallel']:.1f} → {100 * r['sequential']:.1f}"
                               for r in next(iter(row["curve_per_seed"].values())))
             print(f"{name:14s} {len(row['seeds']):5d} majority vote, parallel → sequential (first seed) {votes}")
+            continue
+        if "delta_per_step" in row:
+            print(f"{name:14s} {len(row['seeds']):5d} held-out Δ by step " + "; ".join(
+                f"{step}: {100 * v['mean']:+.1f}" for step, v in row["delta_per_step"].items()))
             continue
         cells = []
         for key in ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i"):

@@ -87,6 +87,8 @@ def _evaluation(path: Path, split: str = "test") -> tuple[str, dict[str, Any], d
         return None
     if not isinstance(metrics, dict) or not isinstance(metrics.get("profile"), dict) or "label" not in metrics:
         return None
+    if metrics.get("kind") == "checkpoint":  # a held-out curve's point: the middle of a run, not an arm
+        return None
     if metrics.get("split", "test") != split:
         return None
     config = path.parent / "config.json"
@@ -186,6 +188,39 @@ def load_scaling_runs(root: Path, profile: str = "cpu") -> dict[str, list[dict[s
         found[model].setdefault(seed, {"seed": seed, "records": read_jsonl(answers), "curve": m["curve"],
                                        "samples": m["samples"], "path": path})
     return {model: [runs[s] for s in sorted(runs)] for model, runs in found.items()}
+
+
+def load_curves(root: Path, profile: str = "cpu") -> dict[str, list[dict[str, Any]]]:
+    """method ("score", "naive_rl") -> its held-out curves made in `profile` (`runs.pipeline.run_curve`: a
+    metrics.json of kind "curve"), one per seed, by seed: {"seed", "steps", "points" (step -> metrics), "path"},
+    with the untrained model's evaluation of the same test problems as step 0 when `root` holds one ("base")."""
+    from ..metrics import problem_key
+    from ..runs.record import read_episodes
+
+    bases = [(r, {problem_key(e.problem) for e in r.episodes}) for arm, runs in load_results(root, profile).items()
+             if arm.split("[")[0] == "base" for r in runs]
+    found: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for path in sorted(Path(root).rglob("metrics.json")):
+        if "checkpoints" in path.parts:
+            continue
+        try:
+            m = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(m, dict) or m.get("kind") != "curve" or m.get("profile", {}).get("name") != profile:
+            continue
+        method = str(m.get("label", "")).removesuffix(" (held-out curve)")
+        points = {int(s): v for s, v in m["points"].items()}
+        first = path.parent / f"step{min(points):03d}.episodes.jsonl"
+        problems = {problem_key(e.problem) for e in read_episodes(first)} if first.exists() else None
+        base = next((r for r, keys in bases if keys == problems
+                     and r.metrics["profile"].get("model") == m["profile"].get("model")), None)
+        if base is not None:
+            points[0] = {k: base.metrics.get(k) for k in next(iter(points.values()))}
+        seed = int(m["profile"].get("seed", 0))
+        found[method].setdefault(seed, {"seed": seed, "steps": sorted(points), "points": dict(sorted(points.items())),
+                                        "path": path})
+    return {method: [runs[s] for s in sorted(runs)] for method, runs in found.items()}
 
 
 def load_scaling(root: Path, profile: str = "cpu") -> dict[str, Any] | None:

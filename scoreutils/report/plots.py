@@ -11,6 +11,7 @@ spread across seeds, steps are whole numbers, and titles name the model.
 - `plot_small_multiples`: many runs, one small panel each (the recipe search).
 - `plot_edit_distance`: edit-distance-ratio histograms of several runs.
 - `plot_scaling`: majority-vote accuracy against generations per problem, with Wilson intervals.
+- `plot_heldout_curves`: held-out Δ and its fixes / breaks at checkpoints through training, seed bands.
 Not here: the numbers themselves (`metrics.py`).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from ..metrics import edit_distance_ratio, self_correction_metrics, wilson_interval  # noqa: E402
+from ..metrics import edit_distance_ratio, seed_interval, self_correction_metrics, wilson_interval  # noqa: E402
 
 COLORS = {"c->c": "#4c956c", "c->i": "#d1495b", "i->c": "#2e86ab", "i->i": "#7a7a7a"}
 CELLS = {"c->c": "kept right", "c->i": "broken", "i->c": "fixed", "i->i": "still wrong"}
@@ -382,6 +383,40 @@ def plot_scaling(curves: Mapping[str, Sequence[Mapping[str, float]]], path: str 
     note = f"n = {n} problems per point; bars: 95% Wilson intervals" if n else "no intervals: number of problems not given"
     ax.set_title((title + "\n" if title else "") + note, fontsize=9)
     return _save(fig, path)
+
+
+HELDOUT_PANELS = (("delta", "held-out Δ = Acc@t2 − Acc@t1"), ("wrong_to_right", "wrong → right"),
+                  ("right_to_wrong", "right → wrong"), ("right_to_none", "right → no answer"))
+"""The panels of `plot_heldout_curves`: Δ and the three transitions it is made of (none → right is rare here)."""
+
+
+def plot_heldout_curves(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: str | Path, n: int | None = None,
+                        title: str | None = None) -> Path:
+    """Held-out metrics at checkpoints through training (`report.arms.load_curves`: method -> one curve per seed,
+    each {"points": step -> metrics}), in %, one panel per `HELDOUT_PANELS` key: each method's mean over seeds,
+    its 95% t-interval over seeds shaded where it has two seeds or more (a single seed: the points alone), the
+    zero line drawn. Step 0 is the untrained model."""
+    fig, axes = plt.subplots(1, len(HELDOUT_PANELS), figsize=(3.1 * len(HELDOUT_PANELS), 3.2))
+    for ax, (key, label) in zip(axes, HELDOUT_PANELS):
+        for name, runs in curves.items():
+            steps = sorted({s for r in runs for s in r["points"] if r["points"][s].get(key) is not None})
+            values = [[100 * r["points"][s][key] for r in runs if r["points"].get(s, {}).get(key) is not None]
+                      for s in steps]
+            means = [sum(v) / len(v) for v in values]
+            line, = ax.plot(steps, means, "o-", ms=3.5, lw=1.4, label=f"{name} ({len(runs)} seed{'s' * (len(runs) > 1)})")
+            bands = [seed_interval(v) for v in values]
+            if all(bands):
+                ax.fill_between(steps, [lo for lo, _ in bands], [hi for _, hi in bands], color=line.get_color(),
+                                alpha=0.18, lw=0)
+        ax.axhline(0, color="#999999", lw=0.8)
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel("% of test problems")
+    axes[0].legend(fontsize=7)
+    note = (f"{n} test problems per point; " if n else "") + "band: 95% t-interval over seeds; step 0: the base model"
+    fig.suptitle((title + "\n" if title else "") + note, fontsize=10)
+    return _save(fig, path, rect=(0, 0, 1, 0.9))
 
 
 def _wrap_to(artist: Any, limit_px: float, renderer: Any) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..rewards.answers import answers_differ
 from .arms import (ORDER, Results, arm_delta, arm_name, arm_value, difference, estimate,  # noqa: F401
-                   load_results, load_scaling, load_train_evaluations, seed_pairs, summary)
+                   load_curves, load_results, load_scaling, load_train_evaluations, seed_pairs, summary)
 from ..metrics import Z95, per_problem, problem_key, seed_interval, voted_outcomes
 
 if TYPE_CHECKING:

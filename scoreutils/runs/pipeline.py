@@ -321,6 +321,65 @@ def run_demo(profile: Profile, out: Path, figures: Path) -> Demo:
     return Demo(base, score, paths, time.perf_counter() - t0)
 
 
+CURVE_POINTS = 4
+"""A held-out curve evaluates a trained run's checkpoints at 1/4, 2/4 and 3/4 of its steps (`curve_steps`); its
+start is the untrained model's evaluation and its end the run's own."""
+CURVE_KEYS = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i", "right_to_wrong", "right_to_none",
+              "wrong_to_right", "none_to_right", "changed_answer_answered", "gave_up_t2", "n")
+"""The metrics a held-out curve's summary keeps per point (each point's episodes hold everything else)."""
+
+
+def curve_steps(run_folder: Path, steps: int) -> list[int]:
+    """The checkpoint steps of the run in `run_folder` (of `steps` steps) a held-out curve evaluates: for each of
+    1/4, 2/4, 3/4 of `steps`, the last checkpoint at or before it (none twice, never the last step: the run's own
+    evaluation is that point)."""
+    from ..train.checkpoints import checkpoints
+
+    have = sorted(int(p.name.split("_")[1]) for p in checkpoints(run_folder))
+    chosen = []
+    for k in range(1, CURVE_POINTS):
+        at = [s for s in have if 0 < s <= steps * k // CURVE_POINTS and s < steps]
+        if at and at[-1] not in chosen:
+            chosen.append(at[-1])
+    return chosen
+
+
+def run_curve(profile: Profile, run_folder: Path, out: Path, label: str) -> dict[str, Any]:
+    """The held-out curve of the trained run in `run_folder`: its checkpoints at `curve_steps`, each evaluated
+    greedily on the profile's test problems like the run's own final evaluation (the same problems for every
+    point), written as `out`/stepNNN.json with its episodes (kind "checkpoint": held-out evaluations of a
+    run's middle, never an arm of their own) as each ends, so an interrupted curve goes on from the next; then
+    `out`/metrics.json (kind "curve"): {"steps", "points": step -> `CURVE_KEYS`} with the run's own evaluation
+    as its last point."""
+    from ..train.checkpoints import load_adapter
+
+    run_folder, out = Path(run_folder), Path(out)
+    final = json.loads((run_folder / "metrics.json").read_text())
+    steps = curve_steps(run_folder, profile.steps)
+    if not steps:
+        raise FileNotFoundError(f"{run_folder} has no checkpoint before its last step (checkpoints are not shipped "
+                                "with the kit: train the run again on this machine)")
+    problems = profile_problems(profile, "test")
+    policy, points = None, {}
+    for step in steps:
+        path = out / f"step{step:03d}.json"
+        refuse_special_file(path, path.with_suffix(".episodes.jsonl"))
+        if not (path.is_file() and path.with_suffix(".episodes.jsonl").is_file()):
+            if policy is None:
+                policy = profile_policy(profile, lora=True)
+            load_adapter(run_folder / "checkpoints" / f"step_{step:06d}", policy)
+            result, eps = evaluate_policy(policy, profile, "test", label=f"{label} step {step}", problems=problems)
+            write_episodes(path.with_suffix(".episodes.jsonl"), eps)
+            write_json(path, {**result, "kind": "checkpoint", "step": step})
+        points[step] = json.loads(path.read_text())
+    points[profile.steps] = final
+    result = {"kind": "curve", "label": f"{label} (held-out curve)", "profile": profile.to_dict(),
+              "steps": sorted(points), "final_from": str(run_folder.name),
+              "points": {str(s): {k: m.get(k) for k in CURVE_KEYS} for s, m in sorted(points.items())}}
+    write_json(out / "metrics.json", result)
+    return result
+
+
 def trained_policy(run: Run, profile: Profile) -> Policy:
     """A fresh LoRA policy carrying the adapter of `run`'s last checkpoint (for evaluating it again)."""
     from ..train.checkpoints import latest_checkpoint, load_adapter
