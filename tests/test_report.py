@@ -49,6 +49,10 @@ def _write_run(folder: Path, method: str, seed: int, outcomes, label: str, log=(
 def test_the_report_knows_every_run_of_make_reproduce():
     assert report.REPRO_RUNS == tuple(reproduce.RUNS) and report.REPRO_ONCE == reproduce.ONE_SEED
     assert report.REPRO_MORE == reproduce.MORE_SEEDS
+    from scoreutils.report import reproduction
+
+    assert reproduction.SEEDS_OF == {name: len(reproduce.SEEDS) + len(more) for name, more in
+                                     reproduce.MORE_SEEDS.items() if reproduce.RUNS[name][0] == "train"}
 
 
 def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch):

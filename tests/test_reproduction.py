@@ -38,7 +38,7 @@ def test_a_lesson_box_pools_seeds_counts_them_and_judges_its_claims(tmp_path):
     rows = {line.split(" | ")[0][2:]: line for line in box.splitlines() if line.startswith("| ") and "---" not in line}
     assert "| 2 | 500 (500) | 60.0 | 40.0 | -20.0 [" in rows["base"] and "| -20.0, -20.0 |" in rows["base"]
     assert "| 1 | 500 (500) | 60.0 | 60.0 | +0.0 [-0.4, 0.4] | – |" in rows["naive_rl"]  # one seed: no seed interval
-    assert "base 2 of 3, naive_rl 1 of 3" in box and "not yet run" not in box
+    assert "base 2 of 3, naive_rl 1 of 5" in box and "not yet run" not in box and "first RL recipe" not in box
     claim = next(c.claim for c in CLAIMS if c.id == "naive_rl_stops_proposing")
     assert f"❔ inconclusive — {claim}." in box and "between-seed variance unknown" in box
     for seed in (1, 2):
@@ -164,3 +164,14 @@ def test_the_lessons_show_the_reproductions_runs_in_their_shipped_outputs():
         nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         shown = ["".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"] for o in c.get("outputs", [])]
         assert any(t.startswith("**Shown: this lesson's own runs** (cpu profile") for t in shown), name
+
+
+def test_a_lesson_box_says_when_it_shows_the_first_rl_recipe(tmp_path):
+    from scoreutils.config import EARLIER_RECIPES
+
+    _write_run(tmp_path / "base" / "seed0", "eval", 0, [(1, 1)] * 10, "base")
+    _write_run(tmp_path / "naive_rl" / "seed0", "naive_rl", 0, [(1, 1)] * 10, "naive_rl", **EARLIER_RECIPES["repro"][0])
+    box = reproduction.reproduction_box("04", root=tmp_path)
+    assert ("naive_rl: the runs of the first RL recipe (results/repro_v1: 48 steps, Stage I for 8, off-policy), shown "
+            "until `make reproduce` remakes them with the current one (96 steps, Stage I for 48, on-policy).") in box
+    assert "| naive_rl | 1 |" in box

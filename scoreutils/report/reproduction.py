@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 PROFILE = "repro"
 SEEDS = 3
-"""Seeds per run of `make reproduce`."""
+"""Seeds per run of `make reproduce`, but for `SEEDS_OF`."""
+SEEDS_OF = {"score": 5, "stage1": 5, "naive_rl": 5}
+"""The arms `make reproduce` makes at more seeds (tools/reproduce.py's MORE_SEEDS; a test keeps them equal)."""
 LESSON_ARMS: dict[str, tuple[str, ...]] = {
     "01": ("base", "Self-Refine", "control"),
     "02": ("base", "star", "star_plus", "pair_sft", "pair_sft_plus"),
@@ -80,18 +82,20 @@ def reproduction_box(lesson: str, root: Path | None = None,
     if results is None:
         results = load_results(root, PROFILE) if root.is_dir() else {}
     arms = LESSON_ARMS.get(lesson, ())
-    head = [f"### The reproduction's numbers for this lesson (`make reproduce`: repro profile, up to {SEEDS} seeds)",
-            ""]
+    head = [f"### The reproduction's numbers for this lesson (`make reproduce`: repro profile, up to "
+            f"{max(SEEDS_OF.get(a, SEEDS) for a in arms) if arms else SEEDS} seeds)", ""]
     present = [a for a in arms if results.get(a)]
     if not present:
         return "\n".join(head + [f"No run of this lesson's methods ({', '.join(arms) or 'none'}) is finished under "
                                  "results/repro yet: `make reproduce` makes them, resuming where it stopped."])
     missing = [a for a in arms if not results.get(a)]
-    seeds = ", ".join(f"{a} {len(results[a])} of {SEEDS}" for a in present)
+    seeds = ", ".join(f"{a} {len(results[a])} of {SEEDS_OF.get(a, SEEDS)}" for a in present)
+    earlier = [a for a in present if any(r.recipe for r in results[a])]
     out = head + [f"Held-out test problems, in %, greedy (the controls: sampled at the training temperature, "
                   f"attempt 2 a fresh first attempt); seeds finished: {seeds}"
                   + (f"; not yet run: {', '.join(missing)}" if missing else "") + ". A broken right answer is split into right→wrong and right→none (no answer); \"different answer\" "
-                  "counts pairs where both attempts answer.", "", arm_table(results, present), ""]
+                  "counts pairs where both attempts answer." + (recipe_note(earlier) if earlier else ""), "",
+                  arm_table(results, present), ""]
     from .lessons import LESSON_CLAIMS, MARKS
 
     wanted = LESSON_CLAIMS.get(lesson, ())
@@ -105,6 +109,21 @@ def reproduction_box(lesson: str, root: Path | None = None,
             out += ["", target(judged)]
     return "\n".join(out)
 
+
+
+def recipe_note(arms: Sequence[str]) -> str:
+    """A sentence saying that `arms` are shown with the RL runs of the repro profile's first recipe
+    (`config.EARLIER_RECIPES`, results/repro_v1) until `make reproduce` remakes them with the current one."""
+    from ..config import EARLIER_RECIPES, PROFILES
+
+    now, old = PROFILES[PROFILE], {**PROFILES[PROFILE].to_dict(), **EARLIER_RECIPES[PROFILE][0]}
+
+    def words(steps: int, stage1: int, on_policy: bool) -> str:
+        return f"{steps} steps, Stage I for {stage1}, " + ("on-policy" if on_policy else "off-policy")
+
+    return (f" {', '.join(arms)}: the runs of the first RL recipe (results/repro_v1: "
+            f"{words(old['steps'], old['stage1_steps'], old['score_at_temperature'])}), shown until `make reproduce` "
+            f"remakes them with the current one ({words(now.steps, now.stage1_steps, now.score_at_temperature)}).")
 
 
 SEED_KEYS = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i")
