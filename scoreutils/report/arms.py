@@ -129,8 +129,8 @@ def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[Run]]
     for arm, runs in out.items():  # runs of the profile's current recipe replace an arm's runs of an earlier one
         if any(r.recipe == 0 for r in runs):
             out[arm] = [r for r in runs if r.recipe == 0]
-    for arm, runs in out.items():  # an untrained arm on the shared test set: its runs on sampled draws add nothing
-        if not is_trained(arm) and any(_shared(r.metrics.get("profile", {})) for r in runs):
+    for arm, runs in out.items():  # an arm with runs on the shared test set: never a mix with seeds' own draws
+        if any(_shared(r.metrics.get("profile", {})) for r in runs):
             out[arm] = [r for r in runs if _shared(r.metrics.get("profile", {}))]
     return {arm: sorted(runs, key=lambda r: r.seed) for arm, runs in sorted(out.items(), key=_order)}
 
@@ -144,8 +144,8 @@ def load_results(root: Path, profile: str = "cpu") -> dict[str, list[Run]]:
     """arm -> its runs (one per seed, by seed) of every held-out evaluation under `root` made in `profile`.
     Checkpoint and log folders are skipped. Of two runs of the same arm and seed, one on the shared test set wins
     over one on a seed's own draw (an earlier protocol, e.g. results/repro_v1); otherwise the first is kept, with a
-    warning. An untrained arm with a run on the shared test set keeps only such runs; an RL arm with a run of the
-    profile's current recipe keeps only such runs (`config.recipe_of`: never a mix of two recipes' seeds)."""
+    warning. An arm with a run on the shared test set keeps only such runs, and an RL arm with a run of the
+    profile's current recipe only those (`config.recipe_of`): its seeds are never a mix of two protocols."""
     return _load(root, profile, "test", lambda path, method, prof, m: arm_name(method, prof, m.get("n")))
 
 
