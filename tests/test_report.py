@@ -243,3 +243,25 @@ def test_held_out_curves_get_a_figure_and_a_line_per_method_once_they_exist(tmp_
     text = "\n".join(report.curve_section(root, prof))
     assert "- score (2 seeds): held-out Δ by step, mean over seeds: 24: +0.0, 48: +1.0, 96: +3.0 points." in text
     assert (tmp_path / "figures" / "repro_heldout_curves.png").exists()
+
+
+def test_repro_scaling_runs_get_a_table_and_a_figure_at_every_budget(tmp_path, monkeypatch):
+    from scoreutils.runs.pipeline import scaling_curve
+
+    monkeypatch.setattr(report, "FIGURES", tmp_path / "figures")
+    prof = get_profile("repro")
+    root = tmp_path / "repro"
+    assert report.repro_scaling_section(root, prof) == []
+    # 4 problems, 8 samples: attempt 1 right on 3 of 8 samples, attempt 2 on 6 of 8
+    records = [{"key": f"p{i}", "reference": "1", "answers1": ["1"] * 3 + ["2"] * 5, "answers2": ["1"] * 6 + ["2"] * 2}
+               for i in range(4)]
+    folder = root / "base-scaling" / "seed0"
+    folder.mkdir(parents=True)
+    (folder / "metrics.answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (folder / "metrics.json").write_text(json.dumps({"label": "base (scaling)", "kind": "scaling", "samples": 8,
+                                                     "curve": scaling_curve(records, [2, 4, 8]),
+                                                     "profile": prof.to_dict()}))
+    text = "\n".join(report.repro_scaling_section(root, prof))
+    assert "| base | 1 | 2 | 100.0 | 100.0 | +0.0 |" in text  # 2 votes: the first two samples, both right
+    assert "| base | 1 | 8 | 0.0 | 100.0 | +100.0 |" in text  # 8 first attempts: 3 right of 8; 4 second: all right
+    assert "4 test problems, 8 two-attempt samples" in text and (tmp_path / "figures" / "repro_scaling.png").exists()

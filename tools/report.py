@@ -418,7 +418,37 @@ def repro_section() -> list[str]:
         plot_log_panels({"stage1": logs["stage1"]}, STAGE1_PANELS, FIGURES / "repro_stage1.png",
                         title="Stage I: turn 1 held near the base model, turn 2 trained")
         out += ["![stage1](figures/repro_stage1.png)", ""]
-    return out + curve_section(RESULTS / "repro", prof)
+    return out + curve_section(RESULTS / "repro", prof) + repro_scaling_section(RESULTS / "repro", prof)
+
+
+def repro_scaling_section(root: Path, prof) -> list[str]:
+    """`make reproduce`'s scaling runs (score-scaling, base-scaling): majority-vote accuracy at every budget their
+    samples allow, parallel vs sequential, mean over seeds, as a table and a figure in %; nothing until one exists."""
+    from scoreutils.report.arms import load_scaling_runs
+    from scoreutils.report.plots import plot_scaling
+
+    runs = load_scaling_runs(root, prof.name)
+    if not runs:
+        return []
+    curves, lines = {}, ["| model | seeds | generations per problem | parallel (first attempts) | sequential "
+                         "(self-corrected) | sequential − parallel |", "|---|---|---|---|---|---|"]
+    for model, seeds in runs.items():
+        budgets = sorted({r["budget"] for run in seeds for r in run["curve"]})
+        rows = []
+        for b in budgets:
+            at = [r for run in seeds for r in run["curve"] if r["budget"] == b]
+            par, seq = (sum(r[k] for r in at) / len(at) for k in ("parallel", "sequential"))
+            rows.append({"budget": b, "parallel": par, "sequential": seq})
+            lines.append(f"| {model} | {len(seeds)} | {b} | {100 * par:.1f} | {100 * seq:.1f} | {100 * (seq - par):+.1f} |")
+        curves[model] = rows
+    n = len(next(iter(runs.values()))[0]["records"])
+    plot_scaling(curves, FIGURES / "repro_scaling.png", n=n,
+                 title="Majority voting at equal compute (repro profile, the shared test set)")
+    return ["#### Majority voting at equal compute (`score-scaling`, `base-scaling`)",
+            f"{n} test problems, {next(iter(runs.values()))[0]['samples']} two-attempt samples each at T = "
+            f"{prof.temperature}; the majority answer's accuracy in %, mean over seeds (the verdict's intervals: "
+            "results/verdicts.json). Parallel: B first attempts vote; sequential: B/2 first attempts and their "
+            "second attempts vote.", "", *lines, "", "![majority voting](figures/repro_scaling.png)", ""]
 
 
 def curve_section(root: Path, prof) -> list[str]:
