@@ -174,6 +174,21 @@ def test_a_held_out_curve_evaluates_the_checkpoints_of_the_trained_run(tmp_path,
     before = (folder / "step001.json").stat().st_mtime_ns
     assert reproduce.main(args) == 0
     assert (folder / "step001.json").stat().st_mtime_ns == before and (folder / "metrics.json").exists()
+    # A curve can start while its run trains: the points whose checkpoints exist, no summary until the run ends.
+    from scoreutils.runs.pipeline import curve_steps, run_curve
+
+    assert curve_steps(96, 4) == [24, 48, 72] and curve_steps(2, 1) == [1] and curve_steps(10, 4) == [4]  # 2, 5, 7 -> 0, 4, 4
+    final = out / "score" / "seed0" / "metrics.json"
+    kept = final.read_text()
+    final.unlink()
+    early = tmp_path / "early"
+    assert run_curve(reproduce.job_profile(reproduce.Job("score-curve", 0), "smoke", "tiny"), final.parent, early,
+                     "score") is None
+    assert (early / "step001.json").exists() and not (early / "metrics.json").exists()
+    final.write_text(kept)
+    done = run_curve(reproduce.job_profile(reproduce.Job("score-curve", 0), "smoke", "tiny"), final.parent, early,
+                     "score")
+    assert done["steps"] == [1, 2] and (early / "metrics.json").exists()
     capsys.readouterr()
     assert reproduce.main(args + ["--dry-run"]) == 0
     assert capsys.readouterr().out.splitlines()[2].split() == ["score-curve/seed0", "done"]

@@ -329,50 +329,53 @@ CURVE_KEYS = ("acc_t1", "acc_t2", "delta", "delta_i_to_c", "delta_c_to_i", "righ
 """The metrics a held-out curve's summary keeps per point (each point's episodes hold everything else)."""
 
 
-def curve_steps(run_folder: Path, steps: int) -> list[int]:
-    """The checkpoint steps of the run in `run_folder` (of `steps` steps) a held-out curve evaluates: for each of
-    1/4, 2/4, 3/4 of `steps`, the last checkpoint at or before it (none twice, never the last step: the run's own
-    evaluation is that point)."""
-    from ..train.checkpoints import checkpoints
-
-    have = sorted(int(p.name.split("_")[1]) for p in checkpoints(run_folder))
+def curve_steps(steps: int, save_every: int) -> list[int]:
+    """The checkpoint steps a held-out curve of a run of `steps` steps evaluates: 1/4, 2/4 and 3/4 of `steps`, each
+    rounded down to a checkpoint step (a multiple of `save_every`), none twice, never 0 or the last step (the
+    run's own evaluation is that point)."""
     chosen = []
     for k in range(1, CURVE_POINTS):
-        at = [s for s in have if 0 < s <= steps * k // CURVE_POINTS and s < steps]
-        if at and at[-1] not in chosen:
-            chosen.append(at[-1])
+        step = steps * k // CURVE_POINTS // save_every * save_every
+        if 0 < step < steps and step not in chosen:
+            chosen.append(step)
     return chosen
 
 
-def run_curve(profile: Profile, run_folder: Path, out: Path, label: str) -> dict[str, Any]:
-    """The held-out curve of the trained run in `run_folder`: its checkpoints at `curve_steps`, each evaluated
-    greedily on the profile's test problems like the run's own final evaluation (the same problems for every
-    point), written as `out`/stepNNN.json with its episodes (kind "checkpoint": held-out evaluations of a
-    run's middle, never an arm of their own) as each ends, so an interrupted curve goes on from the next; then
-    `out`/metrics.json (kind "curve"): {"steps", "points": step -> `CURVE_KEYS`} with the run's own evaluation
-    as its last point."""
+def run_curve(profile: Profile, run_folder: Path, out: Path, label: str) -> dict[str, Any] | None:
+    """The held-out curve of the run in `run_folder`: its checkpoints at `curve_steps`, each evaluated greedily on
+    the profile's test problems like the run's own final evaluation (the same problems for every point),
+    written as `out`/stepNNN.json with its episodes (kind "checkpoint": held-out evaluations of a run's middle,
+    never an arm of their own) as each ends, so an interrupted curve goes on from the next. Points whose
+    checkpoint the run has not reached yet wait: a curve can start while its run trains. Once every point is
+    there and the run has finished, `out`/metrics.json (kind "curve"): {"steps", "points": step -> `CURVE_KEYS`}
+    with the run's own evaluation as its last point, returned; None before that."""
     from ..train.checkpoints import load_adapter
 
     run_folder, out = Path(run_folder), Path(out)
-    final = json.loads((run_folder / "metrics.json").read_text())
-    steps = curve_steps(run_folder, profile.steps)
+    steps = curve_steps(profile.steps, profile.save_every)
     if not steps:
-        raise FileNotFoundError(f"{run_folder} has no checkpoint before its last step (checkpoints are not shipped "
-                                "with the kit: train the run again on this machine)")
-    problems = profile_problems(profile, "test")
-    policy, points = None, {}
+        raise ValueError(f"a run of {profile.steps} steps has no checkpoint step for a curve")
+    problems, policy, points = None, None, {}
     for step in steps:
         path = out / f"step{step:03d}.json"
         refuse_special_file(path, path.with_suffix(".episodes.jsonl"))
+        ckpt = run_folder / "checkpoints" / f"step_{step:06d}"
         if not (path.is_file() and path.with_suffix(".episodes.jsonl").is_file()):
+            if not ckpt.is_dir():
+                continue
             if policy is None:
-                policy = profile_policy(profile, lora=True)
-            load_adapter(run_folder / "checkpoints" / f"step_{step:06d}", policy)
+                policy, problems = profile_policy(profile, lora=True), profile_problems(profile, "test")
+            load_adapter(ckpt, policy)
             result, eps = evaluate_policy(policy, profile, "test", label=f"{label} step {step}", problems=problems)
             write_episodes(path.with_suffix(".episodes.jsonl"), eps)
             write_json(path, {**result, "kind": "checkpoint", "step": step})
         points[step] = json.loads(path.read_text())
-    points[profile.steps] = final
+    missing = [s for s in steps if s not in points]
+    if missing or not (run_folder / "metrics.json").is_file():
+        if missing and not (run_folder / "metrics.json").is_file() and not points:
+            print(f"{label} curve: no checkpoint at steps {', '.join(map(str, missing))} yet", flush=True)
+        return None
+    points[profile.steps] = json.loads((run_folder / "metrics.json").read_text())
     result = {"kind": "curve", "label": f"{label} (held-out curve)", "profile": profile.to_dict(),
               "steps": sorted(points), "final_from": str(run_folder.name),
               "points": {str(s): {k: m.get(k) for k in CURVE_KEYS} for s, m in sorted(points.items())}}
