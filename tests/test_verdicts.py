@@ -443,3 +443,16 @@ def test_target_is_met_only_when_both_of_its_claims_are_reproduced():
         assert f"Δ > 0: **{a}** (e1)" in text and f"Δ > naive: **{b}** (e2)" in text and "e0" not in text
     assert "is not reached" in V.target(found(R, R)[:2]) and "score_beats_naive_rl: not judged" in V.target([])
     assert "is not reached" in V.target(V.verdicts({}, None))
+
+
+def test_rl_arms_of_different_recipes_are_not_compared():
+    import dataclasses
+
+    score = _seeds("score", _mix(i2c=60, c2c=100, i2i=340))  # far above naive RL, on every seed
+    naive = [dataclasses.replace(r, recipe=1) for r in _seeds("naive_rl", _mix(c2i=20, c2c=100, i2i=380))]
+    out = _judge("score_beats_naive_rl", {"score": score, "naive_rl": naive})
+    assert out["verdict"] == I and "not compared: their runs come from different RL recipes" in out["evidence"]
+    assert "score: the current recipe, naive_rl: earlier recipe 1" in out["evidence"]
+    same = [dataclasses.replace(r, recipe=0) for r in naive]
+    assert _judge("score_beats_naive_rl", {"score": score, "naive_rl": same})["verdict"] == R
+    assert _judge("score_delta_positive", {"score": score, "naive_rl": naive})["verdict"] == R  # one arm: judged

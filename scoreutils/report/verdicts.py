@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from ..config import RL_METHODS
 from ..rewards.answers import answers_differ
 from .arms import (ORDER, Results, arm_delta, arm_name, arm_value, difference, estimate,  # noqa: F401
                    load_curves, load_results, load_scaling, load_train_evaluations, seed_pairs, summary)
@@ -188,9 +189,22 @@ class Evidence:
 
 
 def _have(results: Results, ev: Evidence, *arms: str) -> bool:
+    """Whether every arm of a comparison has runs (else they count as missing), and all its RL arms the same
+    recipe's (`config.EARLIER_RECIPES`): SCoRe made with the current recipe is not compared with naive RL made
+    with the first one; that comparison waits, inconclusive, until `make reproduce` has remade the other."""
     gone = [a for a in arms if not results.get(a) or not any(r.episodes for r in results[a])]
     ev.missing += [a for a in gone if a not in ev.missing]
-    return not gone
+    if gone:
+        return False
+    recipes = {a: sorted({r.recipe for r in results[a]}) for a in arms
+               if a.split("[")[0].split("-")[0] in RL_METHODS}
+    if len({tuple(v) for v in recipes.values()}) > 1:
+        said = ", ".join(f"{a}: " + " and ".join("the current recipe" if k == 0 else f"earlier recipe {k}" for k in v)
+                         for a, v in recipes.items())
+        ev.note(f"not compared: their runs come from different RL recipes ({said}); `make reproduce` remakes the "
+                "earlier ones", INCONCLUSIVE)
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
