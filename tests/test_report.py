@@ -70,7 +70,7 @@ def test_repro_section_pools_seeds_and_draws_the_mechanism(tmp_path, monkeypatch
         "2026-01-01 00:10:00 interrupted score/seed1: a re-run resumes it\n"
         "2026-01-01 01:00:00 start score/seed1 (pid 2)\n2026-01-01 01:30:00 done score/seed1 rc=0 wall=1800s\n")
     text = "\n".join(report.repro_section())
-    assert "**4 of 62 runs finished**" in text
+    assert "**4 of 65 runs finished**" in text
     base = next(line for line in text.splitlines() if line.startswith("| base |"))
     assert "| 2 | 500 (500) |" in base and "| -10.0 [" in base and "| -10.0, -10.0 |" in base
     assert "| 10.0 / 0.0 |" in base  # right→wrong / right→none

@@ -34,7 +34,7 @@ def _args(tmp_path: Path, *extra: str) -> list[str]:
 def test_the_table_has_every_method_and_the_controls():
     assert sorted(reproduce.RUNS) == sorted(["base", "control", "star", "star_plus", "pair_sft", "pair_sft_plus",
                                              "score", "naive_rl", "stage2", "stage1", "score-alpha0", "score-control",
-                                             "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
+                                             "pair_sft-on_train", "pair_sft_plus-on_train", "star_plus-on_train", "self_refine",
                                              "base-on_train", "score-scaling", "base-scaling", "score-curve",
                                              "naive_rl-curve"])
     assert set(reproduce.FIRST) <= set(reproduce.RUNS)
@@ -74,7 +74,7 @@ def test_dry_run_lists_every_run_and_runs_nothing(tmp_path, capsys):
     assert states["score-control/seed1"] == "waits for score/seed1"
     assert states["score-scaling/seed2"] == "waits for score/seed2" and "base-scaling/seed1" not in states
     assert states["naive_rl-curve/seed4"] == "waits for naive_rl/seed4"
-    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 62
+    assert lines[-1].startswith(f"0 done, {len(runs)} to run, 0 blocked") and len(runs) == 65
     assert not (tmp_path / "repro").exists() and not (tmp_path / "logs").exists()
 
 

@@ -31,7 +31,7 @@ from scoreutils.report.verdicts import (MIN_N, TARGET, load_results, load_scalin
 
 RESULTS, FIGURES = ROOT / "results", ROOT / "figures"
 REPRO_RUNS = ("base", "score", "control", "naive_rl", "score-control", "stage1", "score-alpha0", "stage2", "star",
-              "star_plus", "pair_sft", "pair_sft_plus", "pair_sft-on_train", "pair_sft_plus-on_train", "self_refine",
+              "star_plus", "pair_sft", "pair_sft_plus", "pair_sft-on_train", "pair_sft_plus-on_train", "star_plus-on_train", "self_refine",
               "base-on_train", "score-scaling", "base-scaling", "score-curve", "naive_rl-curve")
 """The runs of `make reproduce` (tools/reproduce.py's RUNS; a test keeps the two lists equal)."""
 REPRO_ONCE = ("base", "self_refine", "base-on_train", "base-scaling")

@@ -50,6 +50,7 @@ RUNS: dict[str, tuple[str, str | None, dict[str, Any]]] = {
     "pair_sft_plus": ("train", "pair_sft_plus", {}),
     "pair_sft-on_train": ("on_train", "pair_sft", {}),
     "pair_sft_plus-on_train": ("on_train", "pair_sft_plus", {}),
+    "star_plus-on_train": ("on_train", "star_plus", {}),
     "self_refine": ("eval", "self_refine", {}),
     "base-on_train": ("on_train", None, {}),
     "score-scaling": ("scaling", "score", {}),
