@@ -175,3 +175,24 @@ def test_a_lesson_box_says_when_it_shows_the_first_rl_recipe(tmp_path):
     assert ("naive_rl: the runs of the first RL recipe (results/repro_v1: 48 steps, Stage I for 8, off-policy), shown "
             "until `make reproduce` remakes them with the current one (96 steps, Stage I for 48, on-policy).") in box
     assert "| naive_rl | 1 |" in box
+
+
+def test_a_lesson_shows_one_rl_recipe_while_the_reproduction_is_remade(tmp_path):
+    """Until every RL arm of a lesson has runs of the current recipe, it shows the earlier recipe's for all of them;
+    README's verdicts (`load_results`) already take the current recipe's run of an arm that has one."""
+    from scoreutils.config import EARLIER_RECIPES
+    from scoreutils.report.arms import lesson_results, load_results
+
+    first = EARLIER_RECIPES["repro"][0]
+    _write_run(tmp_path / "v1" / "base" / "seed0", "eval", 0, [(1, 1)] * 10, "base")
+    for seed in (0, 1):
+        for arm in ("score", "stage2"):
+            _write_run(tmp_path / "v1" / arm / f"seed{seed}", arm, seed, [(1, 1)] * 10, arm, **first)
+    _write_run(tmp_path / "now" / "score" / "seed0", "score", 0, [(0, 1)] * 10, "score")
+    now = load_results(tmp_path, "repro")
+    assert [(r.seed, r.recipe) for r in now["score"]] == [(0, 0)] and now["stage2"][0].recipe == 1
+    shown = lesson_results(tmp_path, ["base", "score", "stage2"])
+    assert [(r.seed, r.recipe) for r in shown["score"]] == [(0, 1), (1, 1)] and len(shown["base"]) == 1
+    assert lesson_results(tmp_path, ["base", "score"]) == now  # its only RL arm has the current recipe's
+    box = reproduction.reproduction_box("06", root=tmp_path)
+    assert "score 2 of 5" in box and "stage2, score: the runs of the first RL recipe" in box

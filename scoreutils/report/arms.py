@@ -99,7 +99,7 @@ def _evaluation(path: Path, split: str = "test") -> tuple[str, dict[str, Any], d
     return method, metrics, metrics["profile"]
 
 
-def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[Run]]:
+def _load(root: Path, profile: str, split: str, name_of, only_recipe: int | None = None) -> dict[str, list[Run]]:
     from ..runs.record import Run, read_episodes
 
     root, out = Path(root), {}
@@ -127,8 +127,11 @@ def _load(root: Path, profile: str, split: str, name_of) -> dict[str, list[Run]]
         out.setdefault(arm, []).append(Run(arm, path, metrics, read_episodes(path.with_suffix(".episodes.jsonl")),
                                            log, loaded=True, seed=seed, recipe=recipe))
     for arm, runs in out.items():  # runs of the profile's current recipe replace an arm's runs of an earlier one
-        if any(r.recipe == 0 for r in runs):
+        if only_recipe is not None:
+            out[arm] = [r for r in runs if not _is_rl(arm) or r.recipe == only_recipe]
+        elif any(r.recipe == 0 for r in runs):
             out[arm] = [r for r in runs if r.recipe == 0]
+    out = {arm: runs for arm, runs in out.items() if runs}
     for arm, runs in out.items():  # an arm with runs on the shared test set: never a mix with seeds' own draws
         if any(_shared(r.metrics.get("profile", {})) for r in runs):
             out[arm] = [r for r in runs if _shared(r.metrics.get("profile", {}))]
@@ -140,13 +143,34 @@ def _shared(profile: Mapping[str, Any]) -> bool:
     return profile.get("test_set") == "all"
 
 
-def load_results(root: Path, profile: str = "cpu") -> dict[str, list[Run]]:
+def _is_rl(arm: str) -> bool:
+    """Whether `arm` (a `load_results` name) is an RL method's, or samples an RL method's model."""
+    return arm.split("[")[0].split("-")[0] in RL_METHODS
+
+
+def load_results(root: Path, profile: str = "cpu", recipe: int | None = None) -> dict[str, list[Run]]:
     """arm -> its runs (one per seed, by seed) of every held-out evaluation under `root` made in `profile`.
     Checkpoint and log folders are skipped. Of two runs of the same arm and seed, one on the shared test set wins
     over one on a seed's own draw (an earlier protocol, e.g. results/repro_v1); otherwise the first is kept, with a
     warning. An arm with a run on the shared test set keeps only such runs, and an RL arm with a run of the
-    profile's current recipe only those (`config.recipe_of`): its seeds are never a mix of two protocols."""
-    return _load(root, profile, "test", lambda path, method, prof, m: arm_name(method, prof, m.get("n")))
+    profile's current recipe only those (`config.recipe_of`): its seeds are never a mix of two protocols. With
+    `recipe` (0 the current, k the k-th earlier), every RL arm keeps that recipe's runs only."""
+    return _load(root, profile, "test", lambda path, method, prof, m: arm_name(method, prof, m.get("n")), recipe)
+
+
+def lesson_results(root: Path, arms: Sequence[str], profile: str = "repro") -> dict[str, list[Run]]:
+    """The runs a lesson that shows `arms` reads: `load_results`, unless its RL arms do not all have runs of
+    the current recipe; then every RL arm shows the newest recipe all of them have (runs of one recipe side by
+    side, those the answer key reads while `make reproduce` remakes the rest), else `load_results` as it is."""
+    every = load_results(root, profile)
+    rl = [a for a in arms if _is_rl(a) and every.get(a)]
+    if all(r.recipe == 0 for a in rl for r in every[a]):
+        return every
+    for k in range(1, 1 + max((len(v) for v in EARLIER_RECIPES.values()), default=0)):
+        older = load_results(root, profile, recipe=k)
+        if all(older.get(a) for a in rl):
+            return older
+    return every
 
 
 def load_train_evaluations(root: Path, profile: str = "cpu") -> dict[str, list[Run]]:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..config import results_root
 from ..metrics import episode_metrics
-from .verdicts import TARGET, load_results, summary, target, verdicts
+from .arms import lesson_results
+from .verdicts import TARGET, summary, target, verdicts
 
 if TYPE_CHECKING:
     from ..runs.record import Run
@@ -79,9 +80,9 @@ def reproduction_box(lesson: str, root: Path | None = None,
     """Markdown for the end of lesson `lesson`: the reproduction's runs of its methods pooled over seeds, with
     how many of their seeds are finished, and the verdicts of its claims on them. Says so when none is there."""
     root = Path(root) if root is not None else repro_root()
-    if results is None:
-        results = load_results(root, PROFILE) if root.is_dir() else {}
     arms = LESSON_ARMS.get(lesson, ())
+    if results is None:
+        results = lesson_results(root, arms, PROFILE) if root.is_dir() else {}
     head = [f"### The reproduction's numbers for this lesson (`make reproduce`: repro profile, up to "
             f"{max(SEEDS_OF.get(a, SEEDS) for a in arms) if arms else SEEDS} seeds)", ""]
     present = [a for a in arms if results.get(a)]
@@ -164,7 +165,7 @@ def lesson_runs(arms: Mapping[str, str], own: Mapping[str, Run], profile: object
     name = getattr(profile, "name", "")
     root = Path(root) if root is not None else repro_root()
     use = shipped and name != "smoke" and root.is_dir()
-    results = load_results(root, PROFILE) if use else {}
+    results = lesson_results(root, list(arms.values()), PROFILE) if use else {}
     on_train = load_train_evaluations(root, PROFILE) if use and train_arms else {}
     missing = [a for a in arms.values() if not results.get(a)]
     missing += [f"{a} on training problems" for a in (train_arms or {}).values() if not on_train.get(a)]
