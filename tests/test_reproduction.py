@@ -153,17 +153,12 @@ def test_a_lesson_shows_the_reproductions_runs_with_train_false_and_its_own_othe
 
 def test_the_lessons_show_the_reproductions_runs_in_their_shipped_outputs():
     """The executed lessons (TRAIN = False, `make notebooks`) show the powered runs wherever the reproduction
-    has every arm they need, and every lesson with runs says which runs it shows (03 needs an evaluation
-    results/repro does not hold: STaR D+ on training problems)."""
-    for name in ("01_base_model_self_correction", "02_sft_collapse", "04_naive_multiturn_rl", "05_stage1", "06_stage2_reward_bonus",
-                 "07_score_and_ablations"):
+    has every arm they need (03: also the SFT models on their training problems), and say which runs they show."""
+    for name in ("01_base_model_self_correction", "02_sft_collapse", "03_edit_distance", "04_naive_multiturn_rl",
+                 "05_stage1", "06_stage2_reward_bonus", "07_score_and_ablations"):
         nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         shown = ["".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"] for o in c.get("outputs", [])]
         assert any(t.startswith("**Shown: the reproduction's runs**") for t in shown), name
-    for name in ("03_edit_distance",):
-        nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
-        shown = ["".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"] for o in c.get("outputs", [])]
-        assert any(t.startswith("**Shown: this lesson's own runs** (cpu profile") for t in shown), name
 
 
 def test_a_lesson_box_says_when_it_shows_the_first_rl_recipe(tmp_path):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..config import results_root
 from ..metrics import episode_metrics
-from .arms import lesson_results
+from .arms import lesson_results, load_scaling, load_train_evaluations
 from .verdicts import TARGET, summary, target, verdicts
 
 if TYPE_CHECKING:
@@ -100,7 +100,9 @@ def reproduction_box(lesson: str, root: Path | None = None,
     from .lessons import LESSON_CLAIMS, MARKS
 
     wanted = LESSON_CLAIMS.get(lesson, ())
-    judged = verdicts(results, ids=wanted) if wanted else []
+    extra = (load_scaling(root, PROFILE), load_train_evaluations(root, PROFILE)) if root.is_dir() else (None, None)
+    judged = verdicts(results, *extra, ids=wanted) if wanted else []  # as README's: with the scaling and
+    # training-problem runs
     if judged:
 
         out += ["**Verdicts on the reproduction's runs** (`scoreutils.report.verdicts`; a claim needing a run not yet made "
