@@ -460,8 +460,7 @@ def curve_section(root: Path, prof) -> list[str]:
     curves = {name: runs for name, runs in load_curves(root, prof.name).items() if runs}
     if not curves:
         return []
-    n = next(iter(curves.values()))[0]["points"][prof.steps]["n"] if prof.steps in next(iter(curves.values()))[0][
-        "points"] else None
+    n = next(iter(curves.values()))[0]["points"].get(prof.steps, {}).get("n")
     plot_heldout_curves(curves, FIGURES / "repro_heldout_curves.png", n=n,
                         title="Held-out Δ through training (repro profile, the shared test set)")
     lines = []

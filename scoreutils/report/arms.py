@@ -128,7 +128,7 @@ def _load(root: Path, profile: str, split: str, name_of, only_recipe: int | None
                                            log, loaded=True, seed=seed, recipe=recipe))
     for arm, runs in out.items():  # runs of the profile's current recipe replace an arm's runs of an earlier one
         if only_recipe is not None:
-            out[arm] = [r for r in runs if not _is_rl(arm) or r.recipe == only_recipe]
+            out[arm] = [r for r in runs if not is_rl(arm) or r.recipe == only_recipe]
         elif any(r.recipe == 0 for r in runs):
             out[arm] = [r for r in runs if r.recipe == 0]
     out = {arm: runs for arm, runs in out.items() if runs}
@@ -143,7 +143,7 @@ def _shared(profile: Mapping[str, Any]) -> bool:
     return profile.get("test_set") == "all"
 
 
-def _is_rl(arm: str) -> bool:
+def is_rl(arm: str) -> bool:
     """Whether `arm` (a `load_results` name) is an RL method's, or samples an RL method's model."""
     return arm.split("[")[0].split("-")[0] in RL_METHODS
 
@@ -163,7 +163,7 @@ def lesson_results(root: Path, arms: Sequence[str], profile: str = "repro") -> d
     the current recipe; then every RL arm shows the newest recipe all of them have (runs of one recipe side by
     side, those the answer key reads while `make reproduce` remakes the rest), else `load_results` as it is."""
     every = load_results(root, profile)
-    rl = [a for a in arms if _is_rl(a) and every.get(a)]
+    rl = [a for a in arms if is_rl(a) and every.get(a)]
     if all(r.recipe == 0 for a in rl for r in every[a]):
         return every
     for k in range(1, 1 + max((len(v) for v in EARLIER_RECIPES.values()), default=0)):
@@ -192,20 +192,28 @@ SCALING_MODELS = {"score": "SCoRe", "base": "base"}
 """A scaling run's method (its label before " (scaling)") -> the model name its curve goes under."""
 
 
-def load_scaling_runs(root: Path, profile: str = "cpu") -> dict[str, list[dict[str, Any]]]:
-    """model ("SCoRe", "base") -> its scaling runs made in `profile` (`runs.pipeline.run_scaling`: a metrics.json
-    of kind "scaling" with its answers beside it), one per seed, by seed: {"seed", "records" (the
-    `metrics.vote_answers` records), "curve", "samples", "path"}."""
-    found: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+def _of_kind(root: Path, kind: str, profile: str):
+    """(path, metrics) of every JSON file under `root` (checkpoint folders skipped) whose metrics are of `kind`
+    ("scaling", "curve") and were made in `profile`."""
     for path in sorted(Path(root).rglob("*.json")):
-        answers = path.with_suffix(".answers.jsonl")
-        if "checkpoints" in path.parts or not answers.exists():
+        if "checkpoints" in path.parts:
             continue
         try:
             m = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if not isinstance(m, dict) or m.get("kind") != "scaling" or m.get("profile", {}).get("name") != profile:
+        if isinstance(m, dict) and m.get("kind") == kind and m.get("profile", {}).get("name") == profile:
+            yield path, m
+
+
+def load_scaling_runs(root: Path, profile: str = "cpu") -> dict[str, list[dict[str, Any]]]:
+    """model ("SCoRe", "base") -> its scaling runs made in `profile` (`runs.pipeline.run_scaling`: a metrics.json
+    of kind "scaling" with its answers beside it), one per seed, by seed: {"seed", "records" (the
+    `metrics.vote_answers` records), "curve", "samples", "path"}."""
+    found: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for path, m in _of_kind(root, "scaling", profile):
+        answers = path.with_suffix(".answers.jsonl")
+        if not answers.exists():
             continue
         model = SCALING_MODELS.get(str(m.get("label", "")).removesuffix(" (scaling)"), m.get("label"))
         seed = int(m["profile"].get("seed", 0))
@@ -224,15 +232,7 @@ def load_curves(root: Path, profile: str = "cpu") -> dict[str, list[dict[str, An
     bases = [(r, {problem_key(e.problem) for e in r.episodes}) for arm, runs in load_results(root, profile).items()
              if arm.split("[")[0] == "base" for r in runs]
     found: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
-    for path in sorted(Path(root).rglob("metrics.json")):
-        if "checkpoints" in path.parts:
-            continue
-        try:
-            m = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if not isinstance(m, dict) or m.get("kind") != "curve" or m.get("profile", {}).get("name") != profile:
-            continue
+    for path, m in _of_kind(root, "curve", profile):
         method = str(m.get("label", "")).removesuffix(" (held-out curve)")
         points = {int(s): v for s, v in m["points"].items()}
         first = path.parent / f"step{min(points):03d}.episodes.jsonl"

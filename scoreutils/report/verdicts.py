@@ -23,9 +23,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from ..config import RL_METHODS
 from ..rewards.answers import answers_differ
-from .arms import (ORDER, Results, arm_delta, arm_name, arm_value, difference, estimate,  # noqa: F401
+from .arms import (ORDER, Results, arm_delta, arm_name, arm_value, difference, estimate, is_rl,  # noqa: F401
                    load_curves, load_results, load_scaling, load_train_evaluations, seed_pairs, summary)
 from ..metrics import Z95, per_problem, problem_key, seed_interval, voted_outcomes
 
@@ -196,8 +195,7 @@ def _have(results: Results, ev: Evidence, *arms: str) -> bool:
     ev.missing += [a for a in gone if a not in ev.missing]
     if gone:
         return False
-    recipes = {a: sorted({r.recipe for r in results[a]}) for a in arms
-               if a.split("[")[0].split("-")[0] in RL_METHODS}
+    recipes = {a: sorted({r.recipe for r in results[a]}) for a in arms if is_rl(a)}
     if len({tuple(v) for v in recipes.values()}) > 1:
         said = ", ".join(f"{a}: " + " and ".join("the current recipe" if k == 0 else f"earlier recipe {k}" for k in v)
                          for a, v in recipes.items())
